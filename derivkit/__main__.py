@@ -1,0 +1,5 @@
+"""``python -m derivkit``: the command line."""
+
+from derivkit.cli import main
+
+raise SystemExit(main())

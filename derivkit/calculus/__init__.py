@@ -1,0 +1,1 @@
+"""Derivatives with their working: the step engine and several-variable calculus."""

@@ -1,0 +1,99 @@
+"""The results of the step engine: :class:`Step` and :class:`Derivation`.
+
+A derivation is a tree of steps. Each :class:`Step` says which rule of the
+rule table (:mod:`derivkit.rules`) differentiates its expression, with the
+sub-steps the rule needs (the derivative of the inner function for the chain
+rule, of each factor for the product rule, ...). The engine that builds these
+trees is :func:`derivkit.calculus.steps.derive`; the renderers are in
+:mod:`derivkit.render`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import sympy
+
+from derivkit.inputs import substitute
+from derivkit.renderable import Renderable
+
+__all__ = ["Step", "Derivation"]
+
+
+@dataclass(frozen=True)
+class Step(Renderable):
+    """One step of a derivation: ``d/d(wrt) expr = result`` by ``rule``.
+
+    ``let`` holds substitutions the step introduces, e.g. ``((u, 3*x - 2),)``
+    for the chain rule written "let u = 3x - 2"; ``notes`` holds the domain
+    conditions and non-differentiable points the rule states.
+    """
+
+    rule: str
+    expr: sympy.Basic
+    wrt: sympy.Symbol
+    result: sympy.Basic
+    substeps: tuple["Step", ...] = ()
+    text: str = ""
+    let: tuple[tuple[sympy.Symbol, sympy.Basic], ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def walk(self) -> Iterator["Step"]:
+        """Yield this step and all sub-steps in the order a reader meets them."""
+        yield self
+        for sub in self.substeps:
+            yield from sub.walk()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "text": self.text,
+            "expr": str(self.expr),
+            "wrt": str(self.wrt),
+            "result": str(self.result),
+            "expr_latex": sympy.latex(self.expr),
+            "result_latex": sympy.latex(self.result),
+            "let": [[str(s), str(v)] for s, v in self.let],
+            "notes": list(self.notes),
+            "substeps": [s.to_dict() for s in self.substeps],
+        }
+
+
+@dataclass(frozen=True)
+class Derivation(Renderable):
+    """The derivative of ``expr`` with respect to ``wrt`` (``order`` times), with its steps.
+
+    ``stages`` holds one root step per order (the second derivative is the
+    derivation of the first one's result); ``steps`` is the root of the last
+    stage for ``order == 1`` and a ``higher_order`` step over all stages otherwise.
+    """
+
+    expr: sympy.Basic
+    wrt: sympy.Symbol
+    order: int
+    result: sympy.Basic
+    steps: Step
+    stages: tuple[Step, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """Rule ids in the order a reader meets them, repeats kept."""
+        return tuple(s.rule for s in self.steps.walk())
+
+    def at(self, **values) -> sympy.Basic:
+        """The derivative's value at a point, exact where the inputs are exact."""
+        return substitute(self.result, values, variables=self.expr.free_symbols | {self.wrt})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "expr": str(self.expr),
+            "wrt": str(self.wrt),
+            "order": self.order,
+            "result": str(self.result),
+            "result_latex": sympy.latex(self.result),
+            "rules": list(self.rules),
+            "notes": list(self.notes),
+            "steps": self.steps.to_dict(),
+        }

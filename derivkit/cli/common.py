@@ -1,0 +1,50 @@
+"""Options and helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+from derivkit.errors import InputError
+from derivkit.renderable import FORMATS
+
+__all__ = ["add_format", "add_latex_input", "add_at", "parse_values", "emit"]
+
+
+def add_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", "-f", choices=FORMATS, default="text", help="output format (default: text)")
+
+
+def add_latex_input(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--latex-input", action="store_true", help="read the expressions as LaTeX")
+
+
+def add_at(parser: argparse.ArgumentParser, what: str = "the point") -> None:
+    parser.add_argument("--at", metavar="x=2[,y=1]", help=f"evaluate at {what}, e.g. --at x1=2,x2=1")
+
+
+def parse_values(text: str | None) -> dict[str, str]:
+    """``"x1=2, x2=1/3"`` -> ``{"x1": "2", "x2": "1/3"}`` (values are parsed later, safely).
+
+    >>> parse_values("x1=2, x2=1/3")
+    {'x1': '2', 'x2': '1/3'}
+    """
+    if not text:
+        return {}
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise InputError(f"expected name=value in --at, got {part!r}")
+        if name in out:
+            raise InputError(f"'{name}' is given twice in --at")
+        out[name] = value
+    return out
+
+
+def emit(obj, fmt: str) -> None:
+    """Print ``obj`` rendered in ``fmt``."""
+    print(obj.render(fmt))

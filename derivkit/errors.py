@@ -1,0 +1,72 @@
+"""Exceptions raised by derivkit.
+
+Every error derivkit raises on purpose is a :class:`DerivkitError`, so a caller
+(or the command line) can catch them all at once. Messages are written for a
+student: they name the problem and, where there is one, the offending place.
+
+>>> from derivkit.errors import ParseError
+>>> err = ParseError("unknown function 'foo'", text="foo(x)", position=0)
+>>> isinstance(err, ValueError)
+True
+>>> print(err)
+unknown function 'foo'
+  foo(x)
+  ^
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DerivkitError",
+    "ParseError",
+    "InputError",
+    "ShapeError",
+    "DomainError",
+    "MissingDependencyError",
+]
+
+
+class DerivkitError(Exception):
+    """Base class of every error derivkit raises deliberately."""
+
+
+class InputError(DerivkitError, ValueError):
+    """An argument is malformed: a missing variable, a cyclic chain, a bad label."""
+
+
+class ParseError(InputError):
+    """A string could not be read as an expression, or was refused as unsafe.
+
+    ``text`` is the input and ``position`` the 0-based index of the offending
+    character (``None`` when no single place is to blame); the message then
+    shows the input with a caret under that place.
+    """
+
+    def __init__(self, message: str, text: str | None = None, position: int | None = None):
+        self.reason = message
+        self.text = text
+        self.position = position
+        if text is not None and position is not None and "\n" not in text and len(text) <= 200:
+            pos = max(0, min(position, len(text)))
+            message = f"{message}\n  {text}\n  {' ' * pos}^"
+        super().__init__(message)
+
+
+class ShapeError(InputError):
+    """Matrix or array shapes do not fit; the message names the node and the shapes."""
+
+
+class DomainError(InputError):
+    """A value lies outside the domain where a formula holds (e.g. ``log`` of a negative)."""
+
+
+class MissingDependencyError(DerivkitError, ImportError):
+    """An optional dependency is needed; the message names the extra to install."""
+
+    def __init__(self, package: str, extra: str, feature: str):
+        self.package = package
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs the optional package '{package}': "
+            f"install it with  pip install 'derivkit[{extra}]'"
+        )
