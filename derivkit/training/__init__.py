@@ -1,0 +1,37 @@
+"""Gradient descent and training: worked descent tables, optimisers, the training loop.
+
+>>> from derivkit.training import descend
+>>> descend("5*b**2 - 3*b + 2", "b", start=4, lr=0.01, steps=1).final
+363/100
+
+Names are imported on first use, so importing this package stays quick.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    **{n: "derivkit.training.descend" for n in ("descend", "Descent", "DescentRow")},
+    **{n: "derivkit.training.optim" for n in (
+        "Optimizer", "GD", "SGD", "Momentum", "Nesterov", "Adam",
+        "Schedule", "StepDecay", "ExponentialDecay", "CosineDecay")},
+    **{n: "derivkit.training.loop" for n in ("train", "History", "load_params")},
+}
+
+__all__ = sorted(_EXPORTS) + ["datasets", "plot"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    if name in ("datasets", "plot"):
+        return importlib.import_module(f"derivkit.training.{name}")
+    raise AttributeError(f"module 'derivkit.training' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,399 @@
+"""Gradient descent by hand: the worked table of iterates, exact where the inputs are.
+
+The course's update is ``b(r+1) = b(r) - alpha f'(b(r))``; with momentum it is
+``b(r+1) = b(r) - alpha f'(b(r)) + eta Δb`` where ``Δb = b(r) - b(r-1)`` (and
+``Δb = 0`` for the first step). :func:`descend` runs that update for a fixed
+number of steps and keeps one :class:`DescentRow` per iteration.
+
+Exact arithmetic: a decimal such as ``0.01`` stands for the decimal typed
+(``1/100``, see :func:`derivkit.inputs.as_number`), so the course's exercise
+comes out exactly (``363/100, 3297/1000, 29973/10000``). While the iterates stay
+rational numbers they are kept exact; as soon as an update would leave the
+rationals (``cos(363/100)``), the iterates are continued as 30-digit floats so
+the expressions do not nest (``Descent.exact`` is then ``False``).
+
+Divergence: the run stops with ``diverged = True`` and a ``reason`` when
+
+1. a point or value is not a finite number (``nan``, ``oo``), or
+2. a coordinate of the point, or the value, exceeds ``bound`` (``1e12``) in size, or
+3. the value rose at each of the last ``patience`` steps (3) while the size of
+   the gradient grew at each of them: every step overshoots the minimum by more
+   than the last. When fewer than ``patience`` steps are asked for, the test
+   is applied to all the steps taken (the course's ``alpha = 1`` run, three
+   steps ``-33, 300, -2697``, is flagged this way).
+
+The rows computed before the stop are kept.
+
+>>> d = descend("5*b**2 - 3*b + 2", "b", start=4, lr=0.01, steps=3)
+>>> [row.point for row in d.rows]
+[363/100, 3297/1000, 29973/10000]
+>>> d.final, d.diverged
+(29973/10000, False)
+>>> descend("5*b**2 - 3*b + 2", "b", start=4, lr=1, steps=3).diverged
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence, Union
+
+import sympy
+
+from derivkit.errors import InputError
+from derivkit.inputs import ExprLike, as_expr, as_number, as_symbols
+from derivkit.renderable import Renderable
+
+__all__ = ["descend", "Descent", "DescentRow", "BOUND", "PATIENCE"]
+
+BOUND = 10**12
+PATIENCE = 3
+_DIGITS = 30
+
+Number = sympy.Basic
+Point = Union[sympy.Basic, tuple]
+
+
+@dataclass(frozen=True)
+class DescentRow:
+    """Iteration ``r``: from ``previous`` = b(r-1) to ``point`` = b(r).
+
+    ``gradient`` is f' at ``previous``; ``step`` is ``point - previous``
+    (``-alpha f' + eta Δb``); ``momentum_term`` is ``eta Δb`` (0 without
+    momentum); ``value`` is f at ``point``. For one variable these are SymPy
+    numbers, for several variables tuples of numbers in the order of ``wrt``.
+    """
+
+    iteration: int
+    previous: Point
+    gradient: Point
+    step: Point
+    point: Point
+    value: Number
+    momentum_term: Point = sympy.Integer(0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "iteration": self.iteration,
+            "previous": _json(self.previous),
+            "gradient": _json(self.gradient),
+            "step": _json(self.step),
+            "momentum_term": _json(self.momentum_term),
+            "point": _json(self.point),
+            "value": _json(self.value),
+        }
+
+
+@dataclass(frozen=True)
+class Descent(Renderable):
+    """A worked run of gradient descent (see :func:`descend`).
+
+    ``rows`` holds one :class:`DescentRow` per iteration taken; ``start`` and
+    ``start_value`` are the starting point b(0) and f(b(0)). ``final`` is the
+    last point (the start when no step was taken).
+    """
+
+    f: sympy.Basic
+    wrt: tuple[sympy.Symbol, ...]
+    derivatives: tuple[sympy.Basic, ...]
+    start: Point
+    start_value: Number
+    lr: Number
+    momentum: Number
+    steps: int
+    rows: tuple[DescentRow, ...]
+    diverged: bool = False
+    reason: str = ""
+    exact: bool = True
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def final(self) -> Point:
+        """The last point reached."""
+        return self.rows[-1].point if self.rows else self.start
+
+    @property
+    def points(self) -> tuple[Point, ...]:
+        """b(0), b(1), ..., the start included."""
+        return (self.start,) + tuple(r.point for r in self.rows)
+
+    @property
+    def values(self) -> tuple[Number, ...]:
+        """f(b(0)), f(b(1)), ..."""
+        return (self.start_value,) + tuple(r.value for r in self.rows)
+
+    @property
+    def several(self) -> bool:
+        """Whether there is more than one variable (points are then tuples)."""
+        return len(self.wrt) > 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "f": str(self.f),
+            "f_latex": sympy.latex(self.f),
+            "wrt": [s.name for s in self.wrt],
+            "derivatives": [str(d) for d in self.derivatives],
+            "start": _json(self.start),
+            "start_value": _json(self.start_value),
+            "lr": _json(self.lr),
+            "momentum": _json(self.momentum),
+            "steps": self.steps,
+            "rows": [r.to_dict() for r in self.rows],
+            "final": _json(self.final),
+            "diverged": self.diverged,
+            "reason": self.reason,
+            "exact": self.exact,
+            "notes": list(self.notes),
+        }
+
+
+def _json(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_json(x) for x in v]
+    if isinstance(v, sympy.Integer):
+        return int(v)
+    return str(v)
+
+
+def _start_values(start: Any, wrt: tuple[sympy.Symbol, ...]) -> list[sympy.Basic]:
+    names = [s.name for s in wrt]
+    if isinstance(start, Mapping):
+        given = {(k.name if isinstance(k, sympy.Symbol) else str(k)): v for k, v in start.items()}
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            raise InputError(f"the start gives a value for {unknown[0]!r}, which is not one of the variables ({', '.join(names)})")
+        missing = [n for n in names if n not in given]
+        if missing:
+            raise InputError(f"the start gives no value for {missing[0]}")
+        values = [given[n] for n in names]
+    elif isinstance(start, (list, tuple)) or (hasattr(start, "shape") and getattr(start, "shape", ()) != ()):
+        values = list(start)
+        if len(values) != len(wrt):
+            raise InputError(f"the start has {len(values)} values for {len(wrt)} variables ({', '.join(names)})")
+    else:
+        if len(wrt) != 1:
+            raise InputError(f"give a start value for each of the variables {', '.join(names)} (a dict or a tuple)")
+        values = [start]
+    return [as_number(v, what=f"start value of {n}") for v, n in zip(values, names)]
+
+
+def _finite(v: sympy.Basic) -> bool:
+    return bool(v.is_number) and v.is_finite is not False and v.is_real is not False and v.has(sympy.nan) is False
+
+
+def _too_big(v: sympy.Basic) -> bool:
+    try:
+        return bool(abs(v) > BOUND)
+    except TypeError:
+        return False
+
+
+def _settle(v: sympy.Basic, exact: bool) -> tuple[sympy.Basic, bool]:
+    """Keep ``v`` exact while it is rational; otherwise continue with floats."""
+    if exact and (v.is_Rational or not v.is_number):
+        return v, True
+    if v.is_Rational:
+        return v, exact
+    ev = sympy.N(v, _DIGITS)
+    return (ev if ev.is_number else v), False
+
+
+def _norm2(vs: Sequence[sympy.Basic]) -> sympy.Basic:
+    return sum((g * g for g in vs), sympy.Integer(0))
+
+
+def _describe(vs: Sequence[sympy.Basic]) -> str:
+    return ", ".join(_short(v) for v in vs)
+
+
+def decimal(v: sympy.Basic, digits: int = 12) -> str:
+    """``v`` as a person writes it: exact decimals as decimals, else 6 significant digits.
+
+    >>> decimal(sympy.Rational(363, 100)), decimal(sympy.Integer(-2697)), decimal(sympy.Rational(1, 3))
+    ('3.63', '-2697', '0.333333')
+    """
+    if v.is_Integer:
+        return str(v)
+    if v.is_Rational:
+        q = v.q
+        twos = fives = 0
+        while q % 2 == 0:
+            q //= 2
+            twos += 1
+        while q % 5 == 0:
+            q //= 5
+            fives += 1
+        if q == 1:
+            places = max(twos, fives)
+            text = f"{abs(v.p) * 10**places // v.q}"
+            text = text.rjust(places + 1, "0")
+            text = (text[:-places] + "." + text[-places:]).rstrip("0").rstrip(".")
+            if len(text.replace(".", "").lstrip("0")) <= digits:
+                return ("-" if v.p < 0 else "") + text
+    if v.is_Float:
+        return f"{float(v):.6g}"
+    try:
+        return f"{float(v):.6g}"
+    except TypeError:
+        return str(v)
+
+
+def is_exact_decimal(v: sympy.Basic, digits: int = 12) -> bool:
+    """Whether :func:`decimal` writes ``v`` exactly (an integer or a short terminating decimal)."""
+    if not v.is_Rational:
+        return False
+    text = decimal(v, digits)
+    return sympy.Rational(text) == v
+
+
+def _short(v: sympy.Basic) -> str:
+    return decimal(v)
+
+
+def descend(
+    f: ExprLike,
+    wrt: Any,
+    start: Any,
+    lr: Any,
+    steps: int,
+    momentum: Any = 0,
+    *,
+    patience: int = PATIENCE,
+) -> Descent:
+    """Run ``steps`` iterations of gradient descent on ``f`` and record each one.
+
+    ``wrt`` names the variable(s) (``"b"``, ``"x1,x2"`` or Symbols); ``start``
+    is a number for one variable, else a dict by name or a tuple in the order of
+    ``wrt``; ``lr`` is alpha and ``momentum`` is eta of the course's update
+    ``b(r+1) = b(r) - alpha f'(b(r)) + eta (b(r) - b(r-1))``. Stops early, with
+    ``diverged = True`` and a ``reason``, when the run blows up (see the
+    module notes for the exact criterion).
+
+    >>> d = descend("5*b**2 - 3*b + 2", "b", start=4, lr=0.1, steps=3)
+    >>> [row.point for row in d.rows]
+    [3/10, 3/10, 3/10]
+    >>> d = descend("x**2 + 2*y**2", "x,y", start={"x": 1, "y": 1}, lr=0.25, steps=1)
+    >>> d.rows[0].gradient, d.final
+    ((2, 4), (1/2, 0))
+    >>> descend("5*b**2 - 3*b + 2", "b", start=4, lr=0.01, steps=2, momentum=0.5).final
+    389/125
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int):
+        raise InputError(f"the number of steps must be a whole number, not {steps!r}")
+    if steps < 0:
+        raise InputError(f"the number of steps must be 0 or more, not {steps}")
+    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+        raise InputError(f"patience must be a whole number of at least 1, not {patience!r}")
+    fx = as_expr(f, what="function")
+    if isinstance(fx, sympy.MatrixBase):
+        raise InputError("descend minimises a scalar function, not a matrix")
+    syms = as_symbols(wrt, fx)
+    others = sorted(s.name for s in fx.free_symbols if s not in syms)
+    if others:
+        raise InputError(
+            f"f also depends on {', '.join(others)}, which is not among the variables "
+            f"({', '.join(s.name for s in syms)}); give it a value or add it to wrt"
+        )
+    alpha = as_number(lr, what="learning rate")
+    eta = as_number(momentum, what="momentum")
+    if not (alpha.is_real and alpha.is_positive):
+        raise InputError(f"the learning rate must be a positive number, not {alpha}")
+    if not (eta.is_real and eta.is_nonnegative):
+        raise InputError(f"the momentum must be a number of 0 or more, not {eta}")
+    b = _start_values(start, syms)
+    derivs = tuple(sympy.diff(fx, s) for s in syms)
+
+    exact = all(v.is_Rational for v in b) and alpha.is_Rational and eta.is_Rational
+
+    def at(expr: sympy.Basic, point: Sequence[sympy.Basic]) -> sympy.Basic:
+        return expr.xreplace(dict(zip(syms, point)))
+
+    values: list[sympy.Basic] = []
+    for v in b:
+        v2, exact = _settle(v, exact)
+        values.append(v2)
+    b = values
+    value0, exact = _settle(at(fx, b), exact)
+    start_point = list(b)
+    several = len(syms) > 1
+
+    def pack(vs: Sequence[sympy.Basic]) -> Point:
+        return tuple(vs) if several else vs[0]
+
+    rows: list[DescentRow] = []
+    delta = [sympy.Integer(0)] * len(syms)
+    threshold = min(patience, steps) if steps else patience
+    rising = 0
+    diverged, reason = False, ""
+    grad: list[sympy.Basic] = []
+    if not _finite(value0):
+        diverged, reason = True, f"f is not a finite number at the start ({value0})"
+    else:
+        grad, exact = _gradient(derivs, at, b, exact)
+        if not all(_finite(g) for g in grad):
+            diverged, reason = True, f"the gradient is not a finite number at the start ({_describe(grad)})"
+    prev_value = value0
+    for r in range(1, steps + 1):
+        if diverged:
+            break
+        mom = [eta * dv for dv in delta]
+        step = [-alpha * g + m for g, m in zip(grad, mom)]
+        new = []
+        for bi, si in zip(b, step):
+            v, exact = _settle(bi + si, exact)
+            new.append(v)
+        value, exact = _settle(at(fx, new), exact)
+        rows.append(DescentRow(r, pack(b), pack(grad), pack(step), pack(new), value, pack(mom)))
+        if not all(_finite(v) for v in new) or not _finite(value):
+            diverged, reason = True, f"the iterates are no longer finite numbers at iteration {r}"
+            break
+        if any(_too_big(v) for v in new) or _too_big(value):
+            diverged, reason = True, f"the iterates grew past {BOUND:.0e} in size at iteration {r}"
+            break
+        new_grad, exact = _gradient(derivs, at, new, exact)
+        if not all(_finite(g) for g in new_grad):
+            diverged = True
+            reason = f"the gradient is not a finite number at the point of iteration {r} ({_describe(new_grad)})"
+            break
+        rose = bool(value > prev_value)
+        grew = bool(_norm2(new_grad) > _norm2(grad))
+        rising = rising + 1 if rose and grew else 0
+        if rising >= threshold:
+            diverged, reason = True, _rising_reason(rising, alpha)
+            break
+        b, grad, delta, prev_value = new, new_grad, step, value
+    return Descent(
+        f=fx,
+        wrt=syms,
+        derivatives=derivs,
+        start=pack(start_point),
+        start_value=value0,
+        lr=alpha,
+        momentum=eta,
+        steps=steps,
+        rows=tuple(rows),
+        diverged=diverged,
+        reason=reason,
+        exact=exact,
+    )
+
+
+def _gradient(derivs, at, point, exact: bool) -> tuple[list[sympy.Basic], bool]:
+    out = []
+    for d in derivs:
+        g, exact = _settle(at(d, point), exact)
+        out.append(g)
+    return out, exact
+
+
+def _as_list(p: Point) -> list[sympy.Basic]:
+    return list(p) if isinstance(p, tuple) else [p]
+
+
+def _rising_reason(n: int, alpha: sympy.Basic) -> str:
+    steps = "step" if n == 1 else f"{n} steps"
+    each = "the" if n == 1 else "each of the last"
+    return (
+        f"f rose at {each} {steps} while the gradient grew in size; "
+        f"the learning rate alpha = {_short(alpha)} is too large"
+    )
