@@ -1,0 +1,505 @@
+"""Formatting helpers shared by the renderers: expressions, tables and matrices.
+
+Plain text is meant for a terminal: one line per expression, ``^`` for powers,
+``·`` between factors (a number coefficient is written against what follows:
+``2x``, ``6(3x - 2)``), ``σ`` for the sigmoid, ``√`` for square roots, ``e^x``,
+``ln``, ``|x|``. LaTeX follows SymPy's printer with ``\\ln`` and ``\\arcsin``.
+
+>>> import sympy
+>>> from derivkit.functions import sigmoid
+>>> x = sympy.Symbol("x")
+>>> expr_text(sympy.Mul(6, 3*x - 2, evaluate=False))
+'6(3x - 2)'
+>>> expr_text(sigmoid(x)*(1 - sigmoid(x)))
+'σ(x)·(1 - σ(x))'
+>>> expr_text(sympy.exp(-x) / (1 + sympy.exp(-x))**2)
+'e^(-x)/(1 + e^(-x))^2'
+>>> expr_text(1/sympy.sqrt(1 - x**2))
+'1/√(1 - x^2)'
+>>> expr_latex(sympy.log(x) + sympy.asin(x))
+'\\\\ln{\\\\left(x \\\\right)} + \\\\arcsin{\\\\left(x \\\\right)}'
+>>> print(text_table(["x", "f(x)"], [[1, x**2], [2, 4]]))
+x  f(x)
+-  ----
+1  x^2
+2  4
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Sequence
+
+import sympy
+from sympy import S
+from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+__all__ = [
+    "expr_text",
+    "expr_latex",
+    "math_inline",
+    "math_display",
+    "value_text",
+    "derivative_text",
+    "derivative_latex",
+    "text_table",
+    "markdown_table",
+    "text_matrix",
+    "latex_matrix",
+    "escape_latex_text",
+    "escape_markdown",
+    "indent",
+]
+
+# A number coefficient written against the factor after it: "2·x" -> "2x", "6·(" -> "6(".
+_COEFF = re.compile(r"(?<![\w.·^√])(\d+(?:\.\d+)?)·(?=[A-Za-z(|√σ\u0370-\u03ff])")
+
+
+def _factor_rank(factor: sympy.Basic) -> int:
+    if factor.is_Number:
+        return 0
+    base = factor.base if factor.is_Pow else factor
+    return 2 if isinstance(base, sympy.Add) else 1
+
+
+def _float_text(value: float) -> str:
+    text = format(value, ".12g")
+    return text.replace("e+", "e") if "e" in text else text
+
+
+class _TextPrinter(StrPrinter):
+    """SymPy's str printer with the conventions of this module."""
+
+    def _wrap(self, expr: sympy.Basic) -> str:
+        """``expr`` as a unit: bare for atoms and function calls, else in parentheses."""
+        text = self._print(expr)
+        if (expr.is_Atom and not (expr.is_Number and (expr.is_negative or not expr.is_Integer))) or (
+            isinstance(expr, sympy.Function) and not isinstance(expr, sympy.Abs)
+        ):
+            return text
+        if isinstance(expr, sympy.Abs):
+            return text
+        return f"({text})"
+
+    def _print_Mul(self, expr) -> str:
+        if not expr.is_commutative:
+            return _COEFF.sub(r"\1", super()._print_Mul(expr).replace("*", "·"))
+        coeff, _ = expr.as_coeff_Mul()
+        sign = ""
+        if coeff.is_negative:
+            sign, expr = "-", -expr
+            coeff = -coeff
+        num: list[sympy.Basic] = []
+        den: list[sympy.Basic] = []
+        for factor in expr.as_ordered_factors():
+            if factor.is_Rational:
+                if factor.p != 1:
+                    num.append(sympy.Integer(factor.p))
+                if factor.q != 1:
+                    den.append(sympy.Integer(factor.q))
+            elif factor.is_Number:
+                num.append(factor)
+            elif factor.is_Pow and factor.exp.is_Number and factor.exp.is_negative:
+                den.append(factor.base if factor.exp == -1 else sympy.Pow(factor.base, -factor.exp, evaluate=False))
+            else:
+                num.append(factor)
+        # Teachers write the single terms first and the bracketed sums last: σ(x)(1 - σ(x)).
+        num.sort(key=_factor_rank)
+        den.sort(key=_factor_rank)
+        prec = PRECEDENCE["Mul"]
+        num_text = "·".join(self.parenthesize(f, prec, strict=False) for f in num) or "1"
+        if not den:
+            text = num_text
+        elif len(den) == 1:
+            text = num_text + "/" + self.parenthesize(den[0], prec, strict=True)
+        else:
+            text = num_text + "/(" + "·".join(self.parenthesize(f, prec, strict=False) for f in den) + ")"
+        return _COEFF.sub(r"\1", sign + text)
+
+    def _print_Pow(self, expr, rational: bool = False) -> str:
+        base, exp = expr.as_base_exp()
+        if base is S.Exp1:
+            return self._print_exp(sympy.exp(exp, evaluate=False))
+        if exp is S.Half:
+            return "√" + self._wrap(base)
+        if exp.is_Number and exp.is_negative:
+            inverse = sympy.Pow(base, -exp, evaluate=False) if exp != -1 else base
+            inner = self._print(inverse)
+            if precedence(inverse) < PRECEDENCE["Pow"] and not (exp != -1 and exp != -S.Half):
+                inner = f"({inner})"
+            elif exp == -1 and precedence(inverse) < PRECEDENCE["Atom"] and not isinstance(inverse, sympy.Function):
+                inner = f"({inner})"
+            return f"1/{inner}"
+        base_text = self._print(base)
+        if not (base.is_Symbol or (base.is_Integer and base.is_nonnegative)
+                or (isinstance(base, sympy.Function) and not isinstance(base, sympy.exp))
+                or isinstance(base, sympy.Abs)):
+            base_text = f"({base_text})"
+        exp_text = self._print(exp)
+        if not (exp.is_Symbol or (exp.is_Integer and exp.is_nonnegative)):
+            exp_text = f"({exp_text})"
+        return f"{base_text}^{exp_text}"
+
+    def _print_exp(self, expr) -> str:
+        arg = expr.args[0]
+        if arg is S.One:
+            return "e"
+        text = self._print(arg)
+        if not (arg.is_Symbol or (arg.is_Integer and arg.is_nonnegative)):
+            text = f"({text})"
+        return f"e^{text}"
+
+    def _print_Exp1(self, expr) -> str:
+        return "e"
+
+    def _print_Pi(self, expr) -> str:
+        return "π"
+
+    def _print_Infinity(self, expr) -> str:
+        return "∞"
+
+    def _print_NegativeInfinity(self, expr) -> str:
+        return "-∞"
+
+    def _print_ComplexInfinity(self, expr) -> str:
+        return "zoo"
+
+    def _print_ImaginaryUnit(self, expr) -> str:
+        return "i"
+
+    def _print_Float(self, expr) -> str:
+        return _float_text(float(expr))
+
+    def _print_log(self, expr) -> str:
+        return "ln(%s)" % ", ".join(self._print(a) for a in expr.args)
+
+    def _print_Abs(self, expr) -> str:
+        return "|%s|" % self._print(expr.args[0])
+
+    def _print_sigmoid(self, expr) -> str:
+        return "σ(%s)" % self._print(expr.args[0])
+
+    def _print_Max(self, expr) -> str:
+        return "max(%s)" % ", ".join(self._print(a) for a in expr.args)
+
+    def _print_Min(self, expr) -> str:
+        return "min(%s)" % ", ".join(self._print(a) for a in expr.args)
+
+    def _print_Piecewise(self, expr) -> str:
+        parts = []
+        for value, cond in expr.args:
+            when = "otherwise" if cond is S.true else f"if {self._print(cond)}"
+            parts.append(f"{self._print(value)} {when}")
+        return "{" + "; ".join(parts) + "}"
+
+    def _print_Derivative(self, expr) -> str:
+        func = expr.expr
+        vars_ = expr.variable_count
+        if (
+            isinstance(func, sympy.core.function.AppliedUndef)
+            and len(vars_) == 1
+            and len(func.args) == 1
+            and func.args[0] == vars_[0][0]
+        ):
+            return f"{func.func.__name__}{chr(39) * vars_[0][1]}({self._print(func.args[0])})"
+        den = "".join(f"d{self._print(v)}" + (f"^{n}" if n != 1 else "") for v, n in vars_)
+        order = sum(n for _, n in vars_)
+        num = "d" if order == 1 else f"d^{order}"
+        return f"{num}/{den} {self._wrap(func)}"
+
+    def _print_Subs(self, expr) -> str:
+        inner, old, new = expr.args
+        if (
+            isinstance(inner, sympy.Derivative)
+            and isinstance(inner.expr, sympy.core.function.AppliedUndef)
+            and len(old) == 1
+            and len(inner.variable_count) == 1
+            and inner.expr.args == (old[0],)
+        ):
+            primes = chr(39) * inner.variable_count[0][1]
+            return f"{inner.expr.func.__name__}{primes}({self._print(new[0])})"
+        subs = ", ".join(f"{self._print(o)} = {self._print(n)}" for o, n in zip(old, new))
+        return f"[{self._print(inner)}]_({subs})"
+
+    def _print_Relational(self, expr) -> str:
+        ops = {"==": "=", "!=": "≠", ">=": "≥", "<=": "≤"}
+        op = ops.get(expr.rel_op, expr.rel_op)
+        return f"{self._print(expr.lhs)} {op} {self._print(expr.rhs)}"
+
+    def _print_MatrixBase(self, expr) -> str:
+        return "[" + ", ".join("[" + ", ".join(self._print(v) for v in row) + "]" for row in expr.tolist()) + "]"
+
+    _print_ImmutableDenseMatrix = _print_MutableDenseMatrix = _print_Matrix = _print_MatrixBase
+
+
+class _LatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer, writing single factors before bracketed sums: σ(x)(1 - σ(x))."""
+
+    def _print_Mul(self, expr) -> str:
+        if not expr.is_commutative:
+            return super()._print_Mul(expr)
+        coeff, rest = expr.as_coeff_Mul()
+        factors = rest.as_ordered_factors() if isinstance(rest, sympy.Mul) else [rest]
+        sums = [f for f in factors if _factor_rank(f) == 2]
+        if not sums or len(sums) == len(factors) or any(
+            f.is_Pow and f.exp.is_Number and f.exp.is_negative for f in factors
+        ) or not coeff.is_Integer:
+            return super()._print_Mul(expr)
+        singles = [f for f in factors if _factor_rank(f) != 2]
+        head = self._print(sympy.Mul(abs(coeff), *singles))
+        tail = " ".join(self.parenthesize(f, PRECEDENCE["Mul"], strict=False) for f in sums)
+        sign = "- " if coeff.is_negative else ""
+        return f"{sign}{head} {tail}"
+
+
+    def _print_Subs(self, expr) -> str:
+        inner, old, new = expr.args
+        if (
+            isinstance(inner, sympy.Derivative)
+            and isinstance(inner.expr, sympy.core.function.AppliedUndef)
+            and len(old) == 1
+            and len(inner.variable_count) == 1
+            and inner.expr.args == (old[0],)
+        ):
+            primes = "'" * inner.variable_count[0][1]
+            return rf"{self._print(inner.expr.func)}{primes}\left({self._print(new[0])}\right)"
+        return super()._print_Subs(expr)
+
+
+_TEXT = _TextPrinter({"order": None})
+_LATEX = _LatexPrinter({"ln_notation": True, "inv_trig_style": "full"})
+
+
+def expr_text(expr: Any) -> str:
+    """One line of readable plain text for an expression (or a number, or a string).
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> expr_text(2*x**3 - sympy.Rational(21, 5)*x + sympy.sqrt(x))
+    '√x + 2x^3 - 21x/5'
+    >>> expr_text(sympy.Abs(x) + sympy.Max(0, x) + sympy.log(x))
+    'ln(x) + |x| + max(0, x)'
+    >>> expr_text(sympy.Float(8.4))
+    '8.4'
+    """
+    if isinstance(expr, str):
+        return expr
+    if not isinstance(expr, sympy.Basic):
+        expr = sympy.sympify(expr)
+    return _TEXT.doprint(expr)
+
+
+def expr_latex(expr: Any) -> str:
+    r"""LaTeX for an expression (strings are returned unchanged, assumed LaTeX already).
+
+    >>> import sympy
+    >>> expr_latex(sympy.Symbol("x")**2 / 2)
+    '\\frac{x^{2}}{2}'
+    """
+    if isinstance(expr, str):
+        return expr
+    if not isinstance(expr, sympy.Basic):
+        expr = sympy.sympify(expr)
+    return _LATEX.doprint(expr)
+
+
+def math_inline(expr: Any) -> str:
+    """``$...$`` Markdown math for an expression.
+
+    >>> import sympy
+    >>> math_inline(sympy.Symbol("x")**2)
+    '$x^{2}$'
+    """
+    return f"${expr_latex(expr)}$"
+
+
+def math_display(expr: Any) -> str:
+    """``$$...$$`` display math for an expression (alone on its lines)."""
+    return f"$$\n{expr_latex(expr)}\n$$"
+
+
+def value_text(value: Any, digits: int = 6) -> str:
+    """An exact value in text, with a decimal approximation when it is not a plain number.
+
+    >>> import sympy
+    >>> value_text(sympy.Integer(24))
+    '24'
+    >>> value_text(sympy.sqrt(2)/2)
+    '√2/2 ≈ 0.707107'
+    >>> value_text(sympy.Rational(1, 4))
+    '1/4 = 0.25'
+    """
+    exact = expr_text(value)
+    if not isinstance(value, sympy.Basic) or value.free_symbols or value.is_Integer or value.is_Float:
+        return exact
+    try:
+        approx = complex(value.evalf(digits + 2))
+    except (TypeError, ValueError):
+        return exact
+    if approx.imag != 0:
+        return exact
+    number = format(approx.real, f".{digits}g")
+    if number == exact:
+        return exact
+    sign = "=" if value.is_Rational and sympy.Rational(number) == value else "≈"
+    return f"{exact} {sign} {number}"
+
+
+def _order_text(order: int) -> str:
+    return "" if order == 1 else f"^{order}"
+
+
+def derivative_text(expr: Any, wrt: Any, order: int = 1) -> str:
+    """``d/dx [expr]`` in text; brackets only when ``expr`` is not a single term.
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> derivative_text(sympy.sin(x), x), derivative_text(3*x - 2, x), derivative_text(x**2, x, 2)
+    ('d/dx sin(x)', 'd/dx [3x - 2]', 'd^2/dx^2 x^2')
+    """
+    body = expr_text(expr)
+    if isinstance(expr, sympy.Basic) and isinstance(expr, (sympy.Add, sympy.Mul, sympy.Piecewise)) or (
+        isinstance(expr, sympy.Basic) and expr.is_Number and expr.is_negative
+    ):
+        body = f"[{body}]"
+    w = expr_text(wrt)
+    sep = "" if len(w) == 1 else " "
+    return f"d{_order_text(order)}/d{sep}{w}{_order_text(order)} {body}"
+
+
+def derivative_latex(expr: Any, wrt: Any, order: int = 1) -> str:
+    r"""``\frac{d}{dx}\left[expr\right]`` in LaTeX.
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> derivative_latex(x**2, x, 2)
+    '\\frac{d^{2}}{dx^{2}}\\left[x^{2}\\right]'
+    """
+    w = expr_latex(wrt)
+    if order == 1:
+        frac = rf"\frac{{d}}{{d{w}}}" if len(w) == 1 else rf"\frac{{d}}{{d {w}}}"
+    else:
+        frac = rf"\frac{{d^{{{order}}}}}{{d{w}^{{{order}}}}}" if len(w) == 1 else rf"\frac{{d^{{{order}}}}}{{d {w}^{{{order}}}}}"
+    return rf"{frac}\left[{expr_latex(expr)}\right]"
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (sympy.Basic, int, float)) and not isinstance(value, bool):
+        return expr_text(value)
+    return str(value)
+
+
+def text_table(headers: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
+    """An aligned plain-text table; SymPy cells go through :func:`expr_text`.
+
+    >>> print(text_table(["step", "b"], [[0, 4], [1, "363/100"]]))
+    step  b
+    ----  -------
+    0     4
+    1     363/100
+    """
+    head = [_cell_text(h) for h in headers]
+    body = [[_cell_text(c) for c in row] for row in rows]
+    ncols = max([len(head)] + [len(r) for r in body])
+    head += [""] * (ncols - len(head))
+    body = [r + [""] * (ncols - len(r)) for r in body]
+    widths = [max(len(r[i]) for r in [head] + body) for i in range(ncols)]
+    lines = [head, ["-" * max(w, 1) for w in widths]] + body
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in lines)
+
+
+def _md_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (sympy.Basic, int, float)) and not isinstance(value, bool):
+        latex = expr_latex(value).replace(r"\left|", r"\left\vert ").replace(r"\right|", r"\right\vert ")
+        return "$" + latex.replace("|", r"\vert ") + "$"
+    return str(value).replace("|", r"\|").replace("\n", " ")
+
+
+def markdown_table(headers: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
+    """A Markdown table; SymPy cells become ``$...$`` math, ``|`` is escaped.
+
+    >>> import sympy
+    >>> print(markdown_table(["x", "f(x)"], [[2, sympy.Symbol("x")**2]]))
+    | x | f(x) |
+    | --- | --- |
+    | $2$ | $x^{2}$ |
+    """
+    head = [_md_cell(h) if not isinstance(h, str) else h.replace("|", r"\|") for h in headers]
+    out = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
+    for row in rows:
+        cells = [_md_cell(c) for c in row]
+        cells += [""] * (len(head) - len(cells))
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def text_matrix(matrix: Any) -> str:
+    """A matrix in plain text, one bracketed row per line, columns right-aligned.
+
+    >>> import sympy
+    >>> x1, x2 = sympy.symbols("x1 x2")
+    >>> print(text_matrix(sympy.Matrix([[2, 2*x2], [-2*x1, 3]])))
+    [   2  2x2 ]
+    [ -2x1   3 ]
+    """
+    m = sympy.Matrix(matrix)
+    cells = [[expr_text(v) for v in row] for row in m.tolist()]
+    if not cells or not cells[0]:
+        return "[ ]"
+    widths = [max(len(r[j]) for r in cells) for j in range(len(cells[0]))]
+    return "\n".join("[ " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) + " ]" for r in cells)
+
+
+def latex_matrix(matrix: Any, env: str = "bmatrix") -> str:
+    r"""A matrix as a LaTeX ``bmatrix`` (or ``env``).
+
+    >>> import sympy
+    >>> latex_matrix(sympy.Matrix([[8, 1], [1, 40]]))
+    '\\begin{bmatrix} 8 & 1 \\\\ 1 & 40 \\end{bmatrix}'
+    """
+    m = sympy.Matrix(matrix)
+    rows = [" & ".join(expr_latex(v) for v in row) for row in m.tolist()]
+    return rf"\begin{{{env}}} " + r" \\ ".join(rows) + rf" \end{{{env}}}"
+
+
+_LATEX_TEXT_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "_": r"\_",
+    "^": r"\^{}",
+    "#": r"\#",
+    "$": r"\$",
+    "%": r"\%",
+    "&": r"\&",
+    "~": r"\~{}",
+}
+
+
+def escape_latex_text(text: str) -> str:
+    r"""Escape ``text`` for use inside ``\text{...}``.
+
+    >>> escape_latex_text("x_1 & 50%")
+    'x\\_1 \\& 50\\%'
+    """
+    return "".join(_LATEX_TEXT_ESCAPES.get(ch, ch) for ch in text)
+
+
+def escape_markdown(text: str) -> str:
+    r"""Escape the characters Markdown would read as emphasis or code.
+
+    >>> escape_markdown("2*x*y_1")
+    '2\\*x\\*y\\_1'
+    """
+    return re.sub(r"([\\`*_\[\]<>|$])", r"\\\1", text)
+
+
+def indent(text: str, prefix: str) -> str:
+    """Prefix every non-empty line of ``text`` with ``prefix``."""
+    return "\n".join(prefix + line if line else line for line in text.split("\n"))
