@@ -1,0 +1,677 @@
+"""Safe reading of formulas typed as text: ``parse("1/(1+e^(-x))")``.
+
+Nothing here ever evaluates Python. The text is split into tokens by a small
+tokenizer of our own and read by a recursive-descent parser that knows only
+numbers, names, ``+ - * / ^ **``, parentheses, ``|x|`` and calls of a fixed
+list of functions; every other character is refused with a
+:class:`~derivkit.errors.ParseError` that points at it. SymPy objects are built
+directly from the parse, never from strings, and sizes are bounded before SymPy
+sees them (input length, nesting depth, digits of a number, constant powers such
+as ``10^10^10``), so a hostile string can neither run code nor exhaust memory.
+
+Numbers are exact: ``0.01`` is the rational ``1/100`` (the decimal typed), so a
+descent step ``4 - 0.01*37`` is exactly ``363/100``.
+
+>>> parse("x^2 + 2x + 1")
+x**2 + 2*x + 1
+>>> parse("1/(1+e^(-x))")
+1/(1 + exp(-x))
+>>> parse("4 - 0.01*37")
+363/100
+>>> parse("log(x, 2)")
+log(x)/log(2)
+>>> parse_equation("y = 3x - 2")
+(y, 3*x - 2)
+>>> parse("x.__class__")
+Traceback (most recent call last):
+...
+derivkit.errors.ParseError: attribute access ('.') is not allowed: derivkit reads formulas, not code
+  x.__class__
+   ^
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy
+
+from derivkit.errors import ParseError
+from derivkit.functions import leaky_relu, relu, sigmoid, step
+
+__all__ = [
+    "parse",
+    "parse_equation",
+    "FUNCTIONS",
+    "CONSTANTS",
+    "MAX_LENGTH",
+    "MAX_DEPTH",
+    "MAX_DIGITS",
+]
+
+#: Longest input accepted, in characters.
+MAX_LENGTH = 10_000
+#: Deepest nesting of parentheses, signs, powers and calls.
+MAX_DEPTH = 100
+#: Most digits of a number, typed or computed (``10^5000`` is refused; Python prints at most 4300).
+MAX_DIGITS = 4_000
+#: Most digits of one typed number literal.
+MAX_LITERAL_DIGITS = 1_000
+#: ``gamma`` of a number above this (a factorial) is refused.
+MAX_GAMMA_ARG = 1_000
+
+
+@dataclass(frozen=True)
+class _Function:
+    """A whitelisted function: how to build it and how many arguments it takes."""
+
+    build: Callable[..., sympy.Basic]
+    min_args: int = 1
+    max_args: int | None = 1
+
+
+def _log(x, base=None):
+    return sympy.log(x) if base is None else sympy.log(x, base)
+
+
+def _undefined(name: str) -> Callable[..., sympy.Basic]:
+    return lambda *args: sympy.Function(name)(*args)
+
+
+_ONE_ARG = {
+    name: getattr(sympy, name)
+    for name in (
+        "sin cos tan csc sec cot asin acos atan acot asec acsc "
+        "sinh cosh tanh csch sech coth asinh acosh atanh acsch asech acoth "
+        "exp sqrt erf gamma Abs"
+    ).split()
+}
+
+#: Every function name the parser accepts, with its SymPy builder and arity.
+FUNCTIONS: dict[str, _Function] = {name: _Function(f) for name, f in _ONE_ARG.items()}
+FUNCTIONS.update(
+    {
+        # textbook spellings of the inverse functions
+        **{f"arc{n}": _Function(_ONE_ARG[f"a{n}"]) for n in "sin cos tan cot sec csc".split()},
+        **{f"arc{n}": _Function(_ONE_ARG[f"a{n}"]) for n in "sinh cosh tanh coth sech csch".split()},
+        **{f"ar{n}": _Function(_ONE_ARG[f"a{n}"]) for n in "sinh cosh tanh coth sech csch".split()},
+        "abs": _Function(sympy.Abs),
+        "ln": _Function(sympy.log),
+        "log": _Function(_log, 1, 2),
+        "log2": _Function(lambda x: sympy.log(x, 2)),
+        "log10": _Function(lambda x: sympy.log(x, 10)),
+        "Max": _Function(sympy.Max, 1, None),
+        "max": _Function(sympy.Max, 1, None),
+        "Min": _Function(sympy.Min, 1, None),
+        "min": _Function(sympy.Min, 1, None),
+        "sigmoid": _Function(sigmoid),
+        "sigma": _Function(sigmoid),  # sigma(x) is the sigmoid; sigma alone is a symbol
+        "relu": _Function(relu),
+        "ReLU": _Function(relu),
+        "leaky_relu": _Function(leaky_relu, 1, 2),
+        "step": _Function(step, 1, 2),
+        # undefined functions, for the chain rule f(g(x))
+        **{name: _Function(_undefined(name), 1, None) for name in ("f", "g", "h")},
+    }
+)
+
+#: Names that are symbols unless called: ``gamma`` is a Greek letter, ``gamma(x)`` the function.
+_SYMBOL_UNLESS_CALLED = {"sigma", "gamma", "f", "g", "h"}
+
+#: Inverses for ``sin^-1(x)`` (= asin) and friends.
+_INVERSES = {
+    n: f"a{n}"
+    for n in "sin cos tan cot sec csc sinh cosh tanh coth sech csch".split()
+}
+
+#: Named constants.
+CONSTANTS: dict[str, sympy.Basic] = {"e": sympy.E, "E": sympy.E, "pi": sympy.pi}
+
+_GREEK = (
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron "
+    "pi rho sigma tau upsilon phi chi psi omega"
+).split()
+_GREEK_LETTERS = dict(zip("αβγδεζηθικλμνξοπρστυφχψω", _GREEK))
+_GREEK_LETTERS.update({"ς": "sigma", "ϕ": "phi", "ϵ": "epsilon", "ϑ": "theta"})
+_UNICODE_OPERATORS = {"−": "-", "–": "-", "×": "*", "·": "*", "⋅": "*", "∗": "*", "÷": "/"}
+_SUPERSCRIPTS = {"²": "2", "³": "3"}
+
+_DIGITS = "0123456789"
+_NUMBER = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LOG_BASE = re.compile(r"log_(\d+)$")
+
+#: Characters refused with a reason (anything else unknown is "unexpected").
+_REFUSED_CHARS = {
+    ".": "attribute access ('.') is not allowed: derivkit reads formulas, not code",
+    "'": "strings are not allowed in a formula",
+    '"': "strings are not allowed in a formula",
+    "[": "square brackets (subscripts, lists) are not allowed: use parentheses",
+    "]": "square brackets (subscripts, lists) are not allowed: use parentheses",
+    "{": "braces are not allowed in plain input (for LaTeX, use latex=True)",
+    "}": "braces are not allowed in plain input (for LaTeX, use latex=True)",
+    "\\": "a backslash looks like LaTeX: read LaTeX with latex=True",
+    ":": "':' is not allowed (lambdas, slices and ':=' are code, not formulas)",
+    ";": "';' is not allowed: give one formula, not statements",
+    "!": "'!' (factorial) is not supported",
+    "\n": "line breaks are not allowed: give one formula on one line",
+    "\r": "line breaks are not allowed: give one formula on one line",
+    "#": "'#' (comments) is not allowed",
+    "<": "comparisons are not formulas",
+    ">": "comparisons are not formulas",
+    "@": "'@' (matrix product) is not supported in formulas",
+    "%": "'%' is not an operator here",
+    "&": "'&' is not an operator here",
+    "~": "'~' is not an operator here",
+}
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # "num", "name", "op", "end"
+    text: str
+    pos: int
+    value: object = None
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in " \t":
+            i += 1
+            continue
+        if c in _DIGITS or (c == "." and i + 1 < n and text[i + 1] in _DIGITS):
+            m = _NUMBER.match(text, i)
+            tokens.append(_Token("num", m.group(0), i, _number(m, text, i)))
+            i = m.end()
+            continue
+        if c.isascii() and (c.isalpha() or c == "_"):
+            m = _NAME.match(text, i)
+            name = m.group(0)
+            if name.startswith("_"):
+                raise ParseError(
+                    f"names starting with '_' (like {name!r}) are not allowed", text, i
+                )
+            if keyword.iskeyword(name) and name != "lambda":
+                raise ParseError(
+                    f"'{name}' is a Python keyword: derivkit reads formulas, not code", text, i
+                )
+            tokens.append(_Token("name", name, i))
+            i = m.end()
+            continue
+        if c in _GREEK_LETTERS:
+            tokens.append(_Token("name", _GREEK_LETTERS[c], i))
+            i += 1
+            continue
+        if c == "π":
+            tokens.append(_Token("name", "pi", i))
+            i += 1
+            continue
+        if c in _SUPERSCRIPTS:
+            tokens.append(_Token("op", "^", i))
+            tokens.append(_Token("num", _SUPERSCRIPTS[c], i, sympy.Integer(_SUPERSCRIPTS[c])))
+            i += 1
+            continue
+        if c in _UNICODE_OPERATORS:
+            tokens.append(_Token("op", _UNICODE_OPERATORS[c], i))
+            i += 1
+            continue
+        if text.startswith("**", i):
+            tokens.append(_Token("op", "^", i))
+            i += 2
+            continue
+        if text.startswith("==", i) or text.startswith("!=", i):
+            raise ParseError("comparisons are not formulas", text, i)
+        if c in "+-*/^(),|=":
+            tokens.append(_Token("op", c, i))
+            i += 1
+            continue
+        if c in _REFUSED_CHARS:
+            raise ParseError(_REFUSED_CHARS[c], text, i)
+        raise ParseError(f"unexpected character {c!r}", text, i)
+    tokens.append(_Token("end", "", n))
+    return tokens
+
+
+def _number(m: re.Match, text: str, pos: int) -> sympy.Rational:
+    """The exact value of a number literal: ``0.01`` -> ``1/100``, ``2e3`` -> ``2000``."""
+    mantissa, exponent = m.group(1), m.group(2)
+    whole, _, frac = mantissa.partition(".")
+    digits = (whole + frac).lstrip("0") or "0"
+    if len(digits) > MAX_LITERAL_DIGITS:
+        raise ParseError(
+            f"number too long ({len(digits)} digits; at most {MAX_LITERAL_DIGITS})", text, pos
+        )
+    power = -len(frac)
+    if exponent:
+        e = int(exponent[1:]) if len(exponent) <= 8 else None
+        if e is None or abs(e) > MAX_DIGITS:
+            raise ParseError("number too large (exponent out of range)", text, pos)
+        power += e
+    if len(digits) + power > MAX_DIGITS:
+        raise ParseError(f"number too large (over {MAX_DIGITS} digits)", text, pos)
+    value = int(whole + frac or "0")
+    return sympy.Integer(value * 10**power) if power >= 0 else sympy.Rational(value, 10**-power)
+
+
+def _digits(q: sympy.Rational) -> float:
+    """Decimal digits in the numerator and denominator of a rational."""
+    p, q = abs(int(q.p)), int(q.q)
+    return (math.log10(p) if p else 0.0) + math.log10(q)
+
+
+def _starts_operand(tok: _Token) -> bool:
+    return tok.kind in ("num", "name") or tok.text == "("
+
+
+class _Parser:
+    """Recursive descent over the token list; builds SymPy objects directly."""
+
+    def __init__(self, text: str, tokens: list[_Token], *, numbers_juxtapose: bool = False):
+        self.text = text
+        self.tokens = tokens
+        self.i = 0
+        self.depth = 0
+        self.abs_depth = 0
+        self.numbers_juxtapose = numbers_juxtapose
+
+    # -- helpers -----------------------------------------------------------------
+    @property
+    def tok(self) -> _Token:
+        return self.tokens[self.i]
+
+    def advance(self) -> _Token:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def error(self, message: str, pos: int | None = None) -> ParseError:
+        return ParseError(message, self.text, self.tok.pos if pos is None else pos)
+
+    def expect_operand(self) -> None:
+        tok = self.tok
+        if tok.kind == "end":
+            prev = self.tokens[self.i - 1].text if self.i else ""
+            if prev:
+                return_msg = f"the formula ends after '{prev}': something is missing"
+            else:
+                return_msg = "empty formula"
+            raise self.error(return_msg)
+        if tok.text == ")":
+            raise self.error("')' here closes nothing: an operand is missing before it")
+        if tok.text in ("*", "/", "^", ","):
+            raise self.error(f"'{tok.text}' needs something before it")
+        if tok.text == "=":
+            raise self.error("'=' needs something before it")
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"formula nested too deeply (more than {MAX_DEPTH} levels)")
+
+    # -- grammar -----------------------------------------------------------------
+    def parse_all(self) -> sympy.Basic:
+        if self.tok.kind == "end":
+            raise self.error("empty formula")
+        result = self.expr()
+        tok = self.tok
+        if tok.kind != "end":
+            if tok.text == ")":
+                raise self.error("unmatched ')'")
+            if tok.text == "=":
+                raise self.error(
+                    "'=' makes an equation; give one expression "
+                    "(equations like 'y = 3x - 2' are read by parse_equation)"
+                )
+            if tok.text == ",":
+                raise self.error("',' outside a function call")
+            if tok.text == "|":
+                raise self.error("'|' closes nothing")
+            raise self.error(f"unexpected {tok.text!r}")
+        return result
+
+    def expr(self) -> sympy.Basic:
+        left = self.term()
+        while self.tok.text in ("+", "-") and self.tok.kind == "op":
+            op = self.advance()
+            self.expect_operand()
+            right = self.term()
+            left = self.checked(left + right if op.text == "+" else left - right, op.pos)
+        return left
+
+    def term(self) -> sympy.Basic:
+        left = self.unary()
+        while True:
+            tok = self.tok
+            if tok.kind == "op" and tok.text in ("*", "/"):
+                self.advance()
+                self.expect_operand()
+                right = self.unary()
+                if tok.text == "/":
+                    if right.is_zero:
+                        raise self.error("division by zero", tok.pos)
+                    left = self.checked(left / right, tok.pos)
+                else:
+                    left = self.checked(left * right, tok.pos)
+            elif self.juxtaposed(tok):
+                right = self.power()
+                left = self.checked(left * right, tok.pos)
+            else:
+                return left
+
+    def juxtaposed(self, tok: _Token) -> bool:
+        """Implicit multiplication: ``2x``, ``x y``, ``2(x+1)``, ``(x+1)(x-1)``, ``2|x|``."""
+        if tok.kind == "num":
+            if self.numbers_juxtapose:
+                return True
+            raise self.error(f"missing operator before the number {tok.text}")
+        if tok.kind == "name" or tok.text == "(":
+            return True
+        return tok.text == "|" and self.abs_depth == 0
+
+    def unary(self) -> sympy.Basic:
+        self.enter()
+        tok = self.tok
+        if tok.kind == "op" and tok.text in ("+", "-"):
+            self.advance()
+            self.expect_operand()
+            operand = self.unary()
+            result = -operand if tok.text == "-" else operand
+        else:
+            self.expect_operand()
+            result = self.power()
+        self.depth -= 1
+        return result
+
+    def power(self) -> sympy.Basic:
+        base = self.atom()
+        if self.tok.text == "^" and self.tok.kind == "op":
+            op = self.advance()
+            self.expect_operand()
+            exponent = self.unary()  # right-associative; allows x^-2
+            return self.pow(base, exponent, op.pos)
+        return base
+
+    def pow(self, base: sympy.Basic, exponent: sympy.Basic, pos: int) -> sympy.Basic:
+        if base.is_zero and exponent.is_extended_negative:
+            raise self.error("division by zero (0 to a negative power)", pos)
+        if isinstance(exponent, sympy.Rational) and abs(exponent) > 1:
+            cost = sum(_digits(q) for q in base.atoms(sympy.Rational) if abs(q) != 1)
+            if float(abs(exponent)) * cost > MAX_DIGITS:
+                raise self.error(
+                    f"power too large: the result would have over {MAX_DIGITS} digits", pos
+                )
+        return self.checked(base**exponent, pos)
+
+    def checked(self, value: sympy.Basic, pos: int) -> sympy.Basic:
+        """Refuse numbers grown past MAX_DIGITS and undefined values like 1/0."""
+        coeff = value
+        if isinstance(value, sympy.Mul):
+            coeff = value.as_coeff_Mul()[0]
+        elif isinstance(value, sympy.Add):
+            coeff = value.as_coeff_Add()[0]
+        if isinstance(coeff, sympy.Rational) and _digits(coeff) > MAX_DIGITS:
+            raise self.error(f"number too large (over {MAX_DIGITS} digits)", pos)
+        if value.has(sympy.zoo, sympy.nan):
+            raise self.error("undefined value (division by zero)", pos)
+        return value
+
+    def atom(self) -> sympy.Basic:
+        tok = self.tok
+        if tok.kind == "num":
+            self.advance()
+            return tok.value
+        if tok.kind == "name":
+            return self.name()
+        if tok.text == "(":
+            self.advance()
+            self.expect_operand()
+            inner = self.expr()
+            self.close("(", tok.pos)
+            return inner
+        if tok.text == "|":
+            self.advance()
+            self.expect_operand()
+            self.abs_depth += 1
+            inner = self.expr()
+            self.abs_depth -= 1
+            if self.tok.text != "|":
+                raise self.error("'|' opened here is never closed", tok.pos)
+            self.advance()
+            return self.checked(sympy.Abs(inner), tok.pos)
+        self.expect_operand()
+        raise self.error(f"unexpected {tok.text!r}")
+
+    def close(self, opener: str, pos: int) -> None:
+        if self.tok.text == ")":
+            self.advance()
+            return
+        if self.tok.kind == "end":
+            raise self.error(f"'{opener}' opened here is never closed", pos)
+        if self.tok.text == "=":
+            raise self.error("'=' is not allowed here (keyword arguments and equations are not formulas)")
+        raise self.error(f"expected ')' to close the '{opener}' at position {pos}")
+
+    def name(self) -> sympy.Basic:
+        tok = self.advance()
+        name = tok.text
+        called = self.tok.text == "("
+        m = _LOG_BASE.match(name)
+        if m:
+            base = sympy.Integer(m.group(1))
+            return self.call(tok, _Function(lambda x: sympy.log(x, base)))
+        if name in FUNCTIONS and (called or name not in _SYMBOL_UNLESS_CALLED):
+            return self.call(tok, FUNCTIONS[name])
+        if name in CONSTANTS:
+            return CONSTANTS[name]
+        if called and not _is_symbol_name(name):
+            close = difflib.get_close_matches(name, FUNCTIONS, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ParseError(f"unknown function '{name}'{hint}", self.text, tok.pos)
+        glued = _glued_call(name)
+        if glued:
+            raise ParseError(
+                f"'{name}' reads as one name; write {glued} (or put a space or '*' between)",
+                self.text,
+                tok.pos,
+            )
+        return sympy.Symbol(name)
+
+    def call(self, tok: _Token, fn: _Function) -> sympy.Basic:
+        power = None
+        if self.tok.text == "^":  # sin^2(x), sin^-1(x)
+            self.advance()
+            power = self.exponent_prefix()
+        if self.tok.text == "(":
+            args = self.arguments(tok)
+        elif _starts_operand(self.tok) or self.tok.text == "|":
+            args = [self.bare_argument()]
+        else:
+            raise ParseError(f"'{tok.text}' needs an argument, e.g. {tok.text}(x)", self.text, tok.pos)
+        n = len(args)
+        if n < fn.min_args or (fn.max_args is not None and n > fn.max_args):
+            if fn.max_args is None:
+                wanted = f"at least {fn.min_args}"
+            elif fn.min_args == fn.max_args:
+                wanted = str(fn.min_args)
+            else:
+                wanted = f"{fn.min_args} or {fn.max_args}"
+            plural = "" if wanted == "1" else "s"
+            raise ParseError(
+                f"{tok.text} takes {wanted} argument{plural}, got {n}", self.text, tok.pos
+            )
+        if fn.build is sympy.gamma and args[0].is_number and abs(args[0]) > MAX_GAMMA_ARG:
+            raise ParseError(
+                f"gamma of a number above {MAX_GAMMA_ARG} is too large to evaluate",
+                self.text,
+                tok.pos,
+            )
+        if power is not None and power == -1 and tok.text in _INVERSES:
+            return self.checked(FUNCTIONS[_INVERSES[tok.text]].build(*args), tok.pos)
+        value = self.checked(fn.build(*args), tok.pos)
+        return value if power is None else self.pow(value, power, tok.pos)
+
+    def exponent_prefix(self) -> sympy.Basic:
+        """The power in ``sin^2(x)``: a number, ``-1``, or a parenthesised formula."""
+        tok = self.tok
+        sign = 1
+        if tok.text == "-":
+            self.advance()
+            sign = -1
+        tok = self.tok
+        if tok.kind == "num":
+            self.advance()
+            return sign * tok.value
+        if tok.text == "(":
+            self.advance()
+            self.expect_operand()
+            inner = self.expr()
+            self.close("(", tok.pos)
+            return sign * inner
+        raise self.error("expected a number after '^', as in sin^2(x)")
+
+    def bare_argument(self) -> sympy.Basic:
+        """``sin x``, ``ln 2x``, ``sin x^2``: the implicit product after the name."""
+        self.enter()
+        if self.tok.text in ("-", "+"):
+            result = self.unary()
+        else:
+            result = self.power()
+            while (
+                self.tok.kind in ("num", "name")
+                and self.tok.text not in FUNCTIONS
+                and not (self.tok.kind == "num" and not self.numbers_juxtapose)
+            ):
+                result = self.checked(result * self.power(), self.tok.pos)
+        self.depth -= 1
+        return result
+
+    def arguments(self, tok: _Token) -> list[sympy.Basic]:
+        open_tok = self.advance()
+        args = []
+        if self.tok.text == ")":
+            raise ParseError(f"'{tok.text}' needs an argument, e.g. {tok.text}(x)", self.text, tok.pos)
+        while True:
+            if self.tok.text == "*":
+                raise self.error("starred arguments are not allowed")
+            self.expect_operand()
+            if self.tok.kind == "name" and self.tokens[self.i + 1].text == "=":
+                raise self.error("keyword arguments are not allowed")
+            args.append(self.expr())
+            if self.tok.text == ",":
+                self.advance()
+                continue
+            self.close("(", open_tok.pos)
+            return args
+
+
+def _is_symbol_name(name: str) -> bool:
+    """Names that may stand before '(' as a factor: ``x(x+1)``, ``x1(...)``, ``alpha(...)``."""
+    base = name.split("_", 1)[0].rstrip("0123456789")
+    return len(base) == 1 or base in _GREEK or name in _SYMBOL_UNLESS_CALLED
+
+
+def _glued_call(name: str) -> str | None:
+    """``sinx`` -> ``sin(x)``: a function name glued to a one-letter variable."""
+    if name in FUNCTIONS or name in _GREEK:
+        return None
+    for fn in sorted(FUNCTIONS, key=len, reverse=True):
+        rest = name[len(fn):]
+        if len(fn) > 1 and name.startswith(fn) and re.fullmatch(r"[A-Za-z]\d*", rest or "-"):
+            return f"{fn}({rest})"
+    return None
+
+
+def _check_length(text: str) -> None:
+    if not isinstance(text, str):
+        raise ParseError(f"a formula must be a string, not {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"formula too long ({len(text)} characters; at most {MAX_LENGTH})")
+
+
+def _build(text: str, tokens: list[_Token], *, numbers_juxtapose: bool = False) -> sympy.Basic:
+    parser = _Parser(text, tokens, numbers_juxtapose=numbers_juxtapose)
+    try:
+        return parser.parse_all()
+    except ParseError:
+        raise
+    except RecursionError:
+        raise ParseError(f"formula nested too deeply (more than {MAX_DEPTH} levels)") from None
+    except (TypeError, ValueError, ArithmeticError, AttributeError, NotImplementedError) as exc:
+        pos = parser.tokens[min(parser.i, len(parser.tokens) - 1)].pos
+        raise ParseError(f"cannot build this formula ({exc})", text, pos) from None
+
+
+def parse(text: str, latex: bool = False) -> sympy.Basic:
+    """Read a formula from text, safely; never evaluates Python.
+
+    Accepts ``^`` and ``**`` for powers, implicit products (``2x``, ``x y``,
+    ``2(x+1)``, ``(x+1)(x-1)``, ``2sin(x)``), ``e``, ``pi``, ``|x|``, exact
+    decimals (``0.01`` is ``1/100``) and the functions in :data:`FUNCTIONS`.
+    ``latex=True`` reads LaTeX instead (see :mod:`derivkit.parsing_latex`).
+
+    >>> parse("2x + 3")
+    2*x + 3
+    >>> parse("sigma(x) * (1 - sigma(x))")
+    (1 - sigmoid(x))*sigmoid(x)
+    >>> parse("arcsin(x) + |x| + max(0, x)")
+    Max(0, x) + Abs(x) + asin(x)
+    >>> parse("sin(x, y)")
+    Traceback (most recent call last):
+    ...
+    derivkit.errors.ParseError: sin takes 1 argument, got 2
+      sin(x, y)
+      ^
+    """
+    if latex:
+        from derivkit.parsing_latex import parse_latex
+
+        return parse_latex(text)
+    _check_length(text)
+    return _build(text, _tokenize(text))
+
+
+def parse_equation(text: str, latex: bool = False) -> tuple[sympy.Symbol, sympy.Basic]:
+    """Read ``name = formula`` (as in a chain ``y = 3x - 2``); returns ``(Symbol, expr)``.
+
+    >>> parse_equation("z = y^2")
+    (z, y**2)
+    >>> parse_equation("2y = x")
+    Traceback (most recent call last):
+    ...
+    derivkit.errors.ParseError: the left side of an equation must be a single name, like 'y = 3*x - 2'
+      2y = x
+      ^
+    """
+    if latex:
+        from derivkit.parsing_latex import latex_to_plain
+
+        text = latex_to_plain(text)
+    _check_length(text)
+    tokens = _tokenize(text)
+    eq = [t for t in tokens if t.text == "=" and t.kind == "op"]
+    if not eq:
+        raise ParseError("an equation needs '=', like 'y = 3*x - 2'", text, len(text))
+    if len(eq) > 1:
+        raise ParseError("an equation has exactly one '='", text, eq[1].pos)
+    head = tokens[0]
+    if (
+        tokens[1] is not eq[0]
+        or head.kind != "name"
+        or head.text in FUNCTIONS and head.text not in _SYMBOL_UNLESS_CALLED
+        or head.text in CONSTANTS
+    ):
+        raise ParseError(
+            "the left side of an equation must be a single name, like 'y = 3*x - 2'", text, head.pos
+        )
+    rhs = tokens[2:]
+    if rhs[0].kind == "end":
+        raise ParseError("the right side of the equation is missing", text, len(text))
+    return sympy.Symbol(head.text), _build(text, rhs)
