@@ -622,7 +622,7 @@ def parse(text: str, latex: bool = False) -> sympy.Basic:
     >>> parse("sigma(x) * (1 - sigma(x))")
     (1 - sigmoid(x))*sigmoid(x)
     >>> parse("arcsin(x) + |x| + max(0, x)")
-    Max(0, x) + Abs(x) + asin(x)
+    Abs(x) + asin(x) + Max(0, x)
     >>> parse("sin(x, y)")
     Traceback (most recent call last):
     ...
