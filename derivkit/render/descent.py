@@ -8,29 +8,11 @@ after ``≈``.
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import sympy
 
 from derivkit.render import renderer
+from derivkit.render.common import escape_latex_text, expr_latex, expr_text, markdown_table, text_table
 from derivkit.training.descend import Descent, DescentRow, decimal, is_exact_decimal
-
-__all__ = ["text_table", "markdown_table"]
-
-
-def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns aligned with spaces, a rule under the header."""
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(headers), "  ".join("-" * w for w in widths)] + [line(r) for r in rows])
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A pipe table."""
-    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
-
 
 def _items(p) -> list[sympy.Basic]:
     return list(p) if isinstance(p, tuple) else [p]
@@ -113,10 +95,10 @@ def _intro(d: Descent, fmt: str) -> list[str]:
     names = ", ".join(s.name for s in d.wrt)
     start = ", ".join(f"{_name(s, 0, 'text')} = {decimal(v)}" for s, v in zip(d.wrt, _items(d.start)))
     if fmt == "text":
-        lines = [f"Gradient descent on f({names}) = {d.f}"]
+        lines = [f"Gradient descent on f({names}) = {expr_text(d.f)}"]
         for s, g in zip(d.wrt, d.derivatives):
             label = f"f'({names})" if not d.several else f"df/d{s.name}"
-            lines.append(f"  {label} = {g}")
+            lines.append(f"  {label} = {expr_text(g)}")
         v = d.wrt[0].name if not d.several else "v"
         slope = f"f'({v}(r))" if not d.several else f"df/d{v}"
         rule = f"{v}(r+1) = {v}(r) - α·{slope}"
@@ -129,10 +111,10 @@ def _intro(d: Descent, fmt: str) -> list[str]:
         lines.append(f"  {params}; start {start}, f {_eq(d.start_value)} {decimal(d.start_value)}")
         return lines
     fl = ", ".join(sympy.latex(s) for s in d.wrt)
-    intro = [f"Gradient descent on $f({fl}) = {sympy.latex(d.f)}$"]
+    intro = [f"Gradient descent on $f({fl}) = {expr_latex(d.f)}$"]
     for s, g in zip(d.wrt, d.derivatives):
         label = f"f'({fl})" if not d.several else rf"\frac{{\partial f}}{{\partial {sympy.latex(s)}}}"
-        intro.append(f"${label} = {sympy.latex(g)}$")
+        intro.append(f"${label} = {expr_latex(g)}$")
     b = d.wrt[0] if not d.several else sympy.Symbol("v")
     slope = f"f'({_name(b, 'r', 'latex')})" if not d.several else r"\frac{\partial f}{\partial v}"
     rule = f"{_name(b, 'r+1', 'latex')} = {_name(b, 'r', 'latex')} - \\alpha {slope}"
@@ -182,9 +164,5 @@ def descent_latex(d: Descent) -> str:
     outcome = _outcome(d).replace("≈", r"\approx ").replace("α", r"\alpha ")
     return (
         rf"\begin{{array}}{{{spec}}}" + "\n" + heads + r" \\ \hline" + "\n" + "\n".join(body)
-        + "\n" + r"\end{array}" + "\n" + rf"\text{{{_latex_text(outcome)}}}"
+        + "\n" + r"\end{array}" + "\n" + rf"\text{{{escape_latex_text(outcome)}}}"
     )
-
-
-def _latex_text(s: str) -> str:
-    return s.replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
