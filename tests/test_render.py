@@ -90,7 +90,8 @@ def test_derivative_notation():
     assert derivative_text(3 * x - 2, x) == "d/dx [3x - 2]"
     assert derivative_text(u**2, u) == "d/du u^2"
     assert derivative_text(x**3, x, 2) == "d^2/dx^2 x^3"
-    assert derivative_latex(x**2, x) == r"\frac{d}{dx}\left[x^{2}\right]"
+    assert derivative_latex(x**2, x) == r"\frac{d}{dx} x^{2}"
+    assert derivative_latex(3 * x - 2, x) == r"\frac{d}{dx}\left[3 x - 2\right]"
 
 
 def test_value_text():
@@ -129,3 +130,128 @@ def test_text_matrix_and_latex_matrix():
 def test_escape_latex_text_is_balanced():
     s = escape_latex_text("a_{1} & {b}")
     assert balanced(r"\text{" + s + "}")
+
+
+# --- derivations -------------------------------------------------------------------------
+from derivkit.calculus.derivation import Derivation, Step  # noqa: E402
+from derivkit.render import derivation as rd  # noqa: E402
+
+
+def hand_chain() -> Derivation:
+    """d/dx (3x - 2)^2 built by hand, as the step engine writes it."""
+    inner = 3 * x - 2
+    outer = Step("power", u**2, u, 2 * u, text="Power rule with n = 2.")
+    cm = Step("constant_multiple", 3 * x, x, sympy.Integer(3), substeps=(Step("variable", x, x, sympy.Integer(1)),))
+    diff = Step("difference", inner, x, sympy.Integer(3), substeps=(cm, Step("constant", sympy.Integer(2), x, sympy.S.Zero)))
+    root = Step("chain", inner**2, x, 6 * inner, substeps=(outer, diff), let=((u, inner),), text="Apply the chain rule.")
+    return Derivation(inner**2, x, 1, 6 * inner, root)
+
+
+def hand_log() -> Derivation:
+    root = Step("log", sympy.log(x), x, 1 / x, notes=("x > 0",), text="The natural logarithm rule.")
+    return Derivation(sympy.log(x), x, 1, 1 / x, root, notes=("ln(x) needs x > 0", "x > 0"))
+
+
+def test_text_numbers_steps_names_rules_and_indents_substeps():
+    out = rd.derivation_text(hand_chain())
+    lines = out.split("\n")
+    assert lines[0] == "Differentiate (3x - 2)^2 with respect to x:"
+    assert "1. chain rule: d/dx (3x - 2)^2 = 18x - 12" in lines
+    assert "   Let u = 3x - 2." in lines
+    assert "   1.1. power rule: d/du u^2 = 2u" in lines
+    assert "      1.2.1. constant multiple rule: d/dx [3x] = 3" in lines
+    order = [out.index(name) for name in ["chain rule", "power rule", "difference rule", "constant multiple rule", "variable rule"]]
+    assert order == sorted(order)
+    assert lines[-1] == "Result: d/dx (3x - 2)^2 = 18x - 12"
+
+
+def test_text_puts_each_note_once_at_the_end():
+    out = rd.derivation_text(hand_log())
+    notes = out[out.index("Notes:"):]
+    assert notes.count("x > 0") == 2  # "ln(x) needs x > 0" and "x > 0", the repeat dropped
+    assert out.index("Notes:") > out.index("1. natural logarithm rule")
+
+
+def test_value_at_a_point_in_every_format():
+    at = rd.evaluate_at(hand_chain(), x=2)
+    assert at.value == 24
+    assert rd.derivation_at_text(at).split("\n")[-1] == "At x = 2: d/dx (3x - 2)^2 = 24"
+    tex = rd.derivation_at_latex(at)
+    assert r"\right|_{x = 2} &= 24" in tex
+    md = rd.derivation_at_markdown(at)
+    assert md.rstrip().endswith("= 24\n$$")
+    data = json.loads(at.to_json())
+    assert data["value"] == "24" and data["at"] == {"x": "2"} and data["value_float"] == 24.0
+    assert data["steps"] == hand_chain().to_dict()["steps"]
+
+
+def test_value_at_a_point_is_exact():
+    d = Derivation(x**3, x, 1, 3 * x**2, Step("power", x**3, x, 3 * x**2))
+    assert rd.evaluate_at(d, x="1/3").value == sympy.Rational(1, 3)
+    assert rd.evaluate_at(d, x=0.1).value == sympy.Rational(3, 100)
+
+
+def test_value_at_a_point_refuses_unknown_names():
+    from derivkit.errors import InputError
+
+    with pytest.raises(InputError, match="'y' is not a variable"):
+        rd.evaluate_at(hand_chain(), y=2)
+
+
+def test_latex_is_one_align_block_with_balanced_braces_and_rules():
+    tex = rd.derivation_latex(hand_chain())
+    assert tex.startswith("\\begin{align*}\n") and tex.endswith("\n\\end{align*}")
+    assert tex.count(r"\begin{align*}") == 1
+    assert balanced(tex)
+    assert r"\frac{d}{dx} \left(3 x - 2\right)^{2} &= 18 x - 12 && \text{1. chain rule}" in tex
+    assert r"u &= 3 x - 2 && \text{let}" in tex
+    rows = tex.split(" \\\\\n")
+    assert len(rows) == 8  # 6 steps, 1 let, 1 result
+    assert all(row.count("&") in (2, 3) for row in rows)
+
+
+def test_latex_escapes_notes():
+    tex = rd.derivation_latex(Derivation(x, x, 1, sympy.S.One, Step("variable", x, x, sympy.S.One), notes=("a_1 & b",)))
+    assert r"\text{note: a\_1 \& b}" in tex
+    assert balanced(tex)
+
+
+def test_markdown_nests_substeps_and_balances_math():
+    md = rd.derivation_markdown(hand_chain())
+    lines = md.split("\n")
+    assert lines[2].startswith("1. **chain rule**: $")
+    assert "Let $u = 3 x - 2$." in lines[2]
+    assert lines[3].startswith("    1. **power rule**: $")
+    assert lines[5].startswith("        1. **constant multiple rule**")
+    for line in lines:
+        assert line.replace("$$", "").count("$") % 2 == 0, line
+    assert md.count("$$") == 2
+    assert balanced(md)
+
+
+def test_markdown_escapes_step_text():
+    d = Derivation(x, x, 1, sympy.S.One, Step("variable", x, x, sympy.S.One, text="d*x/d*x_1 < 2"))
+    assert r"d\*x/d\*x\_1 &lt; 2" in rd.derivation_markdown(d)
+
+
+def test_higher_order_root_uses_the_order():
+    s1 = Step("power", x**3, x, 3 * x**2)
+    s2 = Step("constant_multiple", 3 * x**2, x, 6 * x, substeps=(Step("power", x**2, x, 2 * x),))
+    root = Step("higher_order", x**3, x, 6 * x, substeps=(s1, s2))
+    d = Derivation(x**3, x, 2, 6 * x, root, stages=(s1, s2))
+    out = rd.derivation_text(d)
+    assert "1. higher-order derivative: d^2/dx^2 x^3 = 6x" in out
+    assert "1.1. power rule: d/dx x^3 = 3x^2" in out
+    assert r"\frac{d^{2}}{dx^{2}} x^{3} &= 6 x" in rd.derivation_latex(d)
+
+
+def test_rule_name_comes_from_the_table():
+    assert rd.rule_name("quotient") == "quotient rule"
+    assert rd.rule_name("sympy") == "SymPy's derivative"
+
+
+def test_step_renderers_render_the_subtree():
+    root = hand_chain().steps
+    assert rd.step_text(root.substeps[1]).split("\n")[0] == "1. difference rule: d/dx [3x - 2] = 3"
+    assert rd.step_latex(root).count(r"\text{") == 7
+    assert rd.step_markdown(root).count("**") == 2 * 6

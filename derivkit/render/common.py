@@ -351,6 +351,13 @@ def _order_text(order: int) -> str:
     return "" if order == 1 else f"^{order}"
 
 
+def _needs_brackets(expr: Any) -> bool:
+    """Whether ``d/dx`` needs brackets around ``expr`` (a sum, a product, a negative number)."""
+    if not isinstance(expr, sympy.Basic):
+        return True
+    return isinstance(expr, (sympy.Add, sympy.Mul, sympy.Piecewise)) or bool(expr.is_Number and expr.is_negative)
+
+
 def derivative_text(expr: Any, wrt: Any, order: int = 1) -> str:
     """``d/dx [expr]`` in text; brackets only when ``expr`` is not a single term.
 
@@ -360,9 +367,7 @@ def derivative_text(expr: Any, wrt: Any, order: int = 1) -> str:
     ('d/dx sin(x)', 'd/dx [3x - 2]', 'd^2/dx^2 x^2')
     """
     body = expr_text(expr)
-    if isinstance(expr, sympy.Basic) and isinstance(expr, (sympy.Add, sympy.Mul, sympy.Piecewise)) or (
-        isinstance(expr, sympy.Basic) and expr.is_Number and expr.is_negative
-    ):
+    if _needs_brackets(expr):
         body = f"[{body}]"
     w = expr_text(wrt)
     sep = "" if len(w) == 1 else " "
@@ -374,15 +379,17 @@ def derivative_latex(expr: Any, wrt: Any, order: int = 1) -> str:
 
     >>> import sympy
     >>> x = sympy.Symbol("x")
-    >>> derivative_latex(x**2, x, 2)
-    '\\frac{d^{2}}{dx^{2}}\\left[x^{2}\\right]'
+    >>> derivative_latex(x**2, x, 2), derivative_latex(3*x - 2, x)
+    ('\\frac{d^{2}}{dx^{2}} x^{2}', '\\frac{d}{dx}\\left[3 x - 2\\right]')
     """
     w = expr_latex(wrt)
     if order == 1:
         frac = rf"\frac{{d}}{{d{w}}}" if len(w) == 1 else rf"\frac{{d}}{{d {w}}}"
     else:
         frac = rf"\frac{{d^{{{order}}}}}{{d{w}^{{{order}}}}}" if len(w) == 1 else rf"\frac{{d^{{{order}}}}}{{d {w}^{{{order}}}}}"
-    return rf"{frac}\left[{expr_latex(expr)}\right]"
+    if _needs_brackets(expr):
+        return rf"{frac}\left[{expr_latex(expr)}\right]"
+    return f"{frac} {expr_latex(expr)}"
 
 
 def _cell_text(value: Any) -> str:
@@ -492,12 +499,12 @@ def escape_latex_text(text: str) -> str:
 
 
 def escape_markdown(text: str) -> str:
-    r"""Escape the characters Markdown would read as emphasis or code.
+    r"""Escape the characters Markdown would read as emphasis, code, links or HTML.
 
-    >>> escape_markdown("2*x*y_1")
-    '2\\*x\\*y\\_1'
+    >>> escape_markdown("2*x*y_1 < 3")
+    '2\\*x\\*y\\_1 &lt; 3'
     """
-    return re.sub(r"([\\`*_\[\]<>|$])", r"\\\1", text)
+    return re.sub(r"([\\`*_\[\]|])", r"\\\1", text).replace("<", "&lt;")
 
 
 def indent(text: str, prefix: str) -> str:
