@@ -651,10 +651,18 @@ def parse_equation(text: str, latex: bool = False) -> tuple[sympy.Symbol, sympy.
       ^
     """
     if latex:
-        from derivkit.parsing_latex import latex_to_plain
+        from derivkit.parsing_latex import latex_to_plain, _remapped
 
-        text = latex_to_plain(text)
+        plain, where = latex_to_plain(text)
+        try:
+            return _equation(plain, numbers_juxtapose=True)
+        except ParseError as err:
+            raise _remapped(err, text, where) from None
     _check_length(text)
+    return _equation(text)
+
+
+def _equation(text: str, *, numbers_juxtapose: bool = False) -> tuple[sympy.Symbol, sympy.Basic]:
     tokens = _tokenize(text)
     eq = [t for t in tokens if t.text == "=" and t.kind == "op"]
     if not eq:
@@ -674,4 +682,4 @@ def parse_equation(text: str, latex: bool = False) -> tuple[sympy.Symbol, sympy.
     rhs = tokens[2:]
     if rhs[0].kind == "end":
         raise ParseError("the right side of the equation is missing", text, len(text))
-    return sympy.Symbol(head.text), _build(text, rhs)
+    return sympy.Symbol(head.text), _build(text, rhs, numbers_juxtapose=numbers_juxtapose)
