@@ -18,7 +18,7 @@ As in LaTeX, letters written together are separate symbols multiplied
 >>> parse_latex(r"\sigma(x)\left(1 - \sigma(x)\right)")
 (1 - sigmoid(x))*sigmoid(x)
 >>> parse_latex(r"\sin^{-1} x + \ln x + \sqrt{x} + x^{2}")
-x**2 + sqrt(x) + log(x) + asin(x)
+sqrt(x) + x**2 + log(x) + asin(x)
 >>> parse_latex(r"\int x dx")
 Traceback (most recent call last):
 ...
