@@ -499,12 +499,12 @@ def escape_latex_text(text: str) -> str:
 
 
 def escape_markdown(text: str) -> str:
-    r"""Escape the characters Markdown would read as emphasis, code, links or HTML.
+    r"""Escape the characters Markdown would read as emphasis, code, table cells or HTML.
 
     >>> escape_markdown("2*x*y_1 < 3")
     '2\\*x\\*y\\_1 &lt; 3'
     """
-    return re.sub(r"([\\`*_\[\]|])", r"\\\1", text).replace("<", "&lt;")
+    return re.sub(r"([\\`*_|])", r"\\\1", text).replace("<", "&lt;")
 
 
 def indent(text: str, prefix: str) -> str:

@@ -132,13 +132,36 @@ def _all_notes(derivation: Derivation) -> list[str]:
     return list(seen)
 
 
+#: Rules whose step states an equality (``expr = result``), not a derivative.
+EQUALITY_RULES = frozenset({"rewrite", "simplify"})
+
+
+def _step_equation_text(s: Step, order: int) -> str:
+    if s.rule in EQUALITY_RULES:
+        return f"{expr_text(s.expr)} = {expr_text(s.result)}"
+    return f"{derivative_text(s.expr, s.wrt, order)} = {expr_text(s.result)}"
+
+
+def _step_equation_latex(s: Step, order: int, align: bool) -> str:
+    eq = "&=" if align else "="
+    if s.rule in EQUALITY_RULES:
+        return f"{expr_latex(s.expr)} {eq} {expr_latex(s.result)}"
+    return f"{derivative_latex(s.expr, s.wrt, order)} {eq} {expr_latex(s.result)}"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def _root_equation_text(d: Derivation) -> str:
     return f"{derivative_text(d.expr, d.wrt, d.order)} = {expr_text(d.result)}"
 
 
 def _problem_text(d: Derivation) -> str:
-    times = "" if d.order == 1 else f" {d.order} times"
-    return f"Differentiate {expr_text(d.expr)}{times} with respect to {expr_text(d.wrt)}:"
+    if d.order == 1:
+        return f"Differentiate {expr_text(d.expr)} with respect to {expr_text(d.wrt)}:"
+    return f"Find the {_ordinal(d.order)} derivative of {expr_text(d.expr)} with respect to {expr_text(d.wrt)}:"
 
 
 def _point_text(point) -> str:
@@ -157,7 +180,7 @@ def _step_lines(step: Step, derivation: Derivation | None = None) -> list[str]:
     for number, depth, s in _numbered(step):
         pad = "   " * depth
         order = _order_of(s, derivation) if derivation is not None else 1
-        head = f"{pad}{number}. {rule_name(s.rule)}: {derivative_text(s.expr, s.wrt, order)} = {expr_text(s.result)}"
+        head = f"{pad}{number}. {rule_name(s.rule)}: {_step_equation_text(s, order)}"
         lines.append(head)
         body = pad + " " * (len(number) + 2)
         for name, value in s.let:
@@ -202,9 +225,7 @@ def _latex_rows(step: Step, derivation: Derivation | None = None) -> list[str]:
     for number, depth, s in _numbered(step):
         order = _order_of(s, derivation) if derivation is not None else 1
         label = escape_latex_text(f"{number}. {rule_name(s.rule)}")
-        rows.append(
-            rf"{derivative_latex(s.expr, s.wrt, order)} &= {expr_latex(s.result)} && \text{{{label}}}"
-        )
+        rows.append(rf"{_step_equation_latex(s, order, align=True)} && \text{{{label}}}")
         for name, value in s.let:
             rows.append(rf"{expr_latex(name)} &= {expr_latex(value)} && \text{{let}}")
     return rows
@@ -249,16 +270,12 @@ def derivation_at_latex(a: DerivationAt) -> str:
 # --- Markdown ----------------------------------------------------------------------------------
 
 
-def _md_equation(expr, wrt, order, result) -> str:
-    return f"${derivative_latex(expr, wrt, order)} = {expr_latex(result)}$"
-
-
 def _markdown_items(step: Step, derivation: Derivation | None = None) -> list[str]:
     lines: list[str] = []
 
     def visit(s: Step, depth: int, index: int) -> None:
         order = _order_of(s, derivation) if derivation is not None else 1
-        item = f"{'    ' * depth}{index}. **{rule_name(s.rule)}**: {_md_equation(s.expr, s.wrt, order, s.result)}"
+        item = f"{'    ' * depth}{index}. **{rule_name(s.rule)}**: ${_step_equation_latex(s, order, align=False)}$"
         extra = [f"Let ${expr_latex(name)} = {expr_latex(value)}$." for name, value in s.let]
         if s.text:
             extra.append(escape_markdown(s.text))
