@@ -1,0 +1,284 @@
+"""Several variables: the gradient, the Jacobian and the Hessian, each entry derived.
+
+Every entry of the matrix is a :class:`~derivkit.calculus.derivation.Derivation`
+from the step engine, so a reader can follow how each partial derivative was
+found. The layouts are the course's:
+
+* the **gradient** of ``f(x1, ..., xn)`` is a column: entry ``i`` is ``df/dx_i``;
+* the **Jacobian** of ``(f1, ..., fm)`` uses the numerator layout: row ``i`` is
+  output ``f_i``, column ``j`` is variable ``x_j`` (an ``m x n`` matrix);
+* the **Hessian** has ``H_ij = d/dx_j (df/dx_i)``. Each mixed partial is derived
+  once: for ``j < i`` the entry ``H_ij`` reuses the derivation of ``H_ji``
+  (the mixed partials of a twice continuously differentiable function agree,
+  Schwarz's theorem), and the result says so in its notes.
+
+>>> import sympy
+>>> x1, x2 = sympy.symbols("x1 x2")
+>>> h = hessian(x1**3 * x2 + x2**2, [x1, x2])
+>>> h.result
+Matrix([
+[6*x1*x2, 3*x1**2],
+[3*x1**2,       2]])
+>>> h.at(x1=1, x2=2)
+Matrix([
+[12, 3],
+[ 3, 2]])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Union
+
+import sympy
+
+from derivkit.calculus.derivation import Derivation
+from derivkit.errors import InputError
+from derivkit.inputs import as_expr, as_number, as_symbols, substitute
+from derivkit.renderable import Renderable
+
+__all__ = ["MatrixDerivation", "MatrixAt", "gradient", "jacobian", "hessian", "compact", "LAYOUTS"]
+
+ExprOrStr = Union[str, sympy.Basic]
+
+#: How each kind of matrix is laid out, stated in every rendering.
+LAYOUTS = {
+    "gradient": "column vector: entry i is the partial derivative df/dx_i",
+    "jacobian": "numerator layout: row i is output f_i, column j is variable x_j",
+    "hessian": "H_ij = d/dx_j (df/dx_i), a symmetric matrix",
+}
+
+SYMMETRY_NOTE = (
+    "Each mixed partial is derived once: H_ij for i > j reuses H_ji, because the mixed "
+    "partial derivatives of a twice continuously differentiable function agree (Schwarz's theorem)."
+)
+
+
+#: Expressions larger than this (in ``count_ops``) are shown as the step engine wrote them.
+COMPACT_LIMIT = 250
+
+
+def compact(expr: sympy.Basic, *, simplify: bool = False) -> sympy.Basic:
+    """The shortest of ``expr`` and its expansion (and its simplification if asked); expansion on ties.
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> compact((50*x**4 + 5*x**2*(20*x**2 - 63) + 120) / 15)
+    10*x**4 - 21*x**2 + 8
+    >>> compact(sympy.sin(x)*(1 + x))
+    (x + 1)*sin(x)
+    """
+    if expr.is_Atom or sympy.count_ops(expr) > COMPACT_LIMIT:
+        return expr
+    candidates = [sympy.expand(expr), expr]
+    if simplify:
+        candidates.append(sympy.simplify(expr))
+    return min(candidates, key=sympy.count_ops)
+
+
+def _derive(expr: sympy.Basic, wrt: sympy.Symbol) -> Derivation:
+    from derivkit.calculus.steps import derive
+
+    return derive(expr, wrt)
+
+
+@dataclass(frozen=True)
+class MatrixDerivation(Renderable):
+    """A gradient, Jacobian or Hessian with the derivation of every entry.
+
+    ``kind`` is ``"gradient"``, ``"jacobian"`` or ``"hessian"``; ``exprs`` the
+    function(s) (one for a gradient or Hessian); ``wrt`` the variables;
+    ``result`` the matrix (an immutable SymPy matrix, each entry the derivation's
+result or its expansion where that is shorter). ``derivations`` has the
+    shape of the matrix: a flat tuple for the gradient (entry ``i``), a tuple of
+    rows for the Jacobian and the Hessian (entry ``[i][j]``). For the Hessian,
+    ``first`` holds the derivations of the first partials ``df/dx_i`` whose
+    derivatives are the rows, and the entries below the diagonal are the very
+    same objects as the ones above it.
+    """
+
+    kind: str
+    exprs: tuple[sympy.Basic, ...]
+    wrt: tuple[sympy.Symbol, ...]
+    result: sympy.ImmutableMatrix
+    derivations: tuple[Any, ...]
+    first: tuple[Derivation, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def expr(self) -> sympy.Basic:
+        """The function (the first one, for a Jacobian)."""
+        return self.exprs[0]
+
+    @property
+    def layout(self) -> str:
+        """The layout of :attr:`result` in words."""
+        return LAYOUTS[self.kind]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.result.shape)  # type: ignore[return-value]
+
+    def entry(self, i: int, j: int = 0) -> Derivation:
+        """The derivation of entry ``(i, j)`` of :attr:`result`."""
+        if self.kind == "gradient":
+            if j != 0:
+                raise InputError("a gradient is a column: its entries are (i, 0)")
+            return self.derivations[i]
+        return self.derivations[i][j]
+
+    def entries(self) -> Iterator[tuple[int, int, Derivation]]:
+        """Yield ``(i, j, derivation)`` for every entry, row by row."""
+        rows, cols = self.shape
+        for i in range(rows):
+            for j in range(cols):
+                yield i, j, self.entry(i, j)
+
+    def is_reused(self, i: int, j: int) -> bool:
+        """True for a Hessian entry below the diagonal (taken from its mirror entry)."""
+        return self.kind == "hessian" and i > j
+
+    def at(self, **values) -> sympy.Matrix:
+        """The matrix at a point, exact where the inputs are exact.
+
+        >>> import sympy
+        >>> x, y = sympy.symbols("x y")
+        >>> gradient(x**2 * y, [x, y]).at(x=3, y=1)
+        Matrix([
+        [6],
+        [9]])
+        """
+        variables = set(self.wrt).union(*(e.free_symbols for e in self.exprs))
+        return sympy.Matrix(substitute(sympy.Matrix(self.result), values, variables=variables))
+
+    def worked_at(self, **values) -> "MatrixAt":
+        """The matrix at a point, as a renderable result (used by the command line)."""
+        value = self.at(**values)
+        point = tuple((name, as_number(v, what=f"value of {name}")) for name, v in values.items())
+        return MatrixAt(self, point, sympy.ImmutableMatrix(value))
+
+    def to_dict(self) -> dict[str, Any]:
+        rows, cols = self.shape
+        return {
+            "kind": self.kind,
+            "exprs": [str(e) for e in self.exprs],
+            "wrt": [str(s) for s in self.wrt],
+            "layout": self.layout,
+            "shape": [rows, cols],
+            "result": [[str(self.result[i, j]) for j in range(cols)] for i in range(rows)],
+            "result_latex": sympy.latex(sympy.Matrix(self.result)),
+            "first": [d.to_dict() for d in self.first],
+            "entries": [
+                {"i": i, "j": j, "reused": self.is_reused(i, j), "derivation": d.to_dict()}
+                for i, j, d in self.entries()
+            ],
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class MatrixAt(Renderable):
+    """A gradient, Jacobian or Hessian evaluated at a point (``point``: (name, value) pairs)."""
+
+    derivation: MatrixDerivation
+    point: tuple[tuple[str, sympy.Basic], ...]
+    value: sympy.ImmutableMatrix
+
+    def to_dict(self) -> dict[str, Any]:
+        rows, cols = self.value.shape
+        return {
+            **self.derivation.to_dict(),
+            "at": {name: str(v) for name, v in self.point},
+            "value": [[str(self.value[i, j]) for j in range(cols)] for i in range(rows)],
+            "value_latex": sympy.latex(sympy.Matrix(self.value)),
+        }
+
+
+def _function(f: ExprOrStr, what: str = "function") -> sympy.Basic:
+    if isinstance(f, (sympy.MatrixBase, list, tuple)):
+        raise InputError(f"the {what} must be one expression, not several (use jacobian for several functions)")
+    return as_expr(f, what=what)
+
+
+def _variables(wrt, exprs: Iterable[sympy.Basic]) -> tuple[sympy.Symbol, ...]:
+    return as_symbols(wrt, list(exprs))
+
+
+def gradient(f: ExprOrStr, wrt) -> MatrixDerivation:
+    """The gradient of ``f`` as a column, each partial derivative derived step by step.
+
+    >>> g = gradient("x1**2*x2 + x2", "x1, x2")
+    >>> g.result
+    Matrix([
+    [ 2*x1*x2],
+    [x1**2 + 1]])
+    >>> g.derivations[1].expr, g.derivations[1].wrt, g.derivations[1].result
+    (x1**2*x2 + x2, x2, x1**2 + 1)
+    """
+    expr = _function(f)
+    syms = _variables(wrt, [expr])
+    derivs = tuple(_derive(expr, s) for s in syms)
+    result = sympy.ImmutableMatrix([[compact(d.result)] for d in derivs])
+    return MatrixDerivation("gradient", (expr,), syms, result, derivs)
+
+
+def jacobian(fs, wrt) -> MatrixDerivation:
+    """The Jacobian of the functions ``fs`` (numerator layout: row i is ``f_i``).
+
+    ``fs`` is a list of expressions (or strings) or a SymPy Matrix.
+
+    >>> j = jacobian(["2*x1 + x2^2", "-x1^2 + 3*x2", "4*x1*x2"], "x1,x2")
+    >>> j.result
+    Matrix([
+    [    2, 2*x2],
+    [-2*x1,    3],
+    [ 4*x2, 4*x1]])
+    >>> j.at(x1=2, x2=1)
+    Matrix([
+    [ 2, 2],
+    [-4, 3],
+    [ 4, 8]])
+    """
+    if isinstance(fs, sympy.MatrixBase):
+        if min(fs.shape) != 1:
+            raise InputError(f"the functions must form a vector, not a {fs.shape[0]}x{fs.shape[1]} matrix")
+        items = list(fs)
+    elif isinstance(fs, (str, sympy.Basic)):
+        items = [fs]
+    else:
+        try:
+            items = list(fs)
+        except TypeError:
+            raise InputError(f"the functions must be a list of expressions, not {type(fs).__name__}") from None
+    if not items:
+        raise InputError("no functions given for the Jacobian")
+    exprs = tuple(_function(f, what=f"function {k + 1}") for k, f in enumerate(items))
+    syms = _variables(wrt, exprs)
+    derivs = tuple(tuple(_derive(e, s) for s in syms) for e in exprs)
+    result = sympy.ImmutableMatrix([[compact(d.result) for d in row] for row in derivs])
+    return MatrixDerivation("jacobian", exprs, syms, result, derivs)
+
+
+def hessian(f: ExprOrStr, wrt) -> MatrixDerivation:
+    """The Hessian ``H_ij = d/dx_j (df/dx_i)`` of ``f``, each mixed partial derived once.
+
+    >>> h = hessian("x^2*y + y^3", "x, y")
+    >>> h.result
+    Matrix([
+    [2*y,  2*x],
+    [2*x, 6*y]])
+    >>> h.derivations[1][0] is h.derivations[0][1]
+    True
+    """
+    expr = _function(f)
+    syms = _variables(wrt, [expr])
+    first = tuple(_derive(expr, s) for s in syms)
+    n = len(syms)
+    upper: dict[tuple[int, int], Derivation] = {}
+    for i in range(n):
+        for j in range(i, n):
+            upper[i, j] = _derive(first[i].result, syms[j])
+    derivs = tuple(tuple(upper[min(i, j), max(i, j)] for j in range(n)) for i in range(n))
+    result = sympy.ImmutableMatrix([[compact(d.result) for d in row] for row in derivs])
+    notes = (SYMMETRY_NOTE,) if n > 1 else ()
+    return MatrixDerivation("hessian", (expr,), syms, result, derivs, first=first, notes=notes)

@@ -1,0 +1,63 @@
+"""``derivkit grad``, ``derivkit jacobian`` and ``derivkit hessian``: matrices of partial derivatives."""
+
+from __future__ import annotations
+
+import argparse
+
+from derivkit.cli.common import add_at, add_format, add_latex_input, emit, parse_values
+
+ORDER = 20
+
+_HELP = {
+    "grad": ("the gradient of a function, each partial derivative derived", 'derivkit grad "x1^2*x2 + x2" --wrt x1,x2 --at x1=2,x2=1'),
+    "jacobian": (
+        "the Jacobian of several functions (row i is function i)",
+        'derivkit jacobian "2*x1 + x2^2" "-x1^2 + 3*x2" "4*x1*x2" --wrt x1,x2 --at x1=2,x2=1',
+    ),
+    "hessian": ("the Hessian of a function, each mixed partial derived once", 'derivkit hessian "x1^4 + x1*x2 + x2^2" --wrt x1,x2 --at x1=0,x2=1'),
+}
+
+
+def register(subparsers) -> None:
+    for name, (help_text, example) in _HELP.items():
+        parser = subparsers.add_parser(
+            name,
+            help=help_text,
+            description=help_text[0].upper() + help_text[1:] + ".",
+            epilog=f"example:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if name == "jacobian":
+            parser.add_argument("exprs", nargs="+", metavar="EXPR", help="the functions f1, f2, ...")
+        else:
+            parser.add_argument("exprs", nargs=1, metavar="EXPR", help="the function, e.g. \"x1^2*x2\"")
+        parser.add_argument(
+            "--wrt", metavar="x1,x2", help="the variables, in order (default: the expression's variables by name)"
+        )
+        add_at(parser)
+        add_latex_input(parser)
+        add_format(parser)
+        parser.set_defaults(run=run, matrix=name)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sympy
+
+    from derivkit.calculus.several import gradient, hessian, jacobian
+    from derivkit.errors import InputError
+    from derivkit.inputs import as_expr
+
+    exprs = [as_expr(text, latex=args.latex_input, what="function") for text in args.exprs]
+    wrt = args.wrt
+    if wrt is None:
+        found = sorted(set().union(*(e.free_symbols for e in exprs)), key=sympy.default_sort_key)
+        if not found:
+            raise InputError("the expression has no variables; name them with --wrt")
+        wrt = found
+    if args.matrix == "jacobian":
+        result = jacobian(exprs, wrt)
+    else:
+        result = (gradient if args.matrix == "grad" else hessian)(exprs[0], wrt)
+    values = parse_values(args.at)
+    emit(result.worked_at(**values) if values else result, args.format)
+    return 0

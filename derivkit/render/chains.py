@@ -1,0 +1,267 @@
+"""Chains as text, LaTeX and Markdown: the equations, the local derivatives in chain
+order, their product (or the sum over paths), and the substitute-first route.
+
+A chain worked at a point (:class:`~derivkit.calculus.chains.ChainAt`) is laid out
+as the course does: the forward values of every name, then a table of the local
+derivatives with their values, then the product.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from derivkit.calculus.chains import Chain, ChainAt
+from derivkit.render import renderer
+from derivkit.render.several import align
+from derivkit.render.common import (
+    expr_latex,
+    expr_text,
+    indent,
+    markdown_table,
+    text_table,
+    value_text,
+)
+
+
+_CDOT = r" \cdot "
+
+
+def label_latex(label: str) -> str:
+    r"""``dz/dy`` -> ``\frac{dz}{dy}``; ``∂y/∂q`` -> ``\frac{\partial y}{\partial q}``; ``d(loss)/d(error)`` too."""
+    top, _, bottom = label.partition("/")
+
+    def part(p: str) -> str:
+        d = r"\partial " if p.startswith("∂") else "d"
+        name = p[1:].strip("()")
+        return d + expr_latex(sympy.Symbol(name)) if len(name) == 1 or name[1:].isdigit() else (
+            d + r"\left(" + expr_latex(sympy.Symbol(name)) + r"\right)"
+        )
+
+    return rf"\frac{{{part(top)}}}{{{part(bottom)}}}"
+
+
+def _sum_of_products(c: Chain, items: list[list[str]], sep: str, plus: str = " + ") -> str:
+    return plus.join(sep.join(p) for p in items)
+
+
+def _paths_labels(c: Chain) -> list[list[str]]:
+    return [list(labels) for labels, _ in c.paths]
+
+
+def _paths_exprs_text(c: Chain) -> list[list[str]]:
+    return [[_paren_text(c.factors[k][1], len(p) > 1) for k in p] for p in c.path_index]
+
+
+def _paren_text(expr: sympy.Basic, in_product: bool) -> str:
+    text = expr_text(expr)
+    return f"({text})" if in_product and isinstance(expr, sympy.Add) else text
+
+
+def _paren_latex(expr: sympy.Basic, in_product: bool) -> str:
+    text = expr_latex(expr)
+    return rf"\left({text}\right)" if in_product and isinstance(expr, sympy.Add) else text
+
+
+def _equations_text(c: Chain) -> list[str]:
+    return [f"  {n.name} = {expr_text(e)}" for n, e in c.equations]
+
+
+def _inputs_note(c: Chain) -> str:
+    others = [s.name for s in c.inputs if s != c.wrt]
+    if not others:
+        return ""
+    return f"The other inputs ({', '.join(others)}) are held constant."
+
+
+@renderer(Chain, "text")
+def chain_text(c: Chain) -> str:
+    lines = [f"Chain rule for {c.label}, with", *_equations_text(c)]
+    note = _inputs_note(c)
+    if note:
+        lines.append(note)
+    lines += ["", "Local derivatives, in chain order:"]
+    lines += [f"  {label} = {expr_text(e)}" for label, e in c.factors]
+    lines.append("")
+    if not c.path_index:
+        lines.append(f"{c.label} = 0 ({c.output.name} does not depend on {c.wrt.name})")
+    else:
+        pad = " " * len(c.label)
+        lines.append(f"{c.label} = {_sum_of_products(c, _paths_labels(c), ' · ')}")
+        lines.append(f"{pad} = {_sum_of_products(c, _paths_exprs_text(c), ' · ')}")
+        if expr_text(c.chained) != lines[-1].split(" = ", 1)[1]:
+            lines.append(f"{pad} = {expr_text(c.chained)}")
+        if c.result != c.chained:
+            names = ", ".join(s.name for s in c.inputs)
+            lines.append(f"{pad} = {expr_text(c.result)}   (in terms of {names})")
+    lines += [f"Note: {n}" for n in c.notes]
+    lines += [
+        "",
+        f"Substituting first: {c.output.name} = {expr_text(c.substituted)}, "
+        f"so {c.label} = {expr_text(c.substituted_derivation.result)}.",
+    ]
+    if c.derivations:
+        lines += ["", "Working for each local derivative:"]
+        for (label, e), d in zip(c.factors, c.derivations):
+            lines += [f"{label} = {expr_text(e)}", indent(d.to_text(), "    ")]
+    return "\n".join(lines).rstrip()
+
+
+def _chain_latex_rows(c: Chain) -> list[str]:
+    rows = [rf"{expr_latex(n)} &= {expr_latex(e)}" for n, e in c.equations]
+    rows += [rf"{label_latex(label)} &= {expr_latex(e)}" for label, e in c.factors]
+    if c.path_index:
+        labels = [[label_latex(label) for label in p] for p in _paths_labels(c)]
+        exprs = [[_paren_latex(c.factors[k][1], len(p) > 1) for k in p] for p in c.path_index]
+        rows.append(rf"{label_latex(c.label)} &= {_sum_of_products(c, labels, _CDOT)}")
+        rows.append(rf"&= {_sum_of_products(c, exprs, _CDOT)}")
+        rows.append(rf"&= {expr_latex(c.result)}")
+    else:
+        rows.append(rf"{label_latex(c.label)} &= 0")
+    rows.append(
+        rf"\text{{substituting first: }} {expr_latex(c.output)} &= {expr_latex(c.substituted)},\quad "
+        rf"{label_latex(c.label)} = {expr_latex(c.substituted_derivation.result)}"
+    )
+    return rows
+
+
+@renderer(Chain, "latex")
+def chain_latex(c: Chain) -> str:
+    """An ``align*`` block with the equations, factors and product, then each factor's derivation."""
+    return "\n\n".join([align(_chain_latex_rows(c))] + [d.to_latex() for d in c.derivations])
+
+
+def _md(latex: str) -> str:
+    return f"$$\n{latex}\n$$"
+
+
+@renderer(Chain, "markdown")
+def chain_markdown(c: Chain) -> str:
+    eqs = r" \\ ".join(rf"{expr_latex(n)} &= {expr_latex(e)}" for n, e in c.equations)
+    parts = [f"The chain rule for ${label_latex(c.label)}$, with", _md(rf"\begin{{aligned}} {eqs} \end{{aligned}}")]
+    note = _inputs_note(c)
+    if note:
+        parts.append(note)
+    parts.append("The local derivatives, in chain order:")
+    parts.append(
+        markdown_table(
+            ["factor", "local derivative"],
+            [[f"${label_latex(label)}$", e] for label, e in c.factors],
+        )
+    )
+    if c.path_index:
+        labels = [[label_latex(label) for label in p] for p in _paths_labels(c)]
+        exprs = [[_paren_latex(c.factors[k][1], len(p) > 1) for k in p] for p in c.path_index]
+        rows = [
+            rf"{label_latex(c.label)} &= {_sum_of_products(c, labels, _CDOT)}",
+            rf"&= {_sum_of_products(c, exprs, _CDOT)}",
+            rf"&= {expr_latex(c.result)}",
+        ]
+        parts.append(_md(r"\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned}"))
+    else:
+        parts.append(f"${label_latex(c.label)} = 0$: ${expr_latex(c.output)}$ does not depend on ${expr_latex(c.wrt)}$.")
+    parts += [f"*Note:* {n}" for n in c.notes]
+    parts.append(
+        f"Substituting first: ${expr_latex(c.output)} = {expr_latex(c.substituted)}$, so "
+        f"${label_latex(c.label)} = {expr_latex(c.substituted_derivation.result)}$."
+    )
+    for (label, e), d in zip(c.factors, c.derivations):
+        parts += [f"Working for ${label_latex(label)} = {expr_latex(e)}$:", d.to_markdown()]
+    return "\n\n".join(parts)
+
+
+def _forward_rows(w: ChainAt) -> list[tuple[str, sympy.Basic, sympy.Basic | None]]:
+    """``(name, definition or None, value)`` for every name, inputs first."""
+    defs = {n.name: e for n, e in w.chain.equations}
+    return [(name, defs.get(name), v) for name, v in w.values.items()]
+
+
+def _point_text(w: ChainAt) -> str:
+    return ", ".join(f"{s.name} = {value_text(w.values[s.name])}" for s in w.chain.inputs)
+
+
+@renderer(ChainAt, "text")
+def chain_at_text(w: ChainAt) -> str:
+    c = w.chain
+    lines = [f"The chain rule at {_point_text(w)}", "", "Forward pass:"]
+    for name, definition, v in _forward_rows(w):
+        lines.append(f"  {name} = {expr_text(definition)} = {value_text(v)}" if definition is not None
+                     else f"  {name} = {value_text(v)}")
+    lines += ["", "Local derivatives, in chain order:"]
+    rows = [[label, e, value_text(v)] for (label, e), (_, v) in zip(c.factors, w.factors)]
+    lines.append(indent(text_table(["factor", "expression", "value"], rows), "  "))
+    lines.append("")
+    if w.paths:
+        values = " + ".join(" · ".join(_value_factor(w.factors[k][1], len(p) > 1) for k in p) for p in c.path_index)
+        lines.append(f"{c.label} = {_sum_of_products(c, _paths_labels(c), ' · ')} = {values} = {value_text(w.result)}")
+    else:
+        lines.append(f"{c.label} = 0")
+    lines += [f"Note: {n}" for n in c.notes]
+    lines.append(
+        f"Substituting first: {c.label} = {expr_text(c.substituted_derivation.result)} "
+        f"= {value_text(w.substituted_value)}."
+    )
+    return "\n".join(lines)
+
+
+def _value_factor(v: sympy.Basic, in_product: bool) -> str:
+    text = expr_text(v)
+    return f"({text})" if in_product and (text.startswith("-") or isinstance(v, sympy.Add)) else text
+
+
+def _value_factor_latex(v: sympy.Basic, in_product: bool) -> str:
+    text = expr_latex(v)
+    return rf"\left({text}\right)" if in_product and (text.startswith("-") or isinstance(v, sympy.Add)) else text
+
+
+def _at_latex_rows(w: ChainAt) -> list[str]:
+    c = w.chain
+    rows = []
+    for name, definition, v in _forward_rows(w):
+        sym = expr_latex(sympy.Symbol(name))
+        rows.append(rf"{sym} &= {expr_latex(definition)} = {expr_latex(v)}" if definition is not None
+                    else rf"{sym} &= {expr_latex(v)}")
+    for (label, e), (_, v) in zip(c.factors, w.factors):
+        rows.append(rf"{label_latex(label)} &= {expr_latex(e)} = {expr_latex(v)}")
+    if w.paths:
+        labels = [[label_latex(label) for label in p] for p in _paths_labels(c)]
+        values = " + ".join(
+            r" \cdot ".join(_value_factor_latex(w.factors[k][1], len(p) > 1) for k in p) for p in c.path_index
+        )
+        rows.append(
+            rf"{label_latex(c.label)} &= {_sum_of_products(c, labels, _CDOT)} = {values} = {expr_latex(w.result)}"
+        )
+    return rows
+
+
+@renderer(ChainAt, "latex")
+def chain_at_latex(w: ChainAt) -> str:
+    return align(_at_latex_rows(w))
+
+
+@renderer(ChainAt, "markdown")
+def chain_at_markdown(w: ChainAt) -> str:
+    c = w.chain
+    point = ", ".join(f"${expr_latex(s)} = {expr_latex(w.values[s.name])}$" for s in c.inputs)
+    forward = markdown_table(
+        ["name", "definition", "value"],
+        [[f"${expr_latex(sympy.Symbol(n))}$", d if d is not None else "input", v] for n, d, v in _forward_rows(w)],
+    )
+    backward = markdown_table(
+        ["factor", "local derivative", "value"],
+        [[f"${label_latex(label)}$", e, v] for (label, e), (_, v) in zip(c.factors, w.factors)],
+    )
+    parts = [f"The chain rule at {point}.", "Forward pass:", forward, "Local derivatives, in chain order:", backward]
+    if w.paths:
+        labels = [[label_latex(label) for label in p] for p in _paths_labels(c)]
+        values = " + ".join(
+            r" \cdot ".join(_value_factor_latex(w.factors[k][1], len(p) > 1) for k in p) for p in c.path_index
+        )
+        parts.append(_md(
+            rf"{label_latex(c.label)} = {_sum_of_products(c, labels, _CDOT)} = {values} = {expr_latex(w.result)}"
+        ))
+    parts += [f"*Note:* {n}" for n in c.notes]
+    parts.append(
+        f"Substituting first: ${label_latex(c.label)} = {expr_latex(c.substituted_derivation.result)}"
+        f" = {expr_latex(w.substituted_value)}$ at the same point."
+    )
+    return "\n\n".join(parts)
