@@ -1,0 +1,129 @@
+"""Pictures of descent and training (matplotlib, the optional extra ``plot``).
+
+* :func:`plot_history`: the loss per epoch (training and validation), and the
+  accuracy when it was recorded.
+* :func:`plot_descent`: a :class:`~derivkit.training.descend.Descent` drawn as
+  the course draws it: for one variable the curve ``f(b)`` with the iterates
+  on it, for two variables the path of the iterates over the contours of ``f``.
+
+Figures use the non-interactive Agg backend and are saved to PNG when a path is
+given; the figure is returned either way.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from derivkit.errors import InputError, MissingDependencyError
+
+__all__ = ["plot_history", "plot_descent"]
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise MissingDependencyError("matplotlib", "plot", "drawing plots") from None
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")  # no window; a notebook that already chose a backend keeps it
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _finish(fig: Any, path: str | Path | None) -> Any:
+    fig.tight_layout()
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
+        _pyplot().close(fig)  # saved: free it (the returned figure can still be saved again)
+    return fig
+
+
+def plot_history(history: Any, path: str | Path | None = None, *, log: bool | None = None) -> Any:
+    """Loss curves of a :class:`~derivkit.training.loop.History` (log scale when the loss spans decades)."""
+    plt = _pyplot()
+    if not history.losses:
+        raise InputError("the history has no epochs to plot")
+    acc = {k: v for k, v in history.metrics.items() if "accuracy" in k}
+    fig, axes = plt.subplots(1, 2 if acc else 1, figsize=(9 if acc else 5.5, 3.6), squeeze=False)
+    ax = axes[0][0]
+    epochs = np.arange(1, len(history.losses) + 1)
+    ax.plot(epochs, history.losses, label="training loss")
+    if history.val_losses:
+        ax.plot(np.arange(1, len(history.val_losses) + 1), history.val_losses, label="validation loss")
+    losses = np.asarray(history.losses, dtype=float)
+    positive = losses[np.isfinite(losses) & (losses > 0)]
+    if log is None:
+        log = positive.size > 1 and positive.max() / positive.min() > 100
+    if log:
+        ax.set_yscale("log")
+    if history.best_epoch:
+        ax.axvline(history.best_epoch, color="grey", lw=0.8, ls=":", label=f"best epoch {history.best_epoch}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend()
+    ax.set_title("Loss")
+    if acc:
+        ax2 = axes[0][1]
+        for k, v in acc.items():
+            ax2.plot(np.arange(1, len(v) + 1), v, label=k.replace("_", " "))
+        ax2.set_xlabel("epoch")
+        ax2.set_ylabel("accuracy")
+        ax2.set_ylim(0, 1.02)
+        ax2.legend()
+        ax2.set_title("Accuracy")
+    return _finish(fig, path)
+
+
+def _as_floats(p: Any) -> list[float]:
+    items = list(p) if isinstance(p, tuple) else [p]
+    return [float(v) for v in items]
+
+
+def plot_descent(descent: Any, path: str | Path | None = None, *, margin: float = 0.5) -> Any:
+    """The descent of one or two variables over the function (curve, or contours with the path)."""
+    import sympy
+
+    plt = _pyplot()
+    pts = np.array([_as_floats(p) for p in descent.points])
+    nvar = len(descent.wrt)
+    if nvar > 2:
+        raise InputError(f"a descent path can be drawn for one or two variables, not {nvar}")
+    f = sympy.lambdify(descent.wrt, descent.f, modules="numpy")
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    span = np.maximum(hi - lo, 1e-9)
+    lo, hi = lo - margin * span - 0.1, hi + margin * span + 0.1
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    title = f"alpha = {float(descent.lr):g}" + (f", eta = {float(descent.momentum):g}" if descent.momentum != 0 else "")
+    if nvar == 1:
+        xs = np.linspace(lo[0], hi[0], 400)
+        ys = np.broadcast_to(np.asarray(f(xs), dtype=float), xs.shape)
+        ax.plot(xs, ys, color="C0", label=f"f({descent.wrt[0].name})")
+        vals = np.array([float(v) for v in descent.values])
+        ax.plot(pts[:, 0], vals, "o-", color="C3", ms=4, lw=1, label="iterates")
+        for r, (x, y) in enumerate(zip(pts[:, 0], vals)):
+            ax.annotate(str(r), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.set_xlabel(descent.wrt[0].name)
+        ax.set_ylabel("f")
+    else:
+        xs = np.linspace(lo[0], hi[0], 200)
+        ys = np.linspace(lo[1], hi[1], 200)
+        Xg, Yg = np.meshgrid(xs, ys)
+        Z = np.broadcast_to(np.asarray(f(Xg, Yg), dtype=float), Xg.shape)
+        cs = ax.contour(Xg, Yg, Z, levels=20, cmap="viridis", linewidths=0.8)
+        ax.clabel(cs, inline=True, fontsize=7, fmt="%.3g")
+        ax.plot(pts[:, 0], pts[:, 1], "o-", color="C3", ms=4, lw=1, label="iterates")
+        ax.plot(pts[0, 0], pts[0, 1], "s", color="k", ms=6, label="start")
+        ax.set_xlabel(descent.wrt[0].name)
+        ax.set_ylabel(descent.wrt[1].name)
+    if descent.diverged:
+        title += " (diverged)"
+    ax.set_title(f"Gradient descent, {title}")
+    ax.legend(loc="best", fontsize=8)
+    return _finish(fig, path)
