@@ -391,15 +391,15 @@ def train(
                 break
             losses.append(total / n)
             logs = {"loss": losses[-1]}
+            if classify:
+                pred = np.asarray(compiled.predict(p, d["X"]))
+                logs["accuracy"] = float(np.mean(labels(pred) == labels(d["Y"])))
             if val is not None:
                 ev = evaluate(compiled, p, val, accuracy=classify)
                 val_losses.append(ev["loss"])
                 logs["val_loss"] = ev["loss"]
                 if classify:
                     logs["val_accuracy"] = ev["accuracy"]
-            if classify:
-                pred = np.asarray(compiled.predict(p, d["X"]))
-                logs["accuracy"] = float(np.mean(labels(pred) == labels(d["Y"])))
             for k, v in logs.items():
                 if k not in ("loss", "val_loss"):
                     mets.setdefault(k, []).append(v)
