@@ -86,6 +86,20 @@ def _check_unit_interval(values: Iterable[sympy.Basic], what: str) -> None:
             raise DomainError(f"the {what} must be real numbers between 0 and 1, got {v}")
 
 
+def _binary_log_likelihood(q: sympy.Basic, t: sympy.Basic) -> sympy.Basic:
+    """``t log q + (1 - t) log(1 - q)``, leaving out a term whose weight is exactly 0.
+
+    So ``0 log 0`` never appears: a probability of exactly 0 or 1 on the side the
+    target rules out contributes nothing, as in the limit.
+    """
+    out = S.Zero
+    if not t.is_zero:
+        out += t * sympy.log(q)
+    if not (1 - t).is_zero:
+        out += (1 - t) * sympy.log(1 - q)
+    return out
+
+
 # ---------------------------------------------------------------------------
 # regression losses
 # ---------------------------------------------------------------------------
@@ -148,7 +162,7 @@ def bce(p, y) -> sympy.Basic:
     P, Y = _pair(p, y)
     _check_unit_interval(P, "probabilities")
     _check_unit_interval(Y, "targets")
-    return -sympy.Add(*[t * sympy.log(q) + (1 - t) * sympy.log(1 - q) for q, t in zip(P, Y)])
+    return -sympy.Add(*[_binary_log_likelihood(q, t) for q, t in zip(P, Y)])
 
 
 def nll(p, label) -> sympy.Basic:
@@ -187,7 +201,7 @@ def cross_entropy(p, label) -> sympy.Basic:
         _check_unit_interval(Z, "targets")
     else:
         Z = _one_hot(label, P.rows)
-    return -sympy.Add(*[z * sympy.log(q) + (1 - z) * sympy.log(1 - q) for q, z in zip(P, Z)])
+    return -sympy.Add(*[_binary_log_likelihood(q, z) for q, z in zip(P, Z)])
 
 
 def softmax_cross_entropy(s, label) -> sympy.Basic:
