@@ -22,6 +22,11 @@ _EXPORTS = {
     **{n: "derivkit.nn.layers" for n in ("neuron", "layer", "linear_scores")},
     **{n: "derivkit.nn.graph" for n in ("Graph", "Backprop")},
     "mlp": "derivkit.nn.mlp",
+    **{n: "derivkit.nn.activations" for n in ("softmax_jacobian", "sigmoid_jacobian", "logsumexp")},
+    **{n: "derivkit.nn.losses" for n in (
+        "LossGradient", "squared_error_gradient", "nll_gradient", "cross_entropy_gradient",
+        "softmax_cross_entropy_gradient", "hinge_gradient", "multiclass_hinge_gradient")},
+    **{n: "derivkit.nn.layers" for n in ("decision_boundary", "layer_symbols", "LinearScores")},
 }
 
 __all__ = sorted(_EXPORTS)
