@@ -54,6 +54,8 @@ def balanced(text: str) -> bool:
         (x**x * (sympy.log(x) + 1), "x^x·(ln(x) + 1)"),
         (sympy.sqrt(2) * x, "√2·x"),  # not √(2x)
         (x**2 * y, "x^2·y"),  # not x^2y
+        (2 * sympy.sin(x), "2·sin(x)"),  # a coefficient joins variables, not function names
+        (2 * sympy.exp(x), "2e^x"),
         (sympy.Rational(-21, 5) * x, "-21x/5"),
         (sympy.Float(8.4) * x, "8.4x"),
         (relu(x), "relu(x)"),

@@ -1,8 +1,8 @@
 """Formatting helpers shared by the renderers: expressions, tables and matrices.
 
 Plain text is meant for a terminal: one line per expression, ``^`` for powers,
-``·`` between factors (a number coefficient is written against what follows:
-``2x``, ``6(3x - 2)``), ``σ`` for the sigmoid, ``√`` for square roots, ``e^x``,
+``·`` between factors (a number coefficient is written against a variable or a
+bracket: ``2x``, ``6(3x - 2)``, but ``2·sin(x)``), ``σ`` for the sigmoid, ``√`` for square roots, ``e^x``,
 ``ln``, ``|x|``. LaTeX follows SymPy's printer with ``\\ln`` and ``\\arcsin``.
 
 >>> import sympy
@@ -50,11 +50,13 @@ __all__ = [
     "latex_matrix",
     "escape_latex_text",
     "escape_markdown",
+    "table_math",
     "indent",
 ]
 
 # A number coefficient written against the factor after it: "2·x" -> "2x", "6·(" -> "6(".
-_COEFF = re.compile(r"(?<![\w.·^√])(\d+(?:\.\d+)?)·(?=[A-Za-z(|√σ\u0370-\u03ff])")
+# Not before a function name: "2·sin(x)" stays, "2·x", "2·e^x", "2·σ(x)" join.
+_COEFF = re.compile(r"(?<![\w.·^√])(\d+(?:\.\d+)?)·(?=[(|√σ\u0370-\u03ff]|[A-Za-z_]\w*(?![\w(]))")
 
 
 def _factor_rank(factor: sympy.Basic) -> int:
@@ -419,12 +421,22 @@ def text_table(headers: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in lines)
 
 
+def table_math(latex: str) -> str:
+    r"""``$latex$`` safe inside a Markdown table cell (bars written ``\vert``).
+
+    >>> print(table_math(r"\frac{d}{dx}|x| = \left|x\right| / x"))
+    $\frac{d}{dx}\vert x\vert  = \left\vert x\right\vert  / x$
+    """
+    latex = latex.replace(r"\left|", r"\left\vert ").replace(r"\right|", r"\right\vert ")
+    latex = re.sub(r"(?<!\\)\|", r"\\vert ", latex)
+    return "$" + latex.replace("\n", " ") + "$"
+
+
 def _md_cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (sympy.Basic, int, float)) and not isinstance(value, bool):
-        latex = expr_latex(value).replace(r"\left|", r"\left\vert ").replace(r"\right|", r"\right\vert ")
-        return "$" + latex.replace("|", r"\vert ") + "$"
+        return table_math(expr_latex(value))
     return str(value).replace("|", r"\|").replace("\n", " ")
 
 
