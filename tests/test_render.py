@@ -257,3 +257,104 @@ def test_step_renderers_render_the_subtree():
     assert rd.step_text(root.substeps[1]).split("\n")[0] == "1. difference rule: d/dx [3x - 2] = 3"
     assert rd.step_latex(root).count(r"\text{") == 7
     assert rd.step_markdown(root).count("**") == 2 * 6
+
+
+def test_rewrite_and_simplify_steps_are_equalities_not_derivatives():
+    s = sigmoid(x)
+    raw = sympy.exp(-x) / (1 + sympy.exp(-x)) ** 2
+    rewrite = Step("rewrite", raw, x, s * (1 - s), text="Write it through the sigmoid.")
+    root = Step("chain", 1 / (1 + sympy.exp(-x)), x, s * (1 - s), substeps=(rewrite,))
+    d = Derivation(1 / (1 + sympy.exp(-x)), x, 1, s * (1 - s), root)
+    assert "1.1. rewrite: e^(-x)/(1 + e^(-x))^2 = σ(x)·(1 - σ(x))" in rd.derivation_text(d)
+    tex = rd.derivation_latex(d)
+    row = next(r for r in tex.split("\n") if r"\text{1.1. rewrite}" in r)
+    assert row.startswith(r"\frac{e^{- x}}{\left(1 + e^{- x}\right)^{2}} &= \sigma\left(x\right)")
+
+
+# --- real derivations from the step engine -------------------------------------------------
+
+REAL = ["(3*x - 2)**2", "x**x", "1/(1 + exp(-x))", "erf(x)/x", "asin(x^2)*tanh(x)", "max(0, x) + abs(x)",
+        "f(x**2)", "log(x, 2) - sqrt(x)/x"]
+
+
+@pytest.fixture(scope="module")
+def derive():
+    return pytest.importorskip("derivkit.calculus.steps").derive
+
+
+def check_all_formats(d) -> None:
+    """The properties every rendering of a real derivation must have."""
+    text = d.to_text()
+    position = 0
+    for rule in d.rules:  # every step names its rule, in reading order
+        found = text.find(f". {rd.rule_name(rule)}: ", position)
+        assert found >= 0, (rule, text)
+        position = found + 1
+    assert text.split("\n")[-1].startswith("Result: ")
+
+    tex = d.to_latex()
+    assert tex.startswith("\\begin{align*}\n") and tex.endswith("\n\\end{align*}")
+    assert balanced(tex)
+    assert len(re.findall(r"\\text\{[\d.]+\. ", tex)) == len(d.rules)
+
+    md = d.to_markdown()
+    assert balanced(md)
+    assert md.count("$$") % 2 == 0
+    for line in md.split("\n"):
+        assert line.replace("$$", "").count("$") % 2 == 0, line
+
+    assert json.loads(d.to_json()) == d.to_dict()
+    assert d._repr_latex_().startswith("$$") and d._repr_markdown_() == md
+
+
+@pytest.mark.parametrize("expr", REAL)
+def test_real_derivations_render_in_every_format(derive, expr):
+    check_all_formats(derive(expr, "x"))
+
+
+def test_real_chain_rule_text(derive):
+    out = derive("(3*x - 2)**2", "x").to_text()
+    assert "1. chain rule: d/dx (3x - 2)^2 = " in out
+    assert "   Let u = 3x - 2." in out
+    assert "1.1. power rule: d/du u^2 = 2u" in out
+    assert rd.evaluate_at(derive("(3*x - 2)**2", "x"), x=2).to_text().endswith("= 24")
+
+
+def test_real_sigmoid_ends_in_sigma_one_minus_sigma(derive):
+    assert derive("sigmoid(x)", "x").to_text().endswith("Result: d/dx σ(x) = σ(x)·(1 - σ(x))")
+    assert r"\sigma\left(x\right) \left(1 - \sigma\left(x\right)\right)" in derive("sigmoid(x)", "x").to_latex()
+
+
+def test_real_higher_order_renders_each_stage(derive):
+    d = derive("x**3 - 2*x", "x", order=2)
+    check_all_formats(d)
+    assert d.to_text().startswith("Find the 2nd derivative of x^3 - 2x with respect to x:")
+
+
+def test_real_notes_are_at_the_end(derive):
+    out = derive("log(x) + asin(x)", "x").to_text()
+    notes = out.index("Notes:")
+    assert notes > out.index("natural logarithm rule:") and notes > out.index("arcsine rule:")
+    assert "x > 0" in out[notes:] and "|x| < 1" in out[notes:]
+
+
+# Random expressions over the table's functions: every format renders and stays well formed.
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_LEAVES = st.sampled_from(["x", "2", "3*x", "x^2", "1/2", "pi", "e"])
+_FUNCS = ["sin", "cos", "tan", "exp", "log", "sqrt", "sigmoid", "tanh", "relu", "abs", "asin", "atan", "sinh", "acosh"]
+
+
+def _combine(children):
+    unary = st.tuples(st.sampled_from(_FUNCS), children).map(lambda t: f"{t[0]}({t[1]})")
+    binary = st.tuples(children, st.sampled_from(["+", "-", "*", "/"]), children).map(lambda t: f"({t[0]}) {t[1]} ({t[2]})")
+    power = st.tuples(children, st.sampled_from(["2", "3", "-1", "x"])).map(lambda t: f"({t[0]})^{t[1]}")
+    return unary | binary | power
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.recursive(_LEAVES, _combine, max_leaves=4))
+def test_random_derivations_render_well_formed(expr):
+    steps = pytest.importorskip("derivkit.calculus.steps")
+    check_all_formats(steps.derive(expr, "x"))
