@@ -48,6 +48,7 @@ __all__ = [
     "markdown_table",
     "text_matrix",
     "latex_matrix",
+    "latex_align",
     "escape_latex_text",
     "escape_markdown",
     "table_math",
@@ -153,24 +154,6 @@ class _TextPrinter(StrPrinter):
             text = f"({text})"
         return f"e^{text}"
 
-    def _print_Exp1(self, expr) -> str:
-        return "e"
-
-    def _print_Pi(self, expr) -> str:
-        return "π"
-
-    def _print_Infinity(self, expr) -> str:
-        return "∞"
-
-    def _print_NegativeInfinity(self, expr) -> str:
-        return "-∞"
-
-    def _print_ComplexInfinity(self, expr) -> str:
-        return "zoo"
-
-    def _print_ImaginaryUnit(self, expr) -> str:
-        return "i"
-
     def _print_Float(self, expr) -> str:
         return _float_text(float(expr))
 
@@ -269,6 +252,11 @@ class _LatexPrinter(LatexPrinter):
             return rf"{self._print(inner.expr.func)}{primes}\left({self._print(new[0])}\right)"
         return super()._print_Subs(expr)
 
+
+# Constants printed as one symbol.
+for _name, _symbol in {"Exp1": "e", "Pi": "π", "Infinity": "∞", "NegativeInfinity": "-∞",
+                       "ComplexInfinity": "zoo", "ImaginaryUnit": "i"}.items():
+    setattr(_TextPrinter, f"_print_{_name}", lambda self, expr, _symbol=_symbol: _symbol)
 
 _TEXT = _TextPrinter({"order": None})
 _LATEX = _LatexPrinter({"ln_notation": True, "inv_trig_style": "full"})
@@ -485,6 +473,18 @@ def latex_matrix(matrix: Any, env: str = "bmatrix") -> str:
     m = sympy.Matrix(matrix)
     rows = [" & ".join(expr_latex(v) for v in row) for row in m.tolist()]
     return rf"\begin{{{env}}} " + r" \\ ".join(rows) + rf" \end{{{env}}}"
+
+
+def latex_align(rows: Sequence[str]) -> str:
+    r"""Rows (each with its ``&`` marks) as one ``align*`` block, ``\\`` between rows.
+
+    >>> print(latex_align(["y &= 3x - 2", "z &= y^2"]))
+    \begin{align*}
+    y &= 3x - 2 \\
+    z &= y^2
+    \end{align*}
+    """
+    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
 
 _LATEX_TEXT_ESCAPES = {

@@ -42,6 +42,7 @@ from derivkit.render.common import (
     escape_markdown,
     expr_latex,
     expr_text,
+    latex_align,
     value_text,
 )
 from derivkit.renderable import Renderable
@@ -231,10 +232,6 @@ def _latex_rows(step: Step, derivation: Derivation | None = None) -> list[str]:
     return rows
 
 
-def _align(rows: list[str]) -> str:
-    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
-
-
 def _derivation_rows(d: Derivation) -> list[str]:
     rows = _latex_rows(d.steps, d)
     for note in _all_notes(d):
@@ -246,13 +243,13 @@ def _derivation_rows(d: Derivation) -> list[str]:
 @renderer(Step, "latex")
 def step_latex(step: Step) -> str:
     """A step and its sub-steps as an ``align*`` block."""
-    return _align(_latex_rows(step))
+    return latex_align(_latex_rows(step))
 
 
 @renderer(Derivation, "latex")
 def derivation_latex(d: Derivation) -> str:
     r"""The derivation as an ``align*`` block: one row per step, the rule in ``\text{}``."""
-    return _align(_derivation_rows(d))
+    return latex_align(_derivation_rows(d))
 
 
 @renderer(DerivationAt, "latex")
@@ -264,7 +261,7 @@ def derivation_at_latex(a: DerivationAt) -> str:
         rf"\left.{derivative_latex(d.expr, d.wrt, d.order)}\right|_{{{_point_latex(a.point)}}} &= "
         rf"{expr_latex(a.value)} && \text{{value}}"
     )
-    return _align(rows)
+    return latex_align(rows)
 
 
 # --- Markdown ----------------------------------------------------------------------------------
