@@ -61,4 +61,4 @@ def linear_scores_latex(r: LinearScores) -> str:
 
 @renderer(LinearScores, "markdown")
 def linear_scores_markdown(r: LinearScores) -> str:
-    return "\n".join(["$$", linear_scores_latex(r), "$$", "", f"Layout of $\\partial s/\\partial x$: {r.layout}."])
+    return "\n".join(["$$", linear_scores_latex(r), "$$", "", f"$\\partial s/\\partial x$ is written in the {r.layout}."])
