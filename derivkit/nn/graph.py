@@ -1097,9 +1097,16 @@ class Backprop(Renderable):
     def output(self) -> str | None:
         return self.graph.output_name
 
+    def only(self, *names: str) -> "Backprop":
+        """The same result restricted to the gradients of ``names`` (for display)."""
+        for name in names:
+            if name not in self.gradients:
+                raise InputError(f"{name} is not a parameter; the parameters are {', '.join(self.gradients)}")
+        return dataclasses.replace(self, gradients={n: self.gradients[n] for n in names})
+
     def to_dict(self) -> dict[str, Any]:
         chains = {}
-        for p in self.graph.params:
+        for p in self.gradients:
             try:
                 chains[p] = [f.to_dict() for f in self.chain(p)]
             except InputError:

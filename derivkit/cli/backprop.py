@@ -1,0 +1,62 @@
+"""``derivkit backprop``: the matrix-level backpropagation of an MLP, or its generated NumPy code.
+
+    derivkit backprop --layers 2,3,1 --activation sigmoid --loss mse
+    derivkit backprop --layers 2,3,1 --activation step --no-bias --format markdown
+    derivkit backprop --layers 64,32,10 --loss softmax_cross_entropy --emit-code
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from derivkit.cli.common import add_format, emit
+
+ORDER = 60
+
+EXAMPLES = """examples:
+  derivkit backprop                                        the course's 2-3-1 sigmoid network with MSE
+  derivkit backprop --activation step --no-bias            what a step activation does to the gradient
+  derivkit backprop --layers 4,8,3 --loss softmax_cross_entropy --format latex
+  derivkit backprop --layers 64,32,10 --loss softmax_cross_entropy --emit-code
+  derivkit backprop --param W1                             only the chain for W1
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "backprop",
+        help="backpropagation through an MLP at the matrix level",
+        description="Derive the gradients of an MLP's loss as matrix expressions (the chain of local factors "
+        "for every weight), or print the NumPy code derivkit generates for them.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--layers", default="2,3,1", metavar="2,3,1",
+                        help="layer sizes from input to output (default: 2,3,1)")
+    parser.add_argument("--activation", default="sigmoid",
+                        help="hidden activation: sigmoid, tanh, relu, leaky_relu, step, identity (default: sigmoid)")
+    parser.add_argument("--output", default=None,
+                        help="output activation (default: sigmoid for mse/bce, softmax for softmax_cross_entropy)")
+    parser.add_argument("--loss", default="mse",
+                        help="mse, sse, l1, bce, cross_entropy, nll, softmax_cross_entropy, hinge (default: mse)")
+    parser.add_argument("--no-bias", action="store_true", help="leave out the biases b1, b2, ...")
+    parser.add_argument("--param", metavar="NAME", help="show only the chain for this parameter, e.g. W1")
+    parser.add_argument("--emit-code", action="store_true", help="print the generated NumPy source instead")
+    parser.add_argument("--dtype", default="float64", choices=("float64", "float32"),
+                        help="floating point type of the generated code (default: float64)")
+    add_format(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from derivkit.nn.mlp import mlp
+
+    graph = mlp(args.layers, activation=args.activation, output=args.output, loss=args.loss, bias=not args.no_bias)
+    if args.emit_code:
+        print(graph.compile(dtype=args.dtype).source, end="")
+        return 0
+    bp = graph.backprop()
+    if args.param:
+        bp = bp.only(args.param)
+    emit(bp, args.format)
+    return 0
