@@ -264,10 +264,10 @@ class Chain(Renderable):
             known[n] = _value(e, known)
         factors = tuple((label, _value(expr, known)) for label, expr in self.factors)
         paths = tuple(
-            (tuple(factors[k][0] for k in p), _exact(sympy.Mul(*(factors[k][1] for k in p))))
+            (tuple(factors[k][0] for k in p), compact(sympy.Mul(*(factors[k][1] for k in p))))
             for p in self.path_index
         )
-        result = _exact(sympy.Add(*(v for _, v in paths)))
+        result = compact(sympy.Add(*(v for _, v in paths)))
         check = _value(self.substituted_derivation.result, known)
         values = {s.name: v for s, v in known.items()}
         return ChainAt(self, values, factors, paths, result, check)
@@ -293,12 +293,9 @@ class Chain(Renderable):
         }
 
 
-def _exact(value: sympy.Basic) -> sympy.Basic:
-    return sympy.simplify(value)
-
-
 def _value(expr: sympy.Basic, known: Mapping[sympy.Symbol, sympy.Basic]) -> sympy.Basic:
-    return _exact(expr.xreplace({s: known[s] for s in expr.free_symbols if s in known}))
+    """``expr`` at the point, exact (numbers combine on their own; no slow simplification)."""
+    return compact(expr.xreplace({s: known[s] for s in expr.free_symbols if s in known}))
 
 
 def chain(
@@ -359,7 +356,8 @@ def chain(
         out = defined[oname]
 
     if inputs is not None:
-        declared = {s.name for s in as_symbols(inputs)} | {x.name}
+        empty = inputs in ("", ()) or (isinstance(inputs, list) and not inputs)
+        declared = ({s.name for s in as_symbols(inputs)} if not empty else set()) | {x.name}
         clash = sorted(declared & set(defined))
         if clash:
             raise InputError(f"'{clash[0]}' is declared as an input but is defined by an equation")
@@ -424,7 +422,7 @@ def chain(
     composed: dict[sympy.Symbol, sympy.Basic] = {}
     for n, e in eqs:
         composed[n] = e.xreplace(composed)
-    result = compact(chained.xreplace(composed), simplify=True)
+    result = compact(chained.xreplace(composed))
     sub = composed[out]
     if sub.free_symbols and sub.is_polynomial(*sub.free_symbols):
         sub = sympy.expand(sub)

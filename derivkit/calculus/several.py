@@ -58,8 +58,10 @@ SYMMETRY_NOTE = (
 COMPACT_LIMIT = 250
 
 
-def compact(expr: sympy.Basic, *, simplify: bool = False) -> sympy.Basic:
-    """The shortest of ``expr`` and its expansion (and its simplification if asked); expansion on ties.
+def compact(expr: sympy.Basic) -> sympy.Basic:
+    """The shortest of ``expr``, its expansion and its common factors pulled out; expansion on ties.
+
+    Cheap rewrites only (``sympy.simplify`` can take many seconds on ``tanh`` chains).
 
     >>> import sympy
     >>> x = sympy.Symbol("x")
@@ -70,9 +72,7 @@ def compact(expr: sympy.Basic, *, simplify: bool = False) -> sympy.Basic:
     """
     if expr.is_Atom or sympy.count_ops(expr) > COMPACT_LIMIT:
         return expr
-    candidates = [sympy.expand(expr), expr]
-    if simplify:
-        candidates.append(sympy.simplify(expr))
+    candidates = [sympy.expand(expr), expr, sympy.factor_terms(expr)]
     return min(candidates, key=sympy.count_ops)
 
 
