@@ -41,6 +41,14 @@ def test_several_variables_need_wrt(capsys):
     assert code == 0 and out.rstrip().endswith("= 6")
 
 
+def test_value_outside_the_domain_is_named(capsys):
+    code, out, _ = run(capsys, "derive", "1/x", "--at", "x=0")
+    assert code == 0 and out.rstrip().endswith("= undefined (division by zero or an infinite value)")
+    code, out, _ = run(capsys, "derive", "sqrt(x)", "--at", "x=-1")
+    assert code == 0 and out.rstrip().endswith("= -i/2 (not a real number)")
+    assert "x > 0" in out  # the domain condition is stated
+
+
 def test_second_derivative(capsys):
     code, out, _ = run(capsys, "derive", "x^3 - 2x", "--order", "2", "--at", "x=2", "--format", "json")
     data = json.loads(out)

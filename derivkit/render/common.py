@@ -320,7 +320,11 @@ def value_text(value: Any, digits: int = 6) -> str:
     '√2/2 ≈ 0.707107'
     >>> value_text(sympy.Rational(1, 4))
     '1/4 = 0.25'
+    >>> value_text(sympy.zoo), value_text(-sympy.I/2)
+    ('undefined (division by zero or an infinite value)', '-i/2 (not a real number)')
     """
+    if isinstance(value, sympy.Basic) and (value.has(S.ComplexInfinity, S.NaN) or value in (S.Infinity, S.NegativeInfinity)):
+        return "undefined (division by zero or an infinite value)"
     exact = expr_text(value)
     if not isinstance(value, sympy.Basic) or value.free_symbols or value.is_Integer or value.is_Float:
         return exact
@@ -329,7 +333,7 @@ def value_text(value: Any, digits: int = 6) -> str:
     except (TypeError, ValueError):
         return exact
     if approx.imag != 0:
-        return exact
+        return f"{exact} (not a real number)"
     number = format(approx.real, f".{digits}g")
     if number == exact:
         return exact
