@@ -16,6 +16,9 @@ prints to stable NumPy code through ``lambdify``.
 >>> f = sympy.lambdify(x, sigmoid(x))
 >>> float(f(-1000.0)), float(f(0.0))
 (0.0, 0.5)
+>>> g = sympy.lambdify(x, sigmoid(x), "math")   # plain floats: no overflow either
+>>> g(-1000.0), g(1000.0)
+(0.0, 1.0)
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ __all__ = ["sigmoid", "relu", "step", "leaky_relu", "identity", "ACTIVATIONS"]
 
 def _np(printer, name: str) -> str:
     return printer._module_format(f"numpy.{name}")
+
+
+def _mod(printer, module: str, name: str) -> str:
+    return printer._module_format(f"{module}.{name}")
 
 
 class sigmoid(sympy.Function):
@@ -78,6 +85,16 @@ class sigmoid(sympy.Function):
         x = printer._print(self.args[0])
         return f"{_np(printer, 'exp')}(-{_np(printer, 'logaddexp')}(0, -({x})))"
 
+    def _pythoncode(self, printer):
+        # Plain floats (lambdify with "math"): exp of a non-positive number only, never overflows.
+        x = printer._print(self.args[0])
+        exp = _mod(printer, "math", "exp")
+        return f"(1/(1 + {exp}(-({x}))) if ({x}) >= 0 else {exp}({x})/(1 + {exp}({x})))"
+
+    def _mpmathcode(self, printer):
+        x = printer._print(self.args[0])
+        return f"1/(1 + {_mod(printer, 'mpmath', 'exp')}(-({x})))"
+
 
 class step(sympy.Function):
     r"""The step (threshold) activation: ``0`` if ``x < t`` else ``1``; ``t`` defaults to 0.
@@ -126,6 +143,13 @@ class step(sympy.Function):
         t = printer._print(self.threshold)
         return f"{_np(printer, 'where')}(({x}) >= ({t}), 1.0, 0.0)"
 
+    def _pythoncode(self, printer):
+        x = printer._print(self.args[0])
+        t = printer._print(self.threshold)
+        return f"(1.0 if ({x}) >= ({t}) else 0.0)"
+
+    _mpmathcode = _pythoncode
+
 
 class relu(sympy.Function):
     r"""The rectified linear unit ``max(0, x)``; not differentiable at ``x = 0``.
@@ -168,6 +192,12 @@ class relu(sympy.Function):
     def _numpycode(self, printer):
         x = printer._print(self.args[0])
         return f"{_np(printer, 'maximum')}(0, {x})"
+
+    def _pythoncode(self, printer):
+        x = printer._print(self.args[0])
+        return f"(({x}) if ({x}) >= 0 else 0.0)"
+
+    _mpmathcode = _pythoncode
 
 
 class leaky_relu(sympy.Function):
@@ -212,6 +242,13 @@ class leaky_relu(sympy.Function):
         x = printer._print(self.args[0])
         a = printer._print(self.slope)
         return f"{_np(printer, 'where')}(({x}) >= 0, {x}, ({a})*({x}))"
+
+    def _pythoncode(self, printer):
+        x = printer._print(self.args[0])
+        a = printer._print(self.slope)
+        return f"(({x}) if ({x}) >= 0 else ({a})*({x}))"
+
+    _mpmathcode = _pythoncode
 
 
 class identity(sympy.Function):

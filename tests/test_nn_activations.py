@@ -193,3 +193,24 @@ def test_bad_activation_inputs():
         softmax(3)
     with pytest.raises(InputError, match="class index"):
         softmax_entry(3, 1, 2)
+
+
+# ---------------------------------------------------------------- every lambdify path
+
+@pytest.mark.parametrize("module", ["numpy", "math", "mpmath"])
+def test_large_inputs_are_finite_in_every_lambdify_module(module):
+    f = sympy.lambdify(x, sigmoid(x), module)
+    assert [float(f(v)) for v in (-1000.0, 0.0, 1000.0)] == [0.0, 0.5, 1.0]
+    g = sympy.lambdify(list(S3), list(softmax(S3)) + [logsumexp(*S3)], module)
+    values = [float(v) for v in np.ravel(g(1000.0, 0.0, -1000.0))]
+    assert values == [1.0, 0.0, 0.0, 1000.0]
+    expected = np.exp([3.2, 5.1, -1.7]) / np.exp([3.2, 5.1, -1.7]).sum()
+    np.testing.assert_allclose([float(v) for v in np.ravel(g(3.2, 5.1, -1.7))][:3], expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("module", ["numpy", "math", "mpmath"])
+def test_piecewise_activations_in_every_lambdify_module(module):
+    exprs = [step(x), step(x, 2), relu(x), A.leaky_relu(x), A.leaky_relu(x, sympy.Rational(1, 10))]
+    f = sympy.lambdify(x, exprs, module)
+    rows = [[float(v) for v in np.ravel(f(x0))] for x0 in (-1.0, 0.0, 2.0)]
+    assert rows == [[0, 0, 0, -0.01, -0.1], [1, 0, 0, 0, 0], [1, 1, 2, 2, 2]]

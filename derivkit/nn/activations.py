@@ -49,6 +49,17 @@ def _np(printer, name: str) -> str:
     return printer._module_format(f"numpy.{name}")
 
 
+def _py_shifted(printer, args: Sequence[sympy.Basic], body: str) -> str:
+    """Plain-float code: ``body`` evaluated with ``_v`` the scores and ``_m`` their maximum."""
+    scores = ", ".join(printer._print(a) for a in args)
+    return f"(lambda _v: (lambda _m: {body})(max(_v)))(({scores},))"
+
+
+def _mp_sum_exp(printer, args: Sequence[sympy.Basic]) -> str:
+    exp = printer._module_format("mpmath.exp")
+    return " + ".join(f"{exp}({printer._print(a)})" for a in args)
+
+
 def _np_logsumexp(printer, args: Sequence[sympy.Basic]) -> str:
     """NumPy code for ``log(sum(exp(args)))`` that never overflows (nested ``logaddexp``)."""
     code = [printer._print(a) for a in args]
@@ -106,6 +117,14 @@ class logsumexp(sympy.Function):
 
     def _numpycode(self, printer):
         return _np_logsumexp(printer, self.args)
+
+    def _pythoncode(self, printer):
+        exp, log, fsum = (printer._module_format(f"math.{n}") for n in ("exp", "log", "fsum"))
+        return _py_shifted(printer, self.args, f"_m + {log}({fsum}({exp}(_u - _m) for _u in _v))")
+
+    def _mpmathcode(self, printer):
+        # mpmath numbers do not overflow: the textbook formula is safe.
+        return f"{printer._module_format('mpmath.log')}({_mp_sum_exp(printer, self.args)})"
 
 
 def _all_real(args) -> bool | None:
@@ -184,6 +203,15 @@ class softmax_entry(sympy.Function):
     def _numpycode(self, printer):
         lse = _np_logsumexp(printer, self.scores)
         return f"{_np(printer, 'exp')}(({printer._print(self.scores[self.index])}) - {lse})"
+
+    def _pythoncode(self, printer):
+        exp, fsum = (printer._module_format(f"math.{n}") for n in ("exp", "fsum"))
+        body = f"{exp}(_v[{self.index}] - _m)/{fsum}({exp}(_u - _m) for _u in _v)"
+        return _py_shifted(printer, self.scores, body)
+
+    def _mpmathcode(self, printer):
+        exp = printer._module_format("mpmath.exp")
+        return f"{exp}({printer._print(self.scores[self.index])})/({_mp_sum_exp(printer, self.scores)})"
 
 
 def as_vector(obj, *, what: str = "vector") -> sympy.Matrix:
