@@ -1,0 +1,324 @@
+"""Naming the likely mistake behind a wrong derivative.
+
+Each detector rebuilds the derivative **with one typical mistake made on
+purpose** and asks whether that reproduces the claimed answer (at the same
+random points :class:`~derivkit.verify.equivalence.Sampler` uses to compare).
+The mistakes, by diagnosis id:
+
+* ``sign_error``: the whole answer is negated, or one function's derivative has
+  the wrong sign (``d/dx cos x = sin x``);
+* ``constant_factor``: the answer is a constant times the right one;
+* ``missing_chain_factor``: the chain rule applied without the inner factor
+  (the derivative recomputed with ``g'`` replaced by 1 at one composition ``f(g(x))``);
+* ``missing_term``: one term of a product-rule or sum dropped (the derivative
+  recomputed with one factor or summand held constant, or the right answer minus
+  one term of its expanded form);
+* ``log_base``: ``ln`` confused with ``log10``/``log2`` (a factor ``ln 10`` or
+  ``ln 2`` too many or too few);
+* ``power_rule_exponent``: ``d/dx u^n`` written ``n u^n`` or ``n u^(n+1)``;
+* ``quotient_sign``: the quotient rule with ``+`` instead of ``-`` (or the two
+  terms of the numerator swapped);
+* ``product_of_derivatives``: ``(f g)'`` written as ``f' g'``.
+
+Local derivatives come from the rule table (:func:`derivkit.rules.local_derivative`),
+so every function the table knows can be diagnosed.
+
+>>> import sympy
+>>> x = sympy.Symbol("x")
+>>> [f.id for f in diagnose(sympy.sin(x**2), x, 2*x*sympy.cos(x**2), sympy.cos(x**2))]
+['missing_chain_factor']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import sympy
+
+from derivkit.render.common import expr_text
+from derivkit.rules import local_derivative
+from derivkit.verify.equivalence import Sampler, _value, close, matches_written
+
+__all__ = ["Finding", "Variant", "variants", "diagnose", "diagnose_value", "DIAGNOSES"]
+
+#: Every diagnosis id, with a short description.
+DIAGNOSES = {
+    "sign_error": "the sign is wrong (of the whole answer, of some entries, or of one function's derivative)",
+    "constant_factor": "the answer is a constant multiple of the right one",
+    "missing_chain_factor": "the chain rule's inner factor g'(x) is missing",
+    "missing_term": "a term of the product rule or of a sum is missing",
+    "log_base": "ln is confused with log10 or log2 (a factor ln 10 or ln 2)",
+    "power_rule_exponent": "the power rule's exponent was not lowered by one",
+    "quotient_sign": "the quotient rule's minus sign is wrong",
+    "product_of_derivatives": "(f g)' was written as f' g' instead of f' g + f g'",
+    "transposed": "the matrix is transposed (rows and columns swapped)",
+    "wrong_entry": "some entries of the matrix are wrong",
+    "arithmetic_slip": "an arithmetic slip in one iteration",
+}
+
+_MAX_VARIANTS = 60
+_LOG_CONSTANTS = {
+    "ln 10": sympy.log(10),
+    "1/ln 10": 1 / sympy.log(10),
+    "ln 2": sympy.log(2),
+    "1/ln 2": 1 / sympy.log(2),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A diagnosis: its ``id`` (see :data:`DIAGNOSES`) and a sentence explaining it."""
+
+    id: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Variant:
+    """The derivative as it comes out with one mistake made: ``expr``, and the finding."""
+
+    id: str
+    expr: sympy.Basic
+    message: str
+
+
+def _t(e) -> str:
+    return expr_text(e)
+
+
+def _times(a: sympy.Basic, b: sympy.Basic) -> str:
+    """``a·b`` as written by hand, each factor in parentheses when it is a sum or negative."""
+    def f(e):
+        text = _t(e)
+        return f"({text})" if e.is_Add or text.startswith("-") or (e.is_Pow and e.exp.is_negative) else text
+    return f"{f(a)}·{f(b)}"
+
+
+def _local(node: sympy.Basic, u: sympy.Basic) -> sympy.Basic:
+    """``f'(u)`` for a one-argument function application ``node = f(u)`` (table first)."""
+    try:
+        return local_derivative(node.func, (u,))
+    except KeyError:
+        d = sympy.Dummy("u")
+        return sympy.diff(node.func(d), d).xreplace({d: u})
+
+
+def _with_local(expr: sympy.Basic, x: sympy.Symbol, node: sympy.Basic, local: sympy.Basic) -> sympy.Basic:
+    """d/dx ``expr`` with the derivative of every occurrence of ``node`` replaced by ``local``."""
+    w = sympy.Function("_mistake")(x)
+    d = sympy.diff(expr.xreplace({node: w}), x)
+    return d.xreplace({sympy.Derivative(w, x): local}).xreplace({w: node})
+
+
+def _held(expr: sympy.Basic, x: sympy.Symbol, node: sympy.Basic, part: sympy.Basic) -> sympy.Basic:
+    """d/dx ``expr`` with ``part`` held constant inside ``node`` (its term dropped)."""
+    frozen = sympy.Dummy("held")
+    d = sympy.diff(expr.xreplace({node: node.xreplace({part: frozen})}), x)
+    return d.xreplace({frozen: part})
+
+
+def _nodes(expr: sympy.Basic, x: sympy.Symbol) -> list[sympy.Basic]:
+    seen: dict[sympy.Basic, None] = {}
+    for node in sympy.preorder_traversal(expr):
+        if node.has(x) and node != x and not node.is_Symbol:
+            seen.setdefault(node, None)
+    return list(seen)
+
+
+def _chain_variants(expr, x, node) -> Iterator[Variant]:
+    """Outer derivative without the inner factor; a wrong sign; the power rule's exponent."""
+    if isinstance(node, sympy.Pow):
+        base, n = node.args
+        if n.has(x):
+            if not base.has(x) and n != x:  # a^g
+                outer = node * sympy.log(base)
+                yield Variant("missing_chain_factor", _with_local(expr, x, node, outer),
+                              f"the chain rule's inner factor is missing: d/dx {_t(node)} = {_times(outer, sympy.diff(n, x))}, "
+                              f"the inner factor being the derivative of the exponent {_t(n)}")
+            return
+        outer = n * base ** (n - 1)
+        inner = sympy.diff(base, x)
+        if base != x and inner != 1:
+            yield Variant("missing_chain_factor", _with_local(expr, x, node, outer),
+                          f"the chain rule's inner factor is missing: d/dx {_t(node)} = {_times(outer, inner)}, "
+                          f"where {_t(inner)} is the derivative of the inner function {_t(base)}")
+        if n.is_number and n not in (0, 1):
+            for wrong in (n * base ** n, n * base ** (n + 1)):
+                yield Variant("power_rule_exponent", _with_local(expr, x, node, wrong * inner),
+                              f"the power rule lowers the exponent by one: d/du u^n = n·u^(n-1), "
+                              f"so d/du {_t(base ** n)} = {_t(outer)}, not {_t(wrong)}")
+        return
+    if not (isinstance(node, sympy.Function) and len(node.args) == 1):
+        return
+    (g,) = node.args
+    outer = _local(node, g)
+    inner = sympy.diff(g, x)
+    if g != x and inner != 1:
+        yield Variant("missing_chain_factor", _with_local(expr, x, node, outer),
+                      f"the chain rule's inner factor is missing: d/dx {_t(node)} = {_times(outer, inner)}, "
+                      f"where {_t(inner)} is the derivative of the inner function {_t(g)}")
+    u = sympy.Symbol("u")
+    fu = node.func(u)
+    yield Variant("sign_error", _with_local(expr, x, node, -outer * inner),
+                  f"the derivative of {_t(fu)} has the wrong sign: d/du {_t(fu)} = {_t(_local(fu, u))}")
+    if node.func == sympy.log:
+        for b in (10, 2):
+            wrong = outer / sympy.log(b)
+            yield Variant("log_base", _with_local(expr, x, node, wrong * inner),
+                          f"ln was differentiated as log{b}: d/du ln u = 1/u, while d/du log{b} u = 1/(u ln {b})")
+
+
+def _product_variants(expr, x, node) -> Iterator[Variant]:
+    """Missing terms (sum, product), f' g', and the quotient rule's sign."""
+    parts = [a for a in node.args if a.has(x)]
+    if len(parts) < 2:
+        return
+    for part in parts:
+        if isinstance(node, sympy.Add):
+            msg = f"the derivative of the term {_t(part)} is missing (sum rule: differentiate every term)"
+        else:
+            msg = (f"a term of the product rule is missing, (f·g)' = f'·g + f·g': "
+                   f"the term with the derivative of {_t(part)} is dropped")
+        yield Variant("missing_term", _held(expr, x, node, part), msg)
+        if isinstance(node, sympy.Add):
+            yield Variant("sign_error", _with_local(expr, x, part, -sympy.diff(part, x)),
+                          f"the derivative of the term {_t(part)} has the wrong sign")
+    if isinstance(node, sympy.Mul):
+        const = sympy.Mul(*[a for a in node.args if not a.has(x)])
+        if len(parts) == 2:
+            u, v = parts
+            wrong = const * sympy.diff(u, x) * sympy.diff(v, x)
+            yield Variant("product_of_derivatives", _with_local(expr, x, node, wrong),
+                          f"the derivative of a product is not the product of the derivatives: "
+                          f"d/dx [{_t(u)}·{_t(v)}] = {_t(sympy.diff(u, x))}·{_t(v)} + {_t(u)}·{_t(sympy.diff(v, x))}")
+        dens = [a for a in parts if isinstance(a, sympy.Pow) and a.exp.is_number and a.exp.is_negative]
+        if dens and len(parts) >= 2:
+            right = sympy.diff(node, x)
+            for den in dens:
+                flipped = _with_local(node, x, den, -sympy.diff(den, x))
+                yield Variant("quotient_sign", _with_local(expr, x, node, flipped),
+                              "the quotient rule has a minus sign: (u/v)' = (u'·v - u·v')/v^2")
+            if node != expr:
+                yield Variant("quotient_sign", _with_local(expr, x, node, -right),
+                              "the numerator of the quotient rule is u'·v - u·v' (in that order): (u/v)' = (u'·v - u·v')/v^2")
+
+
+def variants(expr: sympy.Basic, x: sympy.Symbol) -> list[Variant]:
+    """The derivative of ``expr`` as it comes out with each typical mistake (at most 60).
+
+    >>> x = sympy.Symbol("x")
+    >>> [(v.id, v.expr) for v in variants(sympy.exp(3*x), x)][:2]
+    [('missing_chain_factor', exp(3*x)), ('sign_error', -3*exp(3*x))]
+    """
+    out: list[Variant] = []
+    for node in _nodes(expr, x):
+        for gen in (_chain_variants, _product_variants):
+            for v in gen(expr, x, node):
+                out.append(v)
+                if len(out) >= _MAX_VARIANTS:
+                    return out
+    for b in (10, 2):
+        if expr.has(sympy.log(b)):
+            wrong = sympy.diff(expr.xreplace({sympy.log(b): sympy.Integer(1)}), x)
+            out.append(Variant("log_base", wrong,
+                               f"log{b} was differentiated as ln: d/dx log{b}(u) = u'/(u·ln {b}), the factor 1/ln {b} is missing"))
+    raw = sympy.diff(expr, x)
+    terms = sympy.Add.make_args(sympy.expand(raw))
+    if 1 < len(terms) <= 12:
+        for t in terms:
+            out.append(Variant("missing_term", raw - t, f"the term {_t(t)} of the derivative is missing"))
+    return out
+
+
+def _ratio(sampler: Sampler, claimed: sympy.Basic) -> sympy.Basic | None:
+    """The constant ``claimed / expected`` if it is one at every sample point, else None."""
+    k = None
+    for v, ref in zip(sampler.values(claimed), sampler.reference_values):
+        if v is None:
+            return None
+        if close(ref, 0):
+            if not close(v, 0):
+                return None
+            continue
+        r = v / ref
+        if k is None:
+            k = r
+        elif not close(k, r):
+            return None
+    return k
+
+
+def _whole(sampler: Sampler, claimed: sympy.Basic) -> list[Finding]:
+    k = _ratio(sampler, claimed)
+    if k is None or close(k, 1):
+        return []
+    if close(k, -1):
+        return [Finding("sign_error", "your answer is the negative of the correct derivative: the sign is wrong")]
+    for name, c in _LOG_CONSTANTS.items():
+        if close(k, sympy.N(c, 40)):
+            return [Finding("log_base", f"your answer is {name} times the correct one: ln is confused with log10 or log2")]
+    if close(k, 0):
+        return []
+    exact = sympy.nsimplify(sympy.Float(k, 15), rational=True, tolerance=1e-12)
+    shown = _t(exact) if exact.is_Rational and exact.q < 1000 else f"{float(k):.6g}"
+    return [Finding("constant_factor", f"your answer is {shown} times the correct derivative: a constant factor is wrong")]
+
+
+def diagnose(expr: sympy.Basic, wrt: sympy.Symbol, expected: sympy.Basic, claimed: sympy.Basic,
+             sampler: Sampler | None = None) -> tuple[Finding, ...]:
+    """Findings that explain why ``claimed`` is not ``expected = d/dwrt expr`` (may be empty).
+
+    >>> x = sympy.Symbol("x")
+    >>> [f.id for f in diagnose(x**2 * sympy.sin(x), x, 2*x*sympy.sin(x) + x**2*sympy.cos(x), 2*x*sympy.sin(x))]
+    ['missing_term']
+    """
+    if sampler is None:
+        sampler = Sampler(expected, (expected.free_symbols | claimed.free_symbols | {wrt}))
+    if not sampler.points:
+        return ()
+    found: list[Finding] = []
+    target = sampler.values(claimed)
+    if any(t is None for t in target):
+        target = []
+    for v in variants(expr, wrt):
+        if target and all(f.id != v.id for f in found) and _agrees_with(sampler, v.expr, target):
+            found.append(Finding(v.id, v.message))
+    for f in _whole(sampler, claimed):
+        if all(g.id != f.id for g in found):
+            found.append(f)
+    return tuple(found)
+
+
+def _agrees_with(sampler: Sampler, expr: sympy.Basic, target: list) -> bool:
+    """Whether ``expr`` takes the values ``target`` at the sample points (stops at the first miss)."""
+    for p, t in zip(sampler.points, target):
+        v = _value(expr, p)
+        if v is None or not close(v, t):
+            return False
+    return True
+
+
+def diagnose_value(expr: sympy.Basic, wrt: sympy.Symbol, point: dict, expected: sympy.Basic,
+                   claimed: sympy.Basic, claimed_raw=None) -> tuple[Finding, ...]:
+    """Likely mistakes behind a wrong value of the derivative at ``point`` (Symbols to numbers).
+
+    With one number to go on, a mistake is named when redoing the derivative with
+    it gives the claimed value (to the decimals written).
+
+    >>> x = sympy.Symbol("x")
+    >>> [f.id for f in diagnose_value(sympy.sin(x**2), x, {x: 1}, 2*sympy.cos(1), sympy.cos(1))]
+    ['missing_chain_factor']
+    """
+    raw = claimed if claimed_raw is None else claimed_raw
+    found: list[Finding] = []
+    for v in variants(expr, wrt):
+        if any(f.id == v.id for f in found):
+            continue
+        val = _value(v.expr, point)
+        if val is not None and matches_written(raw, claimed, val):
+            found.append(Finding(v.id, v.message))
+    e = _value(expected, point)
+    if e is not None and not close(e, 0) and matches_written(raw, claimed, -e) and all(f.id != "sign_error" for f in found):
+        found.append(Finding("sign_error", "your value is the negative of the correct one: the sign is wrong"))
+    return tuple(found)

@@ -1,0 +1,303 @@
+"""Deciding whether two expressions are the same function: symbolically, then numerically.
+
+Variables are **real**: two answers are the same when they agree at every real
+point where the correct one is defined. So ``sqrt(x^2)`` and ``|x|`` are the same
+answer, and so are ``x/sqrt(x^2)`` and ``sign(x)``, even though SymPy (whose
+plain symbols are complex) does not simplify one into the other.
+
+The decision, in order (:func:`compare` reports which step decided):
+
+1. ``identical``: the two expressions are equal as written (after SymPy's
+   automatic simplifications).
+2. ``numeric`` counterexample: both are evaluated at several random real points
+   inside the domain (exact rationals substituted, then 40-digit ``evalf``;
+   points where the correct answer is complex or undefined are skipped). One
+   point where the values differ proves they are different functions.
+3. ``symbolic``: when they agree at every point, ``expand``, ``cancel`` and
+   ``simplify`` of ``a - b`` (also after rewriting in terms of ``exp``) are tried
+   for one second in all; if one gives 0 the symbolic method decided.
+
+The search for a counterexample comes before simplification because it is
+cheap and conclusive: a wrong answer is rejected in milliseconds with a point
+to show, while ``simplify`` on a wrong answer can take long to return nothing.
+4. ``numeric`` agreement: otherwise they are declared equal because they agree,
+   to 20 significant digits, at every one of at least :data:`MIN_POINTS` random
+   points (never one lucky point).
+
+>>> import sympy
+>>> x = sympy.Symbol("x")
+>>> compare(sympy.sqrt(x**2), sympy.Abs(x), [x]).equal
+True
+>>> r = compare(2*x, 2*x + x/1000, [x])
+>>> r.equal, r.method
+(False, 'numeric')
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Sequence
+
+import sympy
+
+__all__ = [
+    "Comparison",
+    "Sampler",
+    "compare",
+    "written_decimals",
+    "matches_written",
+    "time_limit",
+    "PRECISION",
+    "MIN_POINTS",
+]
+
+#: Digits used to evaluate at a point.
+PRECISION = 40
+#: Relative size below which two values at a point count as equal.
+TOLERANCE = sympy.Float("1e-20", PRECISION)
+#: Points that must agree before two answers are called equal by evaluation.
+MIN_POINTS = 6
+#: Seconds allowed for ``simplify``.
+SIMPLIFY_SECONDS = 1.0
+
+# Regions random points are drawn from, in turn: general, positive, |x| < 1, x > 1.
+_REGIONS = ((-3, 3), (0, 3), (-1, 1), (1, 4))
+_DENOMINATORS = (7, 11, 13, 17, 19, 23)
+
+
+class _Timeout(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[bool]:
+    """Run the block for at most ``seconds`` (yields whether a limit is in force).
+
+    Uses ``SIGALRM`` in the main thread when no other alarm handler is installed;
+    elsewhere the block runs without a limit being possible, and the caller is
+    told so (``False``) and should skip expensive work.
+    """
+    usable = (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None)
+    )
+    if not usable:
+        yield False
+        return
+
+    def _raise(signum, frame):  # pragma: no cover - timing dependent
+        raise _Timeout()
+
+    signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield True
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+
+def simplifies_to_zero(d: sympy.Basic, seconds: float = SIMPLIFY_SECONDS) -> bool:
+    """Whether ``d == 0`` can be shown symbolically within ``seconds`` (``False``: not shown).
+
+    Tries ``expand``, ``cancel``, ``simplify`` and ``simplify`` after rewriting
+    in terms of ``exp``, all within one time limit.
+
+    >>> x = sympy.Symbol("x")
+    >>> simplifies_to_zero(sympy.sin(x)**2 + sympy.cos(x)**2 - 1)
+    True
+    """
+    if d == 0:
+        return True
+    try:
+        with time_limit(seconds) as limited:
+            if sympy.expand(d) == 0:
+                return True
+            if not limited:
+                return False
+            if sympy.cancel(d) == 0 or sympy.simplify(d) == 0:
+                return True
+            return sympy.simplify(d.rewrite(sympy.exp)) == 0
+    except _Timeout:  # pragma: no cover - timing dependent
+        return False
+    except (TypeError, ValueError, NotImplementedError, AttributeError, RecursionError, sympy.PolynomialError):
+        return False
+
+
+def _value(expr: sympy.Basic, point: dict) -> sympy.Basic | None:
+    """``expr`` at ``point`` as a real 40-digit Float, or None if undefined or complex there."""
+    try:
+        v = expr.xreplace(point) if point else expr
+        if v.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+            return None
+        v = sympy.N(v, PRECISION)
+        if not v.is_number or v.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+            return None
+        re_, im_ = v.as_real_imag()
+        re_, im_ = sympy.N(re_, PRECISION), sympy.N(im_, PRECISION)
+        if not (re_.is_Number and im_.is_Number):
+            return None
+        if abs(im_) > TOLERANCE * max(1, abs(re_)):
+            return None
+        return re_
+    except (TypeError, ValueError, ZeroDivisionError, ArithmeticError, AttributeError, RecursionError):
+        return None
+
+
+def close(a: sympy.Basic, b: sympy.Basic) -> bool:
+    """Whether two evaluated values agree to 20 significant digits."""
+    return bool(abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b)))
+
+
+class Sampler:
+    """Random real points where a reference expression is defined, and its values there.
+
+    The points are drawn deterministically (a fixed seed), so a verdict never
+    changes from one run to the next. ``values(expr)`` evaluates another
+    expression at the same points; ``agrees(expr)`` says whether it matches the
+    reference at all of them.
+    """
+
+    def __init__(self, reference: sympy.Basic, variables: Iterable[sympy.Symbol], wanted: int = MIN_POINTS + 2, tries: int = 48):
+        self.reference = reference
+        self.variables = tuple(sorted(set(variables), key=lambda s: s.name))
+        rng = random.Random(20240607)
+        self.points: list[dict] = []
+        self.reference_values: list[sympy.Basic] = []
+        for k in range(tries):
+            lo, hi = _REGIONS[k % len(_REGIONS)]
+            point = {}
+            for s in self.variables:
+                q = rng.choice(_DENOMINATORS)
+                p = rng.randint(lo * q + 1, hi * q - 1)
+                point[s] = sympy.Rational(p, q)
+            v = _value(reference, point)
+            if v is not None:
+                self.points.append(point)
+                self.reference_values.append(v)
+            if len(self.points) >= wanted:
+                break
+
+    @property
+    def enough(self) -> bool:
+        """Whether enough points were found for a numeric decision."""
+        return len(self.points) >= MIN_POINTS or (not self.variables and len(self.points) == 1)
+
+    def values(self, expr: sympy.Basic) -> list[sympy.Basic | None]:
+        return [_value(expr, p) for p in self.points]
+
+    def first_difference(self, expr: sympy.Basic) -> int | None:
+        """Index of the first point where ``expr`` differs from the reference (None: agrees)."""
+        for i, (p, ref) in enumerate(zip(self.points, self.reference_values)):
+            v = _value(expr, p)
+            if v is None or not close(v, ref):
+                return i
+        return None
+
+    def agrees(self, expr: sympy.Basic) -> bool:
+        return bool(self.points) and self.first_difference(expr) is None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The outcome of :func:`compare`.
+
+    ``equal`` is ``None`` only when no real point could be found to test and
+    simplification did not decide. ``method`` is ``"identical"``,
+    ``"symbolic"`` or ``"numeric"``; ``point`` (names to exact values),
+    ``expected_value`` and ``claimed_value`` give a counterexample when they
+    differ (``claimed_value`` is ``None`` where the claimed answer is undefined
+    or complex at that point).
+    """
+
+    equal: bool | None
+    method: str
+    point: dict | None = None
+    expected_value: sympy.Basic | None = None
+    claimed_value: sympy.Basic | None = None
+    points_tested: int = 0
+
+
+def compare(expected: sympy.Basic, claimed: sympy.Basic, variables: Sequence[sympy.Symbol] = (), sampler: Sampler | None = None) -> Comparison:
+    """Decide whether ``claimed`` is the same real function as ``expected`` (see module notes).
+
+    >>> x = sympy.Symbol("x")
+    >>> from derivkit.functions import sigmoid
+    >>> compare(sigmoid(x)*(1 - sigmoid(x)), sympy.exp(-x)/(1 + sympy.exp(-x))**2, [x]).equal
+    True
+    >>> r = compare(sympy.cos(x), -sympy.cos(x), [x])
+    >>> r.equal, r.point
+    (False, {'x': -1/19})
+    """
+    if expected == claimed:
+        return Comparison(True, "identical")
+    if sampler is None:
+        syms = set(variables) | expected.free_symbols | claimed.free_symbols
+        sampler = Sampler(expected, [s for s in syms if isinstance(s, sympy.Symbol)])
+    i = sampler.first_difference(claimed)
+    if i is not None:
+        point = {s.name: v for s, v in sampler.points[i].items()}
+        return Comparison(
+            False, "numeric", point=point, expected_value=sampler.reference_values[i],
+            claimed_value=_value(claimed, sampler.points[i]), points_tested=i + 1,
+        )
+    if simplifies_to_zero(expected - claimed):
+        return Comparison(True, "symbolic", points_tested=len(sampler.points))
+    if sampler.enough:
+        return Comparison(True, "numeric", points_tested=len(sampler.points))
+    return Comparison(None, "numeric", points_tested=len(sampler.points))
+
+
+_DECIMAL = re.compile(r"^\s*[-+]?(\d+)?\.(\d+)\s*$")
+
+
+def written_decimals(obj: Any) -> int | None:
+    """How many decimals a number was written with (None: an exact value, such as ``3`` or ``1/3``).
+
+    >>> written_decimals("3.63"), written_decimals(2.9973), written_decimals("1/3"), written_decimals(7)
+    (2, 4, None, None)
+    """
+    if isinstance(obj, bool):
+        return None
+    if isinstance(obj, float):
+        text = repr(obj)
+        if "e" in text or "E" in text:
+            return None
+    elif isinstance(obj, str):
+        text = obj
+    elif isinstance(obj, sympy.Float):
+        return None
+    else:
+        return None
+    m = _DECIMAL.match(text)
+    return len(m.group(2)) if m else None
+
+
+def matches_written(claimed_raw: Any, claimed: sympy.Basic, expected: sympy.Basic) -> bool:
+    """Whether a claimed number is right: exactly, or to the decimals it was written with.
+
+    A value written with 3 decimals is right when the correct value rounds to
+    those 3 decimals (a half-unit of the last digit either way).
+
+    >>> matches_written("0.333", sympy.Rational(333, 1000), sympy.Rational(1, 3))
+    True
+    >>> matches_written("0.334", sympy.Rational(334, 1000), sympy.Rational(1, 3))
+    False
+    >>> matches_written(sympy.Rational(1, 3), sympy.Rational(1, 3), sympy.Integer(1) / 3)
+    True
+    """
+    e = _value(expected, {})
+    c = _value(claimed, {})
+    if e is None or c is None:
+        return False
+    d = written_decimals(claimed_raw)
+    if d is None:
+        return close(e, c)
+    half = sympy.Rational(1, 2) * sympy.Rational(1, 10**d)
+    return bool(abs(c - e) <= half * (1 + sympy.Rational(1, 10**12)))
