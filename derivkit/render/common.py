@@ -208,6 +208,12 @@ class _TextPrinter(StrPrinter):
         subs = ", ".join(f"{self._print(o)} = {self._print(n)}" for o, n in zip(old, new))
         return f"[{self._print(inner)}]_({subs})"
 
+    def _print_And(self, expr) -> str:
+        return " and ".join(self._print(a) for a in expr.args)
+
+    def _print_Or(self, expr) -> str:
+        return " or ".join(self._print(a) for a in expr.args)
+
     def _print_Relational(self, expr) -> str:
         ops = {"==": "=", "!=": "≠", ">=": "≥", "<=": "≤"}
         op = ops.get(expr.rel_op, expr.rel_op)
