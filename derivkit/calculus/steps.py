@@ -1,0 +1,490 @@
+"""The step engine: derivatives worked step by step, each step naming its rule.
+
+:func:`derive` walks an expression tree the way a textbook does (difference
+rule for ``a - b``, quotient rule for ``f/g``, constant multiple rule for
+``c f``, chain rule written "let u = g(x)", ...) and records a
+:class:`~derivkit.calculus.derivation.Step` for every rule that fires. Every
+derivative comes from the rule table (:mod:`derivkit.rules`); functions the
+table lacks get a labelled ``sympy`` step, never a crash. The assembled result
+is tidied into the form teachers write, each rewrite shown as a step.
+
+>>> from derivkit.calculus.steps import derive
+>>> d = derive("sin(x^2)", "x")
+>>> d.result
+2*x*cos(x**2)
+>>> d.rules
+('chain', 'sin', 'power')
+>>> d.steps.let
+((u, x**2),)
+>>> derive("x^3", "x", order=2).result
+6*x
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterator
+
+import sympy
+from sympy.core.function import AppliedUndef
+from sympy.printing.str import StrPrinter
+
+from derivkit.calculus.derivation import Derivation, Step
+from derivkit.calculus.simplify import teacher_rewrites
+from derivkit.errors import InputError
+from derivkit.functions import step as step_fn
+from derivkit.inputs import ExprLike, SymbolLike, as_expr, as_symbol
+from derivkit.rules import RULES, Rule, rule_for
+
+__all__ = ["derive", "MAX_OPS", "MAX_DEPTH", "MAX_ORDER"]
+
+#: Largest expression (``sympy.count_ops``) the engine accepts, and the largest derivative it builds.
+MAX_OPS = 2000
+MAX_RESULT_OPS = 50000
+#: Deepest nesting accepted (``sin(sin(sin(...)))``).
+MAX_DEPTH = 150
+#: Highest order accepted.
+MAX_ORDER = 50
+
+_LETTERS = ("u", "v", "w")
+
+
+class _TextPrinter(StrPrinter):
+    """Plain text for the sentences of steps: ``x^2``, ``|x|``, ``x = 0``."""
+
+    def _print_Pow(self, expr, rational=False):
+        return super()._print_Pow(expr, rational).replace("**", "^")
+
+    def _print_Abs(self, expr):
+        return f"|{self._print(expr.args[0])}|"
+
+    def _print_Equality(self, expr):
+        return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
+
+    def _print_Unequality(self, expr):
+        return f"{self._print(expr.lhs)} != {self._print(expr.rhs)}"
+
+    def _print_And(self, expr):
+        return " and ".join(self._print(a) for a in expr.args)
+
+    def _print_exp(self, expr):
+        return f"e^({self._print(expr.args[0])})"
+
+
+_PRINTER = _TextPrinter()
+
+
+def _t(expr) -> str:
+    return _PRINTER.doprint(expr).replace("**", "^")
+
+
+def _depth(expr: sympy.Basic) -> int:
+    deepest, stack = 0, [(expr, 1)]
+    while stack:
+        node, d = stack.pop()
+        if d > deepest:
+            deepest = d
+            if deepest > MAX_DEPTH:
+                return deepest
+        stack.extend((a, d + 1) for a in node.args)
+    return deepest
+
+
+def _check_size(expr: sympy.Basic, what: str) -> None:
+    if _depth(expr) > MAX_DEPTH:
+        raise InputError(f"the {what} is nested more than {MAX_DEPTH} levels deep; derivkit refuses it")
+    ops = sympy.count_ops(expr)
+    limit = MAX_OPS if what == "expression" else MAX_RESULT_OPS
+    if ops > limit:
+        raise InputError(
+            f"the {what} is too large to derive step by step ({ops} operations; the limit is {limit})"
+        )
+
+
+class _Engine:
+    """Derives one expression; hands out let-letters that do not clash with the user's names."""
+
+    def __init__(self, wrt: sympy.Symbol, expr: sympy.Basic):
+        self.wrt = wrt
+        self.used = {s.name for s in expr.free_symbols} | {wrt.name}
+        self.used |= {type(f).__name__ for f in expr.atoms(AppliedUndef)}
+        self._letters = self._letter_names()
+
+    def _letter_names(self) -> Iterator[str]:
+        yield from _LETTERS
+        k = 1
+        while True:
+            yield f"u_{k}"
+            k += 1
+
+    def fresh(self) -> sympy.Symbol:
+        for name in self._letters:
+            if name not in self.used:
+                self.used.add(name)
+                return sympy.Symbol(name)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ---------------------------------------------------------------- dispatch
+    def d(self, e: sympy.Basic, x: sympy.Symbol) -> Step:
+        if not e.has(x):
+            return _step("constant", e, x, sympy.S.Zero, f"The derivative of the constant {_t(e)} is 0 (constant rule).")
+        if e == x:
+            return _step("variable", e, x, sympy.S.One, f"The derivative of {_t(x)} with respect to {_t(x)} is 1.")
+        if e.is_Add:
+            return self._add(e, x)
+        if e.is_Mul:
+            return self._mul(e, x)
+        if e.is_Pow:
+            return self._pow(e, x)
+        if isinstance(e, AppliedUndef):
+            return self._undefined(e, x)
+        rule = rule_for(e)
+        if rule is not None and rule.id in ("max", "min"):
+            return self._maxmin(e, x, rule)
+        if rule is not None and rule.id == "piecewise":
+            return self._piecewise(e, x)
+        if rule is not None and rule.id == "step":
+            return self._step_fn(e, x)
+        if rule is not None and rule.derivative is not None and not any(a.has(x) for a in e.args[1:]):
+            return self._function(e, x, rule)
+        return self._fallback(e, x)
+
+    # ---------------------------------------------------------------- basic rules
+    def _add(self, e, x) -> Step:
+        terms = e.as_ordered_terms()
+        subs, total, minus = [], sympy.S.Zero, False
+        for term in terms:
+            if term.could_extract_minus_sign() and len(terms) > 1:
+                s = self.d(-term, x)
+                total -= s.result
+                minus = True
+            else:
+                s = self.d(term, x)
+                total += s.result
+            subs.append(s)
+        if minus:
+            text = "By the sum and difference rules, differentiate term by term, keeping the minus signs."
+            return _step("difference", e, x, total, text, subs)
+        return _step("sum", e, x, total, "By the sum rule, differentiate term by term.", subs)
+
+    def _mul(self, e, x) -> Step:
+        factors = e.as_ordered_factors()
+        const = [f for f in factors if not f.has(x)]
+        var = [f for f in factors if f.has(x)]
+        # log_a(g) arrives from SymPy as log(g)/log(a).
+        if len(var) == 1 and isinstance(var[0], sympy.log) and len(var[0].args) == 1:
+            for i, c in enumerate(const):
+                if c.is_Pow and c.exp == -1 and isinstance(c.base, sympy.log) and c.base.args[0] != sympy.E:
+                    inner = self._log_base(var[0] * c, var[0].args[0], c.base.args[0], x)
+                    rest = sympy.Mul(*(const[:i] + const[i + 1:]))
+                    return inner if rest == 1 else self._constant_multiple(e, rest, inner, x)
+        coeff = sympy.Mul(*const)
+        if coeff != 1:
+            inner = self.d(sympy.Mul(*var), x)
+            return self._constant_multiple(e, coeff, inner, x)
+        den = [f for f in var if f.is_Pow and f.exp.is_number and f.exp.is_negative]
+        num = [f for f in var if f not in den]
+        if den:
+            return self._quotient(e, sympy.Mul(*num), sympy.Mul(*[1 / f for f in den]), x)
+        return self._product(e, var, x)
+
+    def _constant_multiple(self, e, c, inner: Step, x) -> Step:
+        text = (f"By the constant multiple rule, keep the constant {_t(c)} and differentiate "
+                f"{_t(inner.expr)}.")
+        return _step("constant_multiple", e, x, c * inner.result, text, [inner])
+
+    def _product(self, e, factors, x) -> Step:
+        subs = [self.d(f, x) for f in factors]
+        total = sympy.S.Zero
+        for i, s in enumerate(subs):
+            total += sympy.Mul(*(factors[:i] + [s.result] + factors[i + 1:]))
+        if len(factors) == 2:
+            text = (f"By the product rule with f = {_t(factors[0])} and g = {_t(factors[1])}: "
+                    "(f g)' = f' g + f g'.")
+        else:
+            text = (f"By the product rule for {len(factors)} factors: differentiate one factor at a time "
+                    "and keep the others.")
+        return _step("product", e, x, total, text, subs)
+
+    def _quotient(self, e, f, g, x) -> Step:
+        sf, sg = self.d(f, x), self.d(g, x)
+        result = (g * sf.result - f * sg.result) / g**2
+        text = f"By the quotient rule with f = {_t(f)} and g = {_t(g)}: (f/g)' = (g f' - f g')/g^2."
+        return _step("quotient", e, x, result, text, [sf, sg])
+
+    def _pow(self, e, x) -> Step:
+        base, n = e.base, e.exp
+        if not n.has(x):
+            if n == sympy.S.Half:
+                rule = RULES["sqrt"]
+                outer = lambda u: _step(
+                    "sqrt", sympy.sqrt(u), u, rule.derivative(u),
+                    f"By the square root rule, d/d{_t(u)} sqrt({_t(u)}) = 1/(2 sqrt({_t(u)})).",
+                    notes=_conditions(rule, (u,), sympy.sqrt(u)))
+            else:
+                rule = RULES["power"]
+                outer = lambda u: _step(
+                    "power", u**n, u, rule.derivative(u, n),
+                    f"By the power rule with n = {_t(n)}: d/d{_t(u)} {_t(u)}^n = n {_t(u)}^(n-1).")
+            return self._maybe_chain(e, base, x, outer, rule)
+        if not base.has(x):
+            rule = RULES["exponential"]
+            outer = lambda u: _step(
+                "exponential", base**u, u, rule.derivative(base, u),
+                f"By the exponential rule, d/d{_t(u)} {_t(base)}^{_t(u)} = {_t(base)}^{_t(u)} ln({_t(base)}).",
+                notes=_conditions(rule, (base,), base**u))
+            return self._maybe_chain(e, n, x, outer, rule)
+        return self._general_power(e, base, n, x)
+
+    def _general_power(self, e, f, g, x) -> Step:
+        exponent = g * sympy.log(f)
+        rewrite = _step("rewrite", e, x, sympy.exp(exponent),
+                        f"Rewrite {_t(e)} as e^({_t(exponent)}), since f^g = e^(g ln f).")
+        inner = self.d(exponent, x)
+        result = e * inner.result
+        text = (f"By logarithmic differentiation: ln y = {_t(exponent)}, so y'/y = d/d{_t(x)}[{_t(exponent)}] "
+                f"and y' = {_t(e)} times that derivative.")
+        notes = _conditions(RULES["general_power"], (f,), e)
+        return _step("general_power", e, x, result, text, [rewrite, inner], notes=notes)
+
+    def _log_base(self, e, g, a, x) -> Step:
+        rule = RULES["log_base"]
+        outer = lambda u: _step(
+            "log_base", sympy.log(u) / sympy.log(a), u, rule.derivative(u, a),
+            f"By the logarithm rule for base {_t(a)}: d/d{_t(u)} log_{_t(a)}({_t(u)}) = 1/({_t(u)} ln({_t(a)})).",
+            notes=_conditions(rule, (u,), sympy.log(u) / sympy.log(a)))
+        return self._maybe_chain(e, g, x, outer, rule)
+
+    # ---------------------------------------------------------------- functions
+    def _function(self, e, x, rule: Rule) -> Step:
+        head, rest = e.func, e.args[1:]
+
+        def outer(u):
+            fu = head(u, *rest)
+            return _step(rule.id, fu, u, rule.derivative(u, *rest), _function_text(rule, fu, u),
+                         notes=_conditions(rule, (u, *rest), fu))
+
+        return self._maybe_chain(e, e.args[0], x, outer, rule)
+
+    def _maybe_chain(self, e, inner_expr, x, outer, rule: Rule) -> Step:
+        """``outer(u)`` is the step for the outer function at a symbol; chain it with ``inner_expr``."""
+        if inner_expr == x:
+            return outer(x)
+        u = self.fresh()
+        o = outer(u)
+        i = self.d(inner_expr, x)
+        result = _substitute(o.result, u, inner_expr) * i.result
+        text = (f"By the chain rule, let {_t(u)} = {_t(inner_expr)}; then d/d{_t(x)} {_t(o.expr)} = "
+                f"d/d{_t(u)} {_t(o.expr)} times d{_t(u)}/d{_t(x)}.")
+        notes = _conditions(rule, (inner_expr, *_extra_args(e, rule)), e) if rule.id not in ("power",) else ()
+        if rule.id == "exponential":
+            notes = o.notes
+        return _step("chain", e, x, result, text, [o, i], let=((u, inner_expr),), notes=notes)
+
+    def _step_fn(self, e, x) -> Step:
+        rule = RULES["step"]
+        if any(a.has(x) for a in e.args[1:]):
+            return self._fallback(e, x)
+        text = ("By the step rule, the derivative of a step function is 0 wherever it exists, "
+                "so gradient descent cannot move the weights behind it.")
+        return _step("step", e, x, sympy.S.Zero, text, notes=_conditions(rule, e.args, e))
+
+    def _maxmin(self, e, x, rule: Rule) -> Step:
+        args = list(e.args)
+        subs = [self.d(a, x) for a in args]
+        better = (lambda a, b: a > b) if rule.id == "max" else (lambda a, b: a < b)
+        pieces = []
+        for i in range(len(args) - 1):
+            cond = sympy.And(*[better(args[i], args[j]) for j in range(i + 1, len(args))])
+            pieces.append((subs[i].result, cond))
+        pieces.append((subs[-1].result, True))
+        result = sympy.Piecewise(*pieces)
+        word = "largest" if rule.id == "max" else "smallest"
+        text = (f"By the {rule.name}, the derivative of {_t(e)} is the derivative of whichever argument "
+                f"is the {word}.")
+        ties = [f"{_t(args[i])} = {_t(args[j])}" for i in range(len(args)) for j in range(i + 1, len(args))]
+        notes = (f"{_t(e)} is not differentiable where its arguments tie: {', '.join(ties)}.",)
+        return _step(rule.id, e, x, result, text, subs, notes=notes)
+
+    def _piecewise(self, e, x) -> Step:
+        subs = [self.d(piece.expr, x) for piece in e.args]
+        result = sympy.Piecewise(*[(s.result, piece.cond) for s, piece in zip(subs, e.args)])
+        text = "By the piecewise rule, differentiate each piece on its own interval."
+        bounds = []
+        for piece in e.args:
+            if piece.cond is sympy.true or piece.cond is True:
+                continue
+            for rel in piece.cond.atoms(sympy.core.relational.Relational):
+                b = _t(sympy.Eq(rel.lhs, rel.rhs, evaluate=False))
+                if b not in bounds:
+                    bounds.append(b)
+        notes = (f"{_t(e)} may not be differentiable where the pieces meet: {', '.join(bounds)}.",) if bounds else ()
+        return _step("piecewise", e, x, result, text, subs, notes=notes)
+
+    def _undefined(self, e, x) -> Step:
+        name = type(e).__name__
+        if len(e.args) == 1:
+            def outer(u):
+                fu = e.func(u)
+                return _step("undefined_function", fu, u, sympy.Derivative(fu, u),
+                             f"{name} is an unknown function, so its derivative stays {name}'({_t(u)}).")
+            return self._maybe_chain(e, e.args[0], x, outer, RULES["undefined_function"])
+        result = sympy.diff(e, x)
+        text = (f"{name} is an unknown function of several arguments; by the multivariable chain rule its "
+                "derivative keeps a partial derivative for each argument.")
+        return _step("undefined_function", e, x, result, text)
+
+    def _fallback(self, e, x) -> Step:
+        head = e.func
+        if isinstance(e, sympy.Function) and len(e.args) == 1 and e.args[0] != x:
+            u = self.fresh()
+            local = sympy.diff(head(u), u)
+            if not local.has(sympy.Derivative, sympy.Subs):
+                def outer(v):
+                    return _step("sympy", head(v), v, local.xreplace({u: v}), _fallback_text(head(v), v))
+                return self._chain_with(e, e.args[0], x, outer(u), u)
+            self.used.discard(u.name)
+        result = sympy.diff(e, x)
+        rule = "undefined_function" if e.atoms(AppliedUndef) else "sympy"
+        return _step(rule, e, x, result, _fallback_text(e, x))
+
+    def _chain_with(self, e, inner_expr, x, o: Step, u) -> Step:
+        i = self.d(inner_expr, x)
+        result = _substitute(o.result, u, inner_expr) * i.result
+        text = (f"By the chain rule, let {_t(u)} = {_t(inner_expr)}; then d/d{_t(x)} {_t(o.expr)} = "
+                f"d/d{_t(u)} {_t(o.expr)} times d{_t(u)}/d{_t(x)}.")
+        return _step("chain", e, x, result, text, [o, i], let=((u, inner_expr),))
+
+
+# -------------------------------------------------------------------- helpers
+def _step(rule: str, expr, wrt, result, text: str, substeps=(), let=(), notes=()) -> Step:
+    assert rule in RULES, rule
+    return Step(rule=rule, expr=expr, wrt=wrt, result=result, substeps=tuple(substeps), text=text,
+                let=tuple(let), notes=tuple(notes))
+
+
+def _substitute(local, u, g):
+    """``local`` with ``u = g`` put back; ``|u|`` stays ``|g|`` (SymPy would write ``|2^x|`` as ``2^re(x)``)."""
+    if local.has(sympy.Derivative):
+        return local.subs(u, g)
+    mapping = {a: sympy.Abs(g, evaluate=False) for a in local.atoms(sympy.Abs) if a.args[0] == u}
+    mapping[u] = g
+    return local.xreplace(mapping)
+
+
+def _extra_args(e, rule: Rule) -> tuple:
+    if rule.function is not None and isinstance(e, rule.function):
+        return tuple(e.args[1:])
+    return ()
+
+
+def _function_text(rule: Rule, fu, u) -> str:
+    d = rule.derivative(u, *fu.args[1:])
+    return f"By the {rule.name}, d/d{_t(u)} {_t(fu)} = {_t(d)}."
+
+
+def _fallback_text(e, x) -> str:
+    return (f"derivkit's rule table has no rule for {_t(e)}, so SymPy differentiates it "
+            f"(labelled fallback).")
+
+
+def _conditions(rule: Rule, args: tuple, e) -> tuple[str, ...]:
+    """The rule's domain condition and non-differentiable points, stated for these arguments."""
+    notes = []
+    if rule.condition is not None:
+        try:
+            cond = rule.condition(*args)
+        except TypeError:
+            cond = None
+        if cond is sympy.false:
+            notes.append(f"the {rule.name} needs {rule.domain}, which fails for {_t(e)}.")
+        elif cond is not None and cond is not sympy.true:
+            notes.append(f"the {rule.name} holds for {_t(cond)}.")
+    if rule.kink is not None:
+        try:
+            k = rule.kink(*args)
+        except TypeError:
+            k = None
+        if k is not None and k is not sympy.false:
+            extra = " (its derivative is 0 everywhere else)" if rule.id == "step" else ""
+            notes.append(f"{_t(e)} is not differentiable where {_t(k)}{extra}.")
+    return tuple(notes)
+
+
+def _with_rewrites(root: Step, expr, x) -> Step:
+    rewrites = teacher_rewrites(root.result, expr, x)
+    if not rewrites:
+        return root
+    extra = tuple(_step(r.rule, r.before, x, r.after, r.text) for r in rewrites)
+    return dataclasses.replace(root, result=rewrites[-1].after, substeps=root.substeps + extra)
+
+
+def _derive_once(expr, x) -> Step:
+    root = _Engine(x, expr).d(expr, x)
+    return _with_rewrites(root, expr, x)
+
+
+def _notes(root: Step, x) -> tuple[str, ...]:
+    seen: list[str] = []
+    for s in root.walk():
+        if s.wrt == x:
+            for n in s.notes:
+                if n not in seen:
+                    seen.append(n)
+    return tuple(seen)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def derive(expr: ExprLike, wrt: SymbolLike, order: int = 1) -> Derivation:
+    """Differentiate ``expr`` with respect to ``wrt`` (``order`` times), step by step.
+
+    Returns a :class:`~derivkit.calculus.derivation.Derivation` whose ``result``
+    equals ``sympy.diff`` (on each rule's domain) in the form a teacher writes,
+    and whose ``steps`` name the rule behind every step.
+
+    >>> d = derive("(3*x - 2)^2", "x")
+    >>> d.rules[:2], d.at(x=2)
+    (('chain', 'power'), 24)
+    >>> derive("1/(1 + exp(-x))", "x").result
+    (1 - sigmoid(x))*sigmoid(x)
+    >>> derive("asin(x)", "x").notes
+    ('the arcsine rule holds for |x| < 1.',)
+    >>> derive("x", "x", order=0)
+    Traceback (most recent call last):
+    ...
+    derivkit.errors.InputError: the order must be a positive whole number, not 0
+    """
+    e = as_expr(expr)
+    if not isinstance(e, sympy.Expr) or isinstance(e, sympy.MatrixBase):
+        raise InputError(f"derive needs a scalar expression, not {type(e).__name__} {e}")
+    x = as_symbol(wrt, e)
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise InputError(f"the order must be a positive whole number, not {order!r}")
+    if order > MAX_ORDER:
+        raise InputError(f"the order {order} is too high; derivkit derives at most order {MAX_ORDER}")
+    _check_size(e, "expression")
+    stages: list[Step] = []
+    current = e
+    for k in range(order):
+        stage = _derive_once(current, x)
+        stages.append(stage)
+        current = stage.result
+        if k + 1 < order:
+            _check_size(current, f"{_ordinal(k + 1)} derivative")
+    if order == 1:
+        root = stages[0]
+    else:
+        text = (f"The {_ordinal(order)} derivative: differentiate {order} times, each time the result of "
+                "the previous stage.")
+        root = _step("higher_order", e, x, current, text, stages)
+    notes: list[str] = []
+    for stage in stages:
+        for n in _notes(stage, x):
+            if n not in notes:
+                notes.append(n)
+    return Derivation(expr=e, wrt=x, order=order, result=current, steps=root, stages=tuple(stages),
+                      notes=tuple(notes))
