@@ -1,11 +1,14 @@
 """Losses, their gradients and regularisers: every formula and number of course §6."""
 
+import json
 import math
 import warnings
 
 import numpy as np
 import pytest
 import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from derivkit.errors import DomainError, InputError, ShapeError
 from derivkit.functions import step
@@ -27,14 +30,12 @@ P10 = [R(1, 10), R(7, 10), 0, 0, 0, 0, 0, 0, 0, R(2, 10)]
 HINGE_SCORES = [([3.2, 5.1, -1.7], 0), ([1.3, 4.9, 2.0], 1), ([2.2, 2.5, -3.1], 2)]
 
 
-def quiet(f):
-    def call(*values):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            with np.errstate(over="raise", invalid="raise", divide="raise"):
-                return f(*values)
-
-    return call
+@pytest.fixture
+def strict_floats():
+    """Any floating-point overflow, invalid operation or warning fails the test."""
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+        warnings.simplefilter("error")
+        yield
 
 
 def numeric_gradient(f, x0, h=1e-6):
@@ -80,13 +81,13 @@ def test_bce_formula():
     assert bce([0, 1], [0, 1]) == 0  # no 0 log 0 terms
 
 
-def test_bce_near_one_is_finite_and_correct():
+def test_bce_near_one_is_finite_and_correct(strict_floats):
     near_one = 1 - R(1, 10**17)
     assert float(bce(near_one, 1).evalf(30)) == pytest.approx(1e-17, rel=1e-9)
     assert float(bce(near_one, 0).evalf()) == pytest.approx(17 * math.log(10), rel=1e-12)
-    f = quiet(sympy.lambdify(p, bce(p, 1), "numpy"))
+    f = sympy.lambdify(p, bce(p, 1), "numpy")
     assert f(1 - 1e-17) == 0.0 and np.isfinite(f(1 - 1e-17))  # 1 - 1e-17 is 1.0 in float64
-    g = quiet(sympy.lambdify(sympy.symbols("p_0 p_1"), bce(sympy.symbols("p_0 p_1"), [1, 0]), "numpy"))
+    g = sympy.lambdify(sympy.symbols("p_0 p_1"), bce(sympy.symbols("p_0 p_1"), [1, 0]), "numpy")
     assert g(1 - 1e-17, 1e-17) == pytest.approx(0.0, abs=1e-15)
 
 
@@ -124,11 +125,11 @@ def test_softmax_cross_entropy_is_minus_log_softmax():
     assert float(softmax_cross_entropy([3.2, 5.1, -1.7], 1)) == pytest.approx(-math.log(float(softmax([3.2, 5.1, -1.7])[1])))
 
 
-def test_softmax_cross_entropy_large_scores():
+def test_softmax_cross_entropy_large_scores(strict_floats):
     assert float(softmax_cross_entropy([1000, 0], 1).evalf()) == pytest.approx(1000.0)
     assert float(softmax_cross_entropy([1000, 0], 0).evalf(30)) == pytest.approx(0.0, abs=1e-100)
     S2 = sympy.symbols("s_0 s_1")
-    f = quiet(sympy.lambdify(S2, softmax_cross_entropy(S2, 1), "numpy"))
+    f = sympy.lambdify(S2, softmax_cross_entropy(S2, 1), "numpy")
     assert f(1000.0, 0.0) == pytest.approx(1000.0)
     assert f(0.0, 1000.0) == 0.0
 
@@ -239,3 +240,31 @@ def test_probabilities_outside_zero_one():
         nll([1.5, -0.5], 0)
     with pytest.raises(DomainError, match="between 0 and 1"):
         bce(0.5, 2)
+
+
+# ---------------------------------------------------------------- the step engine and renderers
+
+def test_gradients_agree_with_the_step_engine():
+    for g in (nll_gradient(3, 1), cross_entropy_gradient(3, 1), softmax_cross_entropy_gradient(3, 1)):
+        assert g.derivation.result == g.result
+    g = multiclass_hinge_gradient(3, 0)
+    point = {"s_0": R(32, 10), "s_1": R(51, 10), "s_2": R(-17, 10)}
+    assert g.derivation.at(**point) == g.at(**point)
+
+
+def test_loss_gradient_renderings():
+    g = nll_gradient(3, 1)
+    assert "dL/dp_1 = -1/p_1" in g.to_text()
+    assert r"\frac{\partial L}{\partial p_{1}} &= - \frac{1}{p_{1}}" in g.to_latex()
+    data = json.loads(g.to_json())
+    assert data["result"] == ["0", "-1/p_1", "0"] and data["wrt"] == ["p_0", "p_1", "p_2"]
+    assert "kink" in hinge_gradient().to_markdown()
+
+
+@settings(max_examples=30)
+@given(st.lists(st.floats(-20, 20), min_size=3, max_size=3), st.integers(0, 2))
+def test_softmax_cross_entropy_gradient_matches_central_differences(scores, label):
+    g = softmax_cross_entropy_gradient(3, label)
+    f = sympy.lambdify(g.wrt, g.loss, "numpy")
+    grad = sympy.lambdify(g.wrt, g.result, "numpy")
+    np.testing.assert_allclose(np.ravel(grad(*scores)), numeric_gradient(f, scores), atol=1e-6)

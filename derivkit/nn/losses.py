@@ -359,6 +359,14 @@ def squared_error_gradient(s="s", y="y") -> LossGradient:
     return LossGradient("squared error", loss, (s_,), sympy.ImmutableMatrix([teaching]), "dL/ds = -2(y - s)")
 
 
+def _vector_gradient(name: str, loss_of, vec, prefix: str, formula: str, notes: tuple[str, ...] = ()) -> LossGradient:
+    """Differentiate ``loss_of(symbols)`` by each symbol of a vector; indicators as ``step``."""
+    V = _symbol_vector(vec, prefix, "classes")
+    loss = loss_of(V)
+    grad = sympy.ImmutableMatrix([_indicators(sympy.diff(loss, v)) for v in V])
+    return LossGradient(name, loss, V, grad, formula, notes)
+
+
 def nll_gradient(p=3, label=0) -> LossGradient:
     """``L = -log p_y``: ``dL/dp`` is ``-1/p_y`` at row ``y`` and 0 elsewhere.
 
@@ -367,10 +375,8 @@ def nll_gradient(p=3, label=0) -> LossGradient:
     >>> nll_gradient(3, 1).result.T
     Matrix([[0, -1/p_1, 0]])
     """
-    P = _symbol_vector(p, "p", "classes")
-    loss = nll(P, label)
-    grad = sympy.ImmutableMatrix([sympy.diff(loss, v) for v in P])
-    return LossGradient("negative log-likelihood", loss, P, grad, "dL/dp_y = -1/p_y, dL/dp_j = 0 for j != y")
+    return _vector_gradient("negative log-likelihood", lambda P: nll(P, label), p, "p",
+                            "dL/dp_y = -1/p_y, dL/dp_j = 0 for j != y")
 
 
 def cross_entropy_gradient(p=3, label=0) -> LossGradient:
@@ -379,10 +385,8 @@ def cross_entropy_gradient(p=3, label=0) -> LossGradient:
     >>> cross_entropy_gradient(3, 1).result.T
     Matrix([[1/(1 - p_0), -1/p_1, 1/(1 - p_2)]])
     """
-    P = _symbol_vector(p, "p", "classes")
-    loss = cross_entropy(P, label)
-    grad = sympy.ImmutableMatrix([sympy.diff(loss, v) for v in P])
-    return LossGradient("cross-entropy", loss, P, grad, "dL/dp_y = -1/p_y, dL/dp_j = 1/(1 - p_j) for j != y")
+    return _vector_gradient("cross-entropy", lambda P: cross_entropy(P, label), p, "p",
+                            "dL/dp_y = -1/p_y, dL/dp_j = 1/(1 - p_j) for j != y")
 
 
 def softmax_cross_entropy_gradient(s=3, label=0) -> LossGradient:
@@ -391,10 +395,8 @@ def softmax_cross_entropy_gradient(s=3, label=0) -> LossGradient:
     >>> softmax_cross_entropy_gradient(2, 0).result.T
     Matrix([[softmax(s_0, s_1)[0] - 1, softmax(s_0, s_1)[1]]])
     """
-    S_ = _symbol_vector(s, "s", "classes")
-    loss = softmax_cross_entropy(S_, label)
-    grad = sympy.ImmutableMatrix([sympy.diff(loss, v) for v in S_])
-    return LossGradient("softmax cross-entropy", loss, S_, grad, "dL/ds_j = p_j - 1(j = y), p = softmax(s)")
+    return _vector_gradient("softmax cross-entropy", lambda S_: softmax_cross_entropy(S_, label), s, "s",
+                            "dL/ds_j = p_j - 1(j = y), p = softmax(s)")
 
 
 def hinge_gradient(s="s", y="y") -> LossGradient:
@@ -423,11 +425,8 @@ def multiclass_hinge_gradient(s=3, label=0, margin=1) -> LossGradient:
     >>> multiclass_hinge_gradient(2, 0).result.T
     Matrix([[-step(-s_0 + s_1 + 1), step(-s_0 + s_1 + 1)]])
     """
-    S_ = _symbol_vector(s, "s", "classes")
-    loss = multiclass_hinge(S_, label, margin)
-    grad = sympy.ImmutableMatrix([_indicators(sympy.diff(loss, v)) for v in S_])
     notes = ("Each term max(0, s_j - s_y + 1) has a kink where s_j - s_y + 1 = 0; "
              "there step(0) = 1 picks one subgradient.",)
-    return LossGradient(
-        "multiclass hinge", loss, S_, grad,
+    return _vector_gradient(
+        "multiclass hinge", lambda S_: multiclass_hinge(S_, label, margin), s, "s",
         "dL/ds_j = 1(s_j - s_y + 1 > 0) for j != y, dL/ds_y = -sum_{j != y} 1(s_j - s_y + 1 > 0)", notes)
