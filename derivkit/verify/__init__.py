@@ -17,7 +17,8 @@ from __future__ import annotations
 # Imported eagerly: the functions ``check`` and ``gradcheck`` share their names
 # with their modules, and must win over the submodule attributes.
 from derivkit.verify.check import Counterexample, Verdict, check
+from derivkit.verify.descent import check_descent
 from derivkit.verify.diagnosis import DIAGNOSES
 from derivkit.verify.equivalence import compare
 
-__all__ = ["check", "Verdict", "Counterexample", "DIAGNOSES", "compare"]
+__all__ = ["check", "Verdict", "Counterexample", "check_descent", "DIAGNOSES", "compare"]

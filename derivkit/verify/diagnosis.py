@@ -54,7 +54,9 @@ DIAGNOSES = {
     "product_of_derivatives": "(f g)' was written as f' g' instead of f' g + f g'",
     "transposed": "the matrix is transposed (rows and columns swapped)",
     "wrong_entry": "some entries of the matrix are wrong",
-    "arithmetic_slip": "an arithmetic slip in one iteration",
+    "arithmetic_slip": "an arithmetic slip in one iteration of a descent table",
+    "missing_learning_rate": "a descent step without the learning rate: b - f'(b)",
+    "missing_momentum": "a descent step without the momentum term eta Δb",
 }
 
 _MAX_VARIANTS = 60
