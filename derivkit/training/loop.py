@@ -262,7 +262,7 @@ def _progress(progress: bool | None, epochs: int, batches: int):
 
 def _finite_grads(grads: Mapping[str, np.ndarray]) -> str | None:
     for name, g in grads.items():
-        if not np.all(np.isfinite(g)):
+        if not math.isfinite(float(np.sum(g))):  # nan and inf propagate into the sum
             return name
     return None
 

@@ -310,16 +310,21 @@ class Adam(Optimizer):
         v = self._slot("v", name, p)
         if self._t_done != self.t:
             self._t_done = self.t
-            self._corr = (1 - self.beta1**self.t, 1 - self.beta2**self.t)
-        c1, c2 = self._corr
-        m *= self.beta1
-        m += (1 - self.beta1) * g
-        v *= self.beta2
-        v += (1 - self.beta2) * (g * g)
-        denom = np.sqrt(v)
-        denom *= 1 / math.sqrt(c2)
-        denom += self.eps
-        p -= (lr / c1) * m / denom
+            self._corr = (1 - self.beta1**self.t, 1 / math.sqrt(1 - self.beta2**self.t))
+        c1, inv_sqrt_c2 = self._corr
+        b1, b2 = self.beta1, self.beta2
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        tmp = np.multiply(g, g)
+        tmp *= 1 - b2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp *= inv_sqrt_c2
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr / c1
+        p -= tmp
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
