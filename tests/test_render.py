@@ -62,6 +62,9 @@ def balanced(text: str) -> bool:
         (sympy.Max(0, x), "max(0, x)"),
         (sympy.Piecewise((1, x > 0), (0, True)), "{1 if x > 0; 0 otherwise}"),
         (x ** sympy.Rational(-3, 2), "1/x^(3/2)"),
+        (sympy.log(x, 2), "log_2(x)"),
+        (sympy.log(x) / sympy.log(x + 1), "ln(x)/ln(x + 1)"),
+        (sympy.Piecewise((x, (x > 0) & (x < 1)), (0, True)), "{x if x > 0 and x < 1; 0 otherwise}"),
     ],
 )
 def test_expr_text(expr, text):
@@ -91,6 +94,8 @@ def test_derivative_notation():
     assert derivative_text(sympy.sin(x), x) == "d/dx sin(x)"
     assert derivative_text(3 * x - 2, x) == "d/dx [3x - 2]"
     assert derivative_text(u**2, u) == "d/du u^2"
+    assert derivative_text(sympy.log(x, 10), x) == "d/dx log_10(x)"
+    assert derivative_latex(sympy.log(x, 10), x) == r"\frac{d}{dx} \log_{10}\left(x\right)"
     assert derivative_text(x**3, x, 2) == "d^2/dx^2 x^3"
     assert derivative_latex(x**2, x) == r"\frac{d}{dx} x^{2}"
     assert derivative_latex(3 * x - 2, x) == r"\frac{d}{dx}\left[3 x - 2\right]"

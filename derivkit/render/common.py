@@ -67,6 +67,23 @@ def _factor_rank(factor: sympy.Basic) -> int:
     return 2 if isinstance(base, sympy.Add) else 1
 
 
+def _log_base(expr: sympy.Basic) -> tuple[sympy.Basic, sympy.Basic] | None:
+    """``(u, b)`` when ``expr`` is ``ln(u)/ln(b)`` for a number ``b`` (SymPy's ``log(u, b)``)."""
+    if not isinstance(expr, sympy.Mul) or len(expr.args) != 2:
+        return None
+    a, b = expr.args
+    for num, den in ((a, b), (b, a)):
+        if (
+            isinstance(num, sympy.log)
+            and den.is_Pow
+            and den.exp == -1
+            and isinstance(den.base, sympy.log)
+            and den.base.args[0].is_number
+        ):
+            return num.args[0], den.base.args[0]
+    return None
+
+
 def _float_text(value: float) -> str:
     text = format(value, ".12g")
     return text.replace("e+", "e") if "e" in text else text
@@ -87,6 +104,9 @@ class _TextPrinter(StrPrinter):
         return f"({text})"
 
     def _print_Mul(self, expr) -> str:
+        log_base = _log_base(expr)
+        if log_base is not None:
+            return f"log_{self._print(log_base[1])}({self._print(log_base[0])})"
         if not expr.is_commutative:
             return _COEFF.sub(r"\1", super()._print_Mul(expr).replace("*", "·"))
         coeff, _ = expr.as_coeff_Mul()
@@ -229,6 +249,10 @@ class _LatexPrinter(LatexPrinter):
     """SymPy's LaTeX printer, writing single factors before bracketed sums: σ(x)(1 - σ(x))."""
 
     def _print_Mul(self, expr) -> str:
+        log_base = _log_base(expr)
+        if log_base is not None:
+            arg, base = log_base
+            return rf"\log_{{{self._print(base)}}}\left({self._print(arg)}\right)"
         if not expr.is_commutative:
             return super()._print_Mul(expr)
         coeff, rest = expr.as_coeff_Mul()
@@ -355,6 +379,8 @@ def _needs_brackets(expr: Any) -> bool:
     """Whether ``d/dx`` needs brackets around ``expr`` (a sum, a product, a negative number)."""
     if not isinstance(expr, sympy.Basic):
         return True
+    if _log_base(expr) is not None:
+        return False
     return isinstance(expr, (sympy.Add, sympy.Mul, sympy.Piecewise)) or bool(expr.is_Number and expr.is_negative)
 
 
