@@ -152,7 +152,8 @@ def expand_scalar(graph: Graph, batch: int, loss: str | None = None,
             arr = numpy.asarray(data[name], dtype=float)
             M = sympy.Matrix(rows, cols, lambda i, j: sympy.Float(arr[i, j]) if arr[i, j] % 1 else int(arr[i, j]))
         else:
-            M = sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"{name}_{i}_{j}"))
+            # real symbols: |f|' is then sign(f) f' (the course's rule), not the complex form
+            M = sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"{name}_{i}_{j}", real=True))
         symbols[name] = M
         env[id(node)] = M
     root = graph[loss]
