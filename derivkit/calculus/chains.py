@@ -259,7 +259,7 @@ class Chain(Renderable):
         missing = [n for n in inputs if inputs[n] not in point]
         if missing:
             raise InputError(f"no value given for {', '.join(missing)} (the chain's inputs: {', '.join(inputs)})")
-        known = dict(point)
+        known = {s: point[s] for s in self.inputs}
         for n, e in self.equations:
             known[n] = _value(e, known)
         factors = tuple((label, _value(expr, known)) for label, expr in self.factors)

@@ -26,16 +26,37 @@ from derivkit.render.common import (
 _CDOT = r" \cdot "
 
 
+def _upright(expr):
+    """Multi-letter names (``loss``, ``error``) upright, so they do not read as products of letters."""
+    if not isinstance(expr, sympy.Basic):
+        return expr
+    names = {
+        s: sympy.Symbol(rf"\mathrm{{{s.name}}}")
+        for s in expr.free_symbols
+        if isinstance(s, sympy.Symbol) and len(s.name) > 1 and s.name.isalpha() and expr_latex(s) == s.name
+    }
+    return expr.xreplace(names) if names else expr
+
+
+def tex(expr) -> str:
+    """LaTeX of an expression of the chain's names (see :func:`_upright`)."""
+    return expr_latex(_upright(expr))
+
+
 def label_latex(label: str) -> str:
-    r"""``dz/dy`` -> ``\frac{dz}{dy}``; ``∂y/∂q`` -> ``\frac{\partial y}{\partial q}``; ``d(loss)/d(error)`` too."""
+    r"""``dz/dy`` -> ``\frac{dz}{dy}``; ``∂y/∂q`` -> ``\frac{\partial y}{\partial q}``; ``d(loss)/d(error)`` too.
+
+    >>> label_latex("d(loss)/d(error)")
+    '\\frac{d\\,\\mathrm{loss}}{d\\,\\mathrm{error}}'
+    """
     top, _, bottom = label.partition("/")
 
     def part(p: str) -> str:
         d = r"\partial " if p.startswith("∂") else "d"
-        name = p[1:].strip("()")
-        return d + expr_latex(sympy.Symbol(name)) if len(name) == 1 or name[1:].isdigit() else (
-            d + r"\left(" + expr_latex(sympy.Symbol(name)) + r"\right)"
-        )
+        name = p[1:]
+        if name.startswith("("):
+            return d.rstrip() + r"\," + tex(sympy.Symbol(name[1:-1]))
+        return d + tex(sympy.Symbol(name))
 
     return rf"\frac{{{part(top)}}}{{{part(bottom)}}}"
 
@@ -58,7 +79,7 @@ def _paren_text(expr: sympy.Basic, in_product: bool) -> str:
 
 
 def _paren_latex(expr: sympy.Basic, in_product: bool) -> str:
-    text = expr_latex(expr)
+    text = tex(expr)
     return rf"\left({text}\right)" if in_product and isinstance(expr, sympy.Add) else text
 
 
@@ -107,19 +128,19 @@ def chain_text(c: Chain) -> str:
 
 
 def _chain_latex_rows(c: Chain) -> list[str]:
-    rows = [rf"{expr_latex(n)} &= {expr_latex(e)}" for n, e in c.equations]
-    rows += [rf"{label_latex(label)} &= {expr_latex(e)}" for label, e in c.factors]
+    rows = [rf"{tex(n)} &= {tex(e)}" for n, e in c.equations]
+    rows += [rf"{label_latex(label)} &= {tex(e)}" for label, e in c.factors]
     if c.path_index:
         labels = [[label_latex(label) for label in p] for p in _paths_labels(c)]
         exprs = [[_paren_latex(c.factors[k][1], len(p) > 1) for k in p] for p in c.path_index]
         rows.append(rf"{label_latex(c.label)} &= {_sum_of_products(c, labels, _CDOT)}")
         rows.append(rf"&= {_sum_of_products(c, exprs, _CDOT)}")
-        rows.append(rf"&= {expr_latex(c.result)}")
+        rows.append(rf"&= {tex(c.result)}")
     else:
         rows.append(rf"{label_latex(c.label)} &= 0")
     rows.append(
-        rf"\text{{substituting first: }} {expr_latex(c.output)} &= {expr_latex(c.substituted)},\quad "
-        rf"{label_latex(c.label)} = {expr_latex(c.substituted_derivation.result)}"
+        rf"\text{{substituting first: }} {tex(c.output)} &= {tex(c.substituted)},\quad "
+        rf"{label_latex(c.label)} = {tex(c.substituted_derivation.result)}"
     )
     return rows
 
@@ -136,7 +157,7 @@ def _md(latex: str) -> str:
 
 @renderer(Chain, "markdown")
 def chain_markdown(c: Chain) -> str:
-    eqs = r" \\ ".join(rf"{expr_latex(n)} &= {expr_latex(e)}" for n, e in c.equations)
+    eqs = r" \\ ".join(rf"{tex(n)} &= {tex(e)}" for n, e in c.equations)
     parts = [f"The chain rule for ${label_latex(c.label)}$, with", _md(rf"\begin{{aligned}} {eqs} \end{{aligned}}")]
     note = _inputs_note(c)
     if note:
@@ -145,7 +166,7 @@ def chain_markdown(c: Chain) -> str:
     parts.append(
         markdown_table(
             ["factor", "local derivative"],
-            [[f"${label_latex(label)}$", e] for label, e in c.factors],
+            [[f"${label_latex(label)}$", f"${tex(e)}$"] for label, e in c.factors],
         )
     )
     if c.path_index:
@@ -154,18 +175,18 @@ def chain_markdown(c: Chain) -> str:
         rows = [
             rf"{label_latex(c.label)} &= {_sum_of_products(c, labels, _CDOT)}",
             rf"&= {_sum_of_products(c, exprs, _CDOT)}",
-            rf"&= {expr_latex(c.result)}",
+            rf"&= {tex(c.result)}",
         ]
         parts.append(_md(r"\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned}"))
     else:
-        parts.append(f"${label_latex(c.label)} = 0$: ${expr_latex(c.output)}$ does not depend on ${expr_latex(c.wrt)}$.")
+        parts.append(f"${label_latex(c.label)} = 0$: ${tex(c.output)}$ does not depend on ${tex(c.wrt)}$.")
     parts += [f"*Note:* {n}" for n in c.notes]
     parts.append(
-        f"Substituting first: ${expr_latex(c.output)} = {expr_latex(c.substituted)}$, so "
-        f"${label_latex(c.label)} = {expr_latex(c.substituted_derivation.result)}$."
+        f"Substituting first: ${tex(c.output)} = {tex(c.substituted)}$, so "
+        f"${label_latex(c.label)} = {tex(c.substituted_derivation.result)}$."
     )
     for (label, e), d in zip(c.factors, c.derivations):
-        parts += [f"Working for ${label_latex(label)} = {expr_latex(e)}$:", d.to_markdown()]
+        parts += [f"Working for ${label_latex(label)} = {tex(e)}$:", d.to_markdown()]
     return "\n\n".join(parts)
 
 
@@ -209,7 +230,7 @@ def _value_factor(v: sympy.Basic, in_product: bool) -> str:
 
 
 def _value_factor_latex(v: sympy.Basic, in_product: bool) -> str:
-    text = expr_latex(v)
+    text = tex(v)
     return rf"\left({text}\right)" if in_product and (text.startswith("-") or isinstance(v, sympy.Add)) else text
 
 
@@ -217,18 +238,18 @@ def _at_latex_rows(w: ChainAt) -> list[str]:
     c = w.chain
     rows = []
     for name, definition, v in _forward_rows(w):
-        sym = expr_latex(sympy.Symbol(name))
-        rows.append(rf"{sym} &= {expr_latex(definition)} = {expr_latex(v)}" if definition is not None
-                    else rf"{sym} &= {expr_latex(v)}")
+        sym = tex(sympy.Symbol(name))
+        rows.append(rf"{sym} &= {tex(definition)} = {tex(v)}" if definition is not None
+                    else rf"{sym} &= {tex(v)}")
     for (label, e), (_, v) in zip(c.factors, w.factors):
-        rows.append(rf"{label_latex(label)} &= {expr_latex(e)} = {expr_latex(v)}")
+        rows.append(rf"{label_latex(label)} &= {tex(e)} = {tex(v)}")
     if w.paths:
         labels = [[label_latex(label) for label in p] for p in _paths_labels(c)]
         values = " + ".join(
             r" \cdot ".join(_value_factor_latex(w.factors[k][1], len(p) > 1) for k in p) for p in c.path_index
         )
         rows.append(
-            rf"{label_latex(c.label)} &= {_sum_of_products(c, labels, _CDOT)} = {values} = {expr_latex(w.result)}"
+            rf"{label_latex(c.label)} &= {_sum_of_products(c, labels, _CDOT)} = {values} = {tex(w.result)}"
         )
     return rows
 
@@ -241,14 +262,14 @@ def chain_at_latex(w: ChainAt) -> str:
 @renderer(ChainAt, "markdown")
 def chain_at_markdown(w: ChainAt) -> str:
     c = w.chain
-    point = ", ".join(f"${expr_latex(s)} = {expr_latex(w.values[s.name])}$" for s in c.inputs)
+    point = ", ".join(f"${tex(s)} = {tex(w.values[s.name])}$" for s in c.inputs)
     forward = markdown_table(
         ["name", "definition", "value"],
-        [[f"${expr_latex(sympy.Symbol(n))}$", d if d is not None else "input", v] for n, d, v in _forward_rows(w)],
+        [[f"${tex(sympy.Symbol(n))}$", f"${tex(d)}$" if d is not None else "input", v] for n, d, v in _forward_rows(w)],
     )
     backward = markdown_table(
         ["factor", "local derivative", "value"],
-        [[f"${label_latex(label)}$", e, v] for (label, e), (_, v) in zip(c.factors, w.factors)],
+        [[f"${label_latex(label)}$", f"${tex(e)}$", v] for (label, e), (_, v) in zip(c.factors, w.factors)],
     )
     parts = [f"The chain rule at {point}.", "Forward pass:", forward, "Local derivatives, in chain order:", backward]
     if w.paths:
@@ -257,11 +278,11 @@ def chain_at_markdown(w: ChainAt) -> str:
             r" \cdot ".join(_value_factor_latex(w.factors[k][1], len(p) > 1) for k in p) for p in c.path_index
         )
         parts.append(_md(
-            rf"{label_latex(c.label)} = {_sum_of_products(c, labels, _CDOT)} = {values} = {expr_latex(w.result)}"
+            rf"{label_latex(c.label)} = {_sum_of_products(c, labels, _CDOT)} = {values} = {tex(w.result)}"
         ))
     parts += [f"*Note:* {n}" for n in c.notes]
     parts.append(
-        f"Substituting first: ${label_latex(c.label)} = {expr_latex(c.substituted_derivation.result)}"
-        f" = {expr_latex(w.substituted_value)}$ at the same point."
+        f"Substituting first: ${label_latex(c.label)} = {tex(c.substituted_derivation.result)}"
+        f" = {tex(w.substituted_value)}$ at the same point."
     )
     return "\n\n".join(parts)

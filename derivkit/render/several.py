@@ -76,8 +76,17 @@ def _functions_latex(m: MatrixDerivation) -> list[str]:
     return [rf"f({args}) = {expr_latex(m.expr)}"]
 
 
+def _forms(m: MatrixDerivation, i: int, j: int, show) -> str:
+    """The derivation's result, and the matrix entry (its expansion) when that is written differently."""
+    d, entry = m.entry(i, j), m.result[i, j]
+    return show(d.result) if entry == d.result else f"{show(d.result)} = {show(entry)}"
+
+
 def _reuse_text(m: MatrixDerivation, i: int, j: int) -> str:
-    return f"= {entry_label(m, j, i)} (the mixed partials agree; derived once, above)"
+    return (
+        f"{entry_label(m, i, j)} = {entry_label(m, j, i)} = {expr_text(m.result[i, j])}"
+        "  (the mixed partials agree; derived once, above)"
+    )
 
 
 @renderer(MatrixDerivation, "text")
@@ -93,11 +102,10 @@ def matrix_text(m: MatrixDerivation) -> str:
             lines += [f"∂f/∂{s.name} = {expr_text(d.result)}", indent(d.to_text(), "    ")]
     lines += ["", "Second partial derivatives:" if m.kind == "hessian" else "Entries:"]
     for i, j, d in m.entries():
-        head = f"{entry_label(m, i, j)} = {expr_text(d.result)}"
         if m.is_reused(i, j):
-            lines.append(f"{head}  {_reuse_text(m, i, j)}")
-        else:
-            lines += [head, indent(d.to_text(), "    ")]
+            lines.append(_reuse_text(m, i, j))
+            continue
+        lines += [f"{entry_label(m, i, j)} = {_forms(m, i, j, expr_text)}", indent(d.to_text(), "    ")]
     lines += [f"Note: {n}" for n in m.notes]
     return "\n".join(lines).rstrip()
 
@@ -117,9 +125,9 @@ def _latex_rows(m: MatrixDerivation) -> list[str]:
     for i, j, d in m.entries():
         label = entry_label_latex(m, i, j)
         if m.is_reused(i, j):
-            rows.append(rf"{label} &= {entry_label_latex(m, j, i)} = {expr_latex(d.result)}")
+            rows.append(rf"{label} &= {entry_label_latex(m, j, i)} = {expr_latex(m.result[i, j])}")
         else:
-            rows.append(rf"{label} &= {expr_latex(d.result)}")
+            rows.append(rf"{label} &= {_forms(m, i, j, expr_latex)}")
     return rows
 
 
@@ -160,11 +168,11 @@ def matrix_markdown(m: MatrixDerivation) -> str:
         label = entry_label_latex(m, i, j)
         if m.is_reused(i, j):
             parts.append(
-                f"${label} = {entry_label_latex(m, j, i)} = {expr_latex(d.result)}$ "
+                f"${label} = {entry_label_latex(m, j, i)} = {expr_latex(m.result[i, j])}$ "
                 "(the mixed partials agree; derived once, above)."
             )
         else:
-            parts += [_md_math(rf"{label} = {expr_latex(d.result)}"), d.to_markdown()]
+            parts += [_md_math(rf"{label} = {_forms(m, i, j, expr_latex)}"), d.to_markdown()]
     parts += [f"*Note:* {n}" for n in m.notes]
     return "\n\n".join(parts)
 
