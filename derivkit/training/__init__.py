@@ -4,7 +4,8 @@
 >>> descend("5*b**2 - 3*b + 2", "b", start=4, lr=0.01, steps=1).final
 363/100
 
-Names are imported on first use, so importing this package stays quick.
+Names are imported on first use, so importing this package stays quick (except
+:func:`descend`, imported at once because its module has the same name).
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from derivkit.training.descend import Descent, DescentRow, descend  # noqa: E402,F401
+
 _EXPORTS = {
-    **{n: "derivkit.training.descend" for n in ("descend", "Descent", "DescentRow")},
     **{n: "derivkit.training.optim" for n in (
         "Optimizer", "GD", "SGD", "Momentum", "Nesterov", "Adam",
         "Schedule", "StepDecay", "ExponentialDecay", "CosineDecay")},
     **{n: "derivkit.training.loop" for n in ("train", "History", "load_params")},
 }
 
-__all__ = sorted(_EXPORTS) + ["datasets", "plot"]
+__all__ = sorted(_EXPORTS) + ["Descent", "DescentRow", "descend", "datasets", "plot"]
 
 
 def __getattr__(name: str) -> Any:
