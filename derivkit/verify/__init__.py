@@ -20,5 +20,7 @@ from derivkit.verify.check import Counterexample, Verdict, check
 from derivkit.verify.descent import check_descent
 from derivkit.verify.diagnosis import DIAGNOSES
 from derivkit.verify.equivalence import compare
+from derivkit.verify.gradcheck import GradcheckReport, gradcheck, gradcheck_graph
 
-__all__ = ["check", "Verdict", "Counterexample", "check_descent", "DIAGNOSES", "compare"]
+__all__ = ["check", "Verdict", "Counterexample", "check_descent", "gradcheck", "gradcheck_graph",
+           "GradcheckReport", "DIAGNOSES", "compare"]

@@ -1,0 +1,267 @@
+"""Checking a NumPy gradient, or a hand-written backprop, numerically: :func:`gradcheck`.
+
+Two forms:
+
+* ``gradcheck(f, grad, x)``: ``f(x)`` is a scalar function of an array ``x`` (or
+  of a dict of named arrays) and ``grad(x)`` the user's gradient, of the same
+  shape (or a dict of such). Every entry is compared with the **central
+  difference** ``(f(x + eps e_i) - f(x - eps e_i)) / (2 eps)`` in float64.
+* ``gradcheck(graph, backprop, params, data=data)``: ``graph`` is a
+  :class:`~derivkit.nn.graph.Graph` (or its :class:`~derivkit.compile.compiled.CompiledGraph`)
+  and ``backprop(params, data)`` the user's own backpropagation, returning a dict
+  of gradients by parameter name (or ``(loss, grads)``). Every parameter's
+  gradient is compared with the one **derived** from the graph.
+
+An entry fails, as in ``torch.autograd.gradcheck``, when
+``|analytical - numerical| > atol + rtol * |numerical|``; the defaults are
+torch's: ``eps = 1e-6``, ``atol = 1e-5``, ``rtol = 1e-3``. The report names each
+failing parameter and its worst entries.
+
+>>> import numpy as np
+>>> r = gradcheck(lambda x: np.sum(x**3), lambda x: 3 * x**2, np.array([1.0, 2.0]))
+>>> r.ok
+True
+>>> r = gradcheck(lambda x: np.sum(x**3), lambda x: 2 * x**2, np.array([1.0, 2.0]))
+>>> r.ok, r.entries[0].index, round(r.entries[0].numerical, 4), r.entries[0].analytical
+(False, (1,), 12.0, 8.0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy
+
+from derivkit.errors import InputError, ShapeError
+from derivkit.renderable import Renderable
+
+__all__ = ["gradcheck", "gradcheck_graph", "GradcheckReport", "GradEntry", "EPS", "ATOL", "RTOL"]
+
+#: Defaults, as in ``torch.autograd.gradcheck``.
+EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3
+#: How many of the worst entries a report keeps.
+WORST = 5
+
+
+@dataclass(frozen=True)
+class GradEntry:
+    """One gradient entry: ``param`` (its name; ``None`` for a single array), ``index``,
+    the ``numerical`` (reference) and ``analytical`` (user's) values, the errors,
+    and whether it is within tolerance (``ok``)."""
+
+    param: str | None
+    index: tuple[int, ...]
+    numerical: float
+    analytical: float
+    abs_error: float
+    rel_error: float
+    ok: bool
+
+    @property
+    def label(self) -> str:
+        """``W1[0, 1]`` or ``x[1]``."""
+        return f"{self.param or 'x'}[{', '.join(str(i) for i in self.index)}]"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"param": self.param, "index": list(self.index), "numerical": self.numerical,
+                "analytical": self.analytical, "abs_error": self.abs_error, "rel_error": self.rel_error,
+                "ok": self.ok}
+
+
+@dataclass(frozen=True)
+class GradcheckReport(Renderable):
+    """The outcome of :func:`gradcheck`.
+
+    ``ok``; ``entries``: the worst entries, worst first (failing ones before
+    passing ones); ``failed``/``total``: entry counts; ``bad_params``: the names
+    of parameters with a failing entry; ``reference``: what the user's gradient
+    was compared with (``"central differences"`` or ``"derived gradient"``);
+    ``eps``, ``atol``, ``rtol``; ``message``, in the style of torch's gradcheck.
+    """
+
+    ok: bool
+    entries: tuple[GradEntry, ...]
+    failed: int
+    total: int
+    bad_params: tuple[str, ...]
+    reference: str
+    eps: float | None
+    atol: float
+    rtol: float
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "failed": self.failed, "total": self.total, "bad_params": list(self.bad_params),
+                "reference": self.reference, "eps": self.eps, "atol": self.atol, "rtol": self.rtol,
+                "entries": [e.to_dict() for e in self.entries], "message": self.message}
+
+
+def _array(v: Any, what: str) -> numpy.ndarray:
+    try:
+        arr = numpy.array(v, dtype=numpy.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be an array of numbers, not {type(v).__name__}") from None
+    return arr
+
+
+def _scalar(v: Any) -> float:
+    arr = numpy.asarray(v, dtype=numpy.float64)
+    if arr.size != 1:
+        raise ShapeError(f"f must return a single number (the loss), but it returned an array of shape {arr.shape}")
+    return float(arr.reshape(()))
+
+
+def _central_differences(f: Callable, params: dict[str, numpy.ndarray], single: bool, eps: float) -> dict[str, numpy.ndarray]:
+    def call():
+        return _scalar(f(params[None] if single else params))
+
+    out = {}
+    for name, arr in params.items():
+        num = numpy.zeros_like(arr)
+        flat, nflat = arr.reshape(-1), num.reshape(-1)
+        for i in range(flat.size):
+            keep = flat[i]
+            flat[i] = keep + eps
+            up = call()
+            flat[i] = keep - eps
+            down = call()
+            flat[i] = keep
+            nflat[i] = (up - down) / (2 * eps)
+        out[name] = num
+    return out
+
+
+def _user_grads(g: Any, params: dict[str, numpy.ndarray], single: bool) -> dict[str, numpy.ndarray]:
+    if isinstance(g, tuple) and len(g) == 2 and isinstance(g[1], Mapping):
+        g = g[1]  # (loss, grads)
+    if single:
+        g = {None: g}
+    elif not isinstance(g, Mapping):
+        raise InputError(f"the gradient function must return a dict of gradients by parameter name, not {type(g).__name__}")
+    out = {}
+    for name, arr in params.items():
+        if name not in g:
+            raise InputError(f"the gradient function gives no gradient for parameter {name!r}")
+        a = _array(g[name], f"the gradient of {name or 'x'}")
+        if a.shape != arr.shape:
+            if a.size == arr.size and a.squeeze().shape == arr.squeeze().shape:
+                a = a.reshape(arr.shape)
+            else:
+                raise ShapeError(f"the gradient of {name or 'x'} has shape {a.shape}, but {name or 'x'} has shape {arr.shape}")
+        out[name] = a
+    return out
+
+
+def _compare(reference: dict, user: dict, reference_name: str, eps: float | None, atol: float, rtol: float) -> GradcheckReport:
+    entries: list[tuple[float, GradEntry]] = []
+    failed, total, bad = 0, 0, []
+    for name, ref in reference.items():
+        ana = user[name]
+        err = numpy.abs(ana - ref)
+        allowed = atol + rtol * numpy.abs(ref)
+        nonfinite = ~numpy.isfinite(ana)
+        fail = (err > allowed) | nonfinite
+        total += ref.size
+        failed += int(fail.sum())
+        if fail.any():
+            bad.append(name)
+        excess = numpy.where(nonfinite, numpy.inf, err / allowed)
+        order = numpy.argsort(-excess, axis=None, kind="stable")[:WORST]
+        for flat_i in order:
+            idx = tuple(int(i) for i in numpy.unravel_index(flat_i, ref.shape))
+            n, a = float(ref[idx]), float(ana[idx])
+            e = abs(a - n)
+            rel = e / abs(n) if n != 0 else (0.0 if e == 0 else float("inf"))
+            entries.append((float(excess[idx]), GradEntry(name, idx, n, a, e, rel, not bool(fail[idx]))))
+    entries.sort(key=lambda t: -t[0])
+    worst = tuple(e for _, e in entries[:WORST])
+    ok = failed == 0
+    return GradcheckReport(ok, worst, failed, total, tuple(str(b) if b is not None else "x" for b in bad),
+                           reference_name, eps, atol, rtol,
+                           _message(ok, worst, failed, total, bad, reference, user, reference_name, eps, atol, rtol))
+
+
+def _fmt(a: numpy.ndarray) -> str:
+    return numpy.array2string(numpy.asarray(a), precision=6, separator=", ", suppress_small=False, max_line_width=100)
+
+
+def _message(ok, worst, failed, total, bad, reference, user, reference_name, eps, atol, rtol) -> str:
+    tol = f"atol={atol:g}, rtol={rtol:g}" + (f", eps={eps:g}" if eps is not None else "")
+    if ok:
+        worst_err = max((e.abs_error for e in worst), default=0.0)
+        return (f"Gradient check passed: all {total} entries agree with the {reference_name} "
+                f"(largest absolute error {worst_err:.2g}; {tol}).")
+    names = ", ".join("x" if b is None else b for b in bad)
+    first = next(e for e in worst if not e.ok)
+    which = "x" if bad[0] is None else bad[0]
+    label = "numerical" if reference_name == "central differences" else "derived"
+    lines = [
+        f"Gradient mismatch with respect to {names}: {failed} of {total} entries differ from the {reference_name} ({tol}).",
+        f"Worst entry {first.label}: {label} {first.numerical:.6g}, analytical {first.analytical:.6g} "
+        f"(absolute error {first.abs_error:.3g}, relative {first.rel_error:.3g}).",
+    ]
+    if reference[bad[0]].size <= 64:
+        lines.append(f"{label} {which}:\n{_fmt(reference[bad[0]])}")
+        lines.append(f"analytical {which}:\n{_fmt(user[bad[0]])}")
+    return "\n".join(lines)
+
+
+def _defaults(eps, rtol, atol) -> tuple[float, float, float]:
+    eps = EPS if eps is None else float(eps)
+    rtol = RTOL if rtol is None else float(rtol)
+    atol = ATOL if atol is None else float(atol)
+    if not eps > 0 or rtol < 0 or atol < 0:
+        raise InputError(f"eps must be positive and the tolerances 0 or more (eps={eps}, rtol={rtol}, atol={atol})")
+    return eps, rtol, atol
+
+
+def gradcheck(f: Any, grad: Callable, x: Any, eps: float | None = None, rtol: float | None = None,
+              atol: float | None = None, *, data: Mapping[str, Any] | None = None) -> GradcheckReport:
+    """Compare a user's gradient with central differences (or a graph's derived gradient).
+
+    ``f(x) -> float`` and ``grad(x) -> array``; ``x`` an array or a dict of
+    named arrays (then ``grad`` returns a dict). ``x`` is not modified. With a
+    :class:`~derivkit.nn.graph.Graph` or compiled graph as ``f``, this is
+    :func:`gradcheck_graph` (``grad`` is the user's backprop, ``x`` the
+    parameters, ``data`` the inputs).
+
+    >>> import numpy as np
+    >>> def f(p): return np.sum((p["w"] * p["x"]) ** 2)
+    >>> def grad(p): return {"w": 2 * p["w"] * p["x"] ** 2, "x": 2 * p["w"] * p["x"]}   # x's is wrong
+    >>> r = gradcheck(f, grad, {"w": np.array([1.0, 2.0]), "x": np.array([3.0, 1.0])})
+    >>> r.ok, r.bad_params
+    (False, ('x',))
+    """
+    if hasattr(f, "param_shapes") or hasattr(f, "compile"):
+        if data is None:
+            raise InputError("checking a graph's gradients needs the data (inputs): gradcheck(graph, backprop, params, data=...)")
+        return gradcheck_graph(f, x, data, grad, rtol=rtol, atol=atol)
+    if not callable(f) or not callable(grad):
+        raise InputError("gradcheck needs a function f(x) and a gradient function grad(x)")
+    eps, rtol, atol = _defaults(eps, rtol, atol)
+    single = not isinstance(x, Mapping)
+    params = {None: _array(x, "x")} if single else {str(k): _array(v, f"parameter {k}") for k, v in x.items()}
+    user = _user_grads(grad(params[None].copy() if single else {k: v.copy() for k, v in params.items()}), params, single)
+    numerical = _central_differences(f, params, single, eps)
+    return _compare(numerical, user, "central differences", eps, atol, rtol)
+
+
+def gradcheck_graph(graph: Any, params: Mapping[str, Any], data: Mapping[str, Any], backprop: Callable,
+                    rtol: float | None = None, atol: float | None = None) -> GradcheckReport:
+    """Compare a hand-written ``backprop(params, data)`` with the gradients derived from ``graph``.
+
+    ``graph`` is a :class:`~derivkit.nn.graph.Graph` (compiled here) or a
+    compiled graph; every parameter's gradient is compared, entry by entry.
+    """
+    _, rtol, atol = _defaults(None, rtol, atol)
+    compiled = graph if hasattr(graph, "param_shapes") else graph.compile()
+    names = list(compiled.param_shapes)
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise InputError(f"no value given for parameter {missing[0]} (the graph's parameters: {', '.join(names)})")
+    p = {n: _array(params[n], f"parameter {n}") for n in names}
+    _, derived = compiled(p, data)
+    reference = {n: numpy.asarray(derived[n], dtype=numpy.float64) for n in names}
+    user = _user_grads(backprop({n: v.copy() for n, v in p.items()}, data), p, False)
+    return _compare(reference, user, "derived gradient", None, atol, rtol)
