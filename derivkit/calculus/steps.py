@@ -380,7 +380,8 @@ def _extra_args(e, rule: Rule) -> tuple:
 
 def _function_text(rule: Rule, fu, u) -> str:
     d = rule.derivative(u, *fu.args[1:])
-    return f"By the {rule.name}, d/d{_t(u)} {_t(fu)} = {_t(d)}."
+    also = f" = sech({_t(u)})^2" if rule.id == "tanh" else ""
+    return f"By the {rule.name}, d/d{_t(u)} {_t(fu)} = {_t(d)}{also}."
 
 
 def _fallback_text(e, x) -> str:
@@ -397,9 +398,9 @@ def _conditions(rule: Rule, args: tuple, e) -> tuple[str, ...]:
         except TypeError:
             cond = None
         if cond is sympy.false:
-            notes.append(f"the {rule.name} needs {rule.domain}, which fails for {_t(e)}.")
+            notes.append(f"The {rule.name} needs {rule.domain}, which fails for {_t(e)}.")
         elif cond is not None and cond is not sympy.true:
-            notes.append(f"the {rule.name} holds for {_t(cond)}.")
+            notes.append(f"The {rule.name} holds for {_t(cond)}.")
     if rule.kink is not None:
         try:
             k = rule.kink(*args)
@@ -452,7 +453,7 @@ def derive(expr: ExprLike, wrt: SymbolLike, order: int = 1) -> Derivation:
     >>> derive("1/(1 + exp(-x))", "x").result
     (1 - sigmoid(x))*sigmoid(x)
     >>> derive("asin(x)", "x").notes
-    ('the arcsine rule holds for |x| < 1.',)
+    ('The arcsine rule holds for |x| < 1.',)
     >>> derive("x", "x", order=0)
     Traceback (most recent call last):
     ...
