@@ -51,7 +51,7 @@ __all__ = ["check", "Verdict", "Counterexample", "KINDS", "read_claim"]
 KINDS = ("derivative", "gradient", "jacobian", "hessian")
 
 _METHODS = {
-    "identical": "the two are the same expression after expanding",
+    "identical": "the two are the same expression",
     "symbolic": "their difference simplifies to 0",
     "numeric": "they agree at every random test point",
 }

@@ -1,0 +1,79 @@
+"""``derivkit check``: is a hand-computed derivative (or descent table) right?
+
+    derivkit check "sin(x^2)" --claimed "cos(x^2)" --wrt x
+    derivkit check "x^3" --claimed 12 --wrt x --at x=2
+    derivkit check "5b^2 - 3b + 2" --wrt b --start 4 --lr 0.01 --claimed "3.63, 3.297, 2.9973"
+
+Exit status: 0 when the answer is right, 1 when it is wrong (with the
+explanation), 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from derivkit.cli.common import add_at, add_format, add_latex_input, emit, parse_values
+from derivkit.errors import InputError
+
+ORDER = 40
+
+EXAMPLES = """examples:
+  derivkit check "sin(x^2)" --claimed "cos(x^2)" --wrt x          the chain rule's inner factor is missing
+  derivkit check "sigmoid(x)" --claimed "e^(-x)/(1+e^(-x))^2" --wrt x   right, in another form
+  derivkit check "x^3" --claimed 12 --wrt x --at x=2              a value at a point
+  derivkit check "x1^2*x2" --claimed "[2*x1*x2, x1^2]" --wrt x1,x2        a gradient
+  derivkit check "[2*x1 + x2^2, 4*x1*x2]" --claimed "[[2, 2*x2], [4*x2, 4*x1]]" --wrt x1,x2   a Jacobian
+  derivkit check "\\frac{1}{1+e^{-x}}" --claimed "\\sigma(x)(1-\\sigma(x))" --wrt x --latex-input
+  derivkit check "5b^2 - 3b + 2" --wrt b --start 4 --lr 0.01 --claimed "3.63, 3.297, 2.9973"
+                                                                  a gradient-descent table
+
+exit status: 0 right, 1 wrong, 2 bad input
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="check a hand-computed derivative, gradient, Jacobian, Hessian or descent table",
+        description=(
+            "Check a hand-computed answer: a derivative, a gradient/Jacobian/Hessian written as "
+            "[[..], [..]], its value at a point (--at), or a table of gradient-descent iterates "
+            "(--start and --lr). Says whether it is right, where it goes wrong and the likely mistake."
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("expr", metavar="EXPR", help='the function, e.g. "sin(x^2)"; several as "[f1, f2]"')
+    parser.add_argument("--claimed", "-c", required=True, metavar="ANSWER",
+                        help="your answer: an expression, a matrix [[..], [..]], a number with --at, "
+                             "or the iterates b1, b2, ... with --start")
+    parser.add_argument("--wrt", required=True, metavar="VARS", help="the variable(s), e.g. x or x1,x2")
+    add_at(parser, "the derivative (ANSWER is then its value)")
+    parser.add_argument("--start", metavar="B0", help="check a descent table starting here (b0, or x1=1,x2=2)")
+    parser.add_argument("--lr", metavar="ALPHA", help="the learning rate of the descent table")
+    parser.add_argument("--momentum", metavar="ETA", default="0", help="the momentum of the descent table (default 0)")
+    add_latex_input(parser)
+    add_format(parser)
+    parser.set_defaults(run=run)
+
+
+def _start(text: str):
+    return parse_values(text) if "=" in text else text
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.start is not None or args.lr is not None:
+        if args.start is None or args.lr is None:
+            raise InputError("a descent table needs both --start and --lr")
+        if args.at:
+            raise InputError("--at does not apply to a descent table")
+        from derivkit.verify.descent import check_descent
+
+        verdict = check_descent(args.expr, args.wrt, _start(args.start), args.lr, args.claimed, args.momentum)
+    else:
+        from derivkit.verify.check import check
+
+        at = parse_values(args.at) if args.at else None
+        verdict = check(args.expr, args.claimed, args.wrt, at=at, latex=args.latex_input)
+    emit(verdict, args.format)
+    return 0 if verdict.ok else 1
