@@ -244,3 +244,12 @@ def test_to_dict_is_json():
     worked = json.loads(c.at(x=2).to_json())
     assert worked["values"] == {"x": "2", "y": "4", "z": "16"}
     assert worked["factors"] == [["dz/dy", "8"], ["dy/dx", "3"]] and worked["result"] == "24"
+
+
+def test_wrt_symbol_with_assumptions_matches_by_name():
+    assert chain("y = 3*x - 2; z = y^2", sympy.Symbol("x", positive=True)).result == 18 * x - 12
+
+
+def test_negative_values_are_bracketed_in_the_worked_product():
+    text = chain({"q": "relu(z) + z*x", "y": "h + q + q*x"}, "x").at(x=2, z=-3, h=1).to_text()
+    assert "= 3 · (-3) + (-6) = -15" in text

@@ -215,3 +215,8 @@ def test_to_dict_is_json():
     assert [e["reused"] for e in data["entries"]] == [False, False, True, False]
     at = json.loads(h.worked_at(x=1, y=2).to_json())
     assert at["value"] == [["4", "2"], ["2", "0"]] and at["at"] == {"x": "1", "y": "2"}
+
+
+def test_a_symbol_with_assumptions_matches_the_name_in_a_parsed_expression():
+    g = gradient("x^2*y", [sympy.Symbol("x", real=True), "y"])
+    assert g.result == sympy.Matrix([2 * x * y, x**2])

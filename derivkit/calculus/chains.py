@@ -337,7 +337,7 @@ def chain(
             f"a chain is differentiated with respect to one variable, got {', '.join(map(str, syms))}; "
             "for a gradient use gradient(chain(...).substituted, ...)"
         )
-    x = syms[0]
+    x = next((s for s in free if s.name == syms[0].name), syms[0])
     if x.name in defined:
         expr = dict((n.name, e) for n, e in eqs)[x.name]
         hint = ", ".join(s.name for s in free) or "none"

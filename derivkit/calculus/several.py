@@ -201,7 +201,10 @@ def _function(f: ExprOrStr, what: str = "function") -> sympy.Basic:
 
 
 def _variables(wrt, exprs: Iterable[sympy.Basic]) -> tuple[sympy.Symbol, ...]:
-    return as_symbols(wrt, list(exprs))
+    """The variables as Symbols; a Symbol matches the expression's symbol of the same name."""
+    exprs = list(exprs)
+    free = {s.name: s for e in exprs for s in e.free_symbols if isinstance(s, sympy.Symbol)}
+    return tuple(free.get(s.name, s) for s in as_symbols(wrt, exprs))
 
 
 def gradient(f: ExprOrStr, wrt) -> MatrixDerivation:

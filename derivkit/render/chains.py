@@ -8,6 +8,8 @@ derivatives with their values, then the product.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import sympy
 
 from derivkit.calculus.chains import Chain, ChainAt
@@ -61,26 +63,41 @@ def label_latex(label: str) -> str:
     return rf"\frac{{{part(top)}}}{{{part(bottom)}}}"
 
 
-def _sum_of_products(c: Chain, items: list[list[str]], sep: str, plus: str = " + ") -> str:
-    return plus.join(sep.join(p) for p in items)
+def _factor(value: sympy.Basic, in_product: bool, latex: bool) -> str:
+    """A factor (expression or number), bracketed inside a product when it is a sum or negative."""
+    text = tex(value) if latex else expr_text(value)
+    if in_product and (isinstance(value, sympy.Add) or text.startswith("-")):
+        return rf"\left({text}\right)" if latex else f"({text})"
+    return text
 
 
-def _paths_labels(c: Chain) -> list[list[str]]:
-    return [list(labels) for labels, _ in c.paths]
+def _paths_sum(c: Chain, cell: Callable[[int, bool], str], latex: bool) -> str:
+    """The sum over the paths of the product of ``cell(k, in_product)`` for each factor ``k`` on the path."""
+    sep = _CDOT if latex else " · "
+    terms = [sep.join(cell(k, len(p) > 1) for k in p) for p in c.path_index]
+    wrap = (lambda t: rf"\left({t}\right)") if latex else (lambda t: f"({t})")
+    return " + ".join(wrap(t) if k and t.startswith("-") else t for k, t in enumerate(terms))
 
 
-def _paths_exprs_text(c: Chain) -> list[list[str]]:
-    return [[_paren_text(c.factors[k][1], len(p) > 1) for k in p] for p in c.path_index]
+def _labels_sum(c: Chain, latex: bool) -> str:
+    return _paths_sum(c, lambda k, _: label_latex(c.factors[k][0]) if latex else c.factors[k][0], latex)
 
 
-def _paren_text(expr: sympy.Basic, in_product: bool) -> str:
-    text = expr_text(expr)
-    return f"({text})" if in_product and isinstance(expr, sympy.Add) else text
+def _exprs_sum(c: Chain, latex: bool) -> str:
+    return _paths_sum(c, lambda k, inner: _factor(c.factors[k][1], inner, latex), latex)
 
 
-def _paren_latex(expr: sympy.Basic, in_product: bool) -> str:
-    text = tex(expr)
-    return rf"\left({text}\right)" if in_product and isinstance(expr, sympy.Add) else text
+def _values_sum(w: ChainAt, latex: bool) -> str:
+    return _paths_sum(w.chain, lambda k, inner: _factor(w.factors[k][1], inner, latex), latex)
+
+
+def _product_rows(c: Chain) -> list[str]:
+    """``dz/dx &= dz/dy · dy/dx``, ``&= 2y · 3``, ``&= 18x - 12`` in LaTeX."""
+    return [
+        rf"{label_latex(c.label)} &= {_labels_sum(c, True)}",
+        rf"&= {_exprs_sum(c, True)}",
+        rf"&= {tex(c.result)}",
+    ]
 
 
 def _equations_text(c: Chain) -> list[str]:
@@ -107,8 +124,8 @@ def chain_text(c: Chain) -> str:
         lines.append(f"{c.label} = 0 ({c.output.name} does not depend on {c.wrt.name})")
     else:
         pad = " " * len(c.label)
-        lines.append(f"{c.label} = {_sum_of_products(c, _paths_labels(c), ' · ')}")
-        lines.append(f"{pad} = {_sum_of_products(c, _paths_exprs_text(c), ' · ')}")
+        lines.append(f"{c.label} = {_labels_sum(c, False)}")
+        lines.append(f"{pad} = {_exprs_sum(c, False)}")
         if expr_text(c.chained) != lines[-1].split(" = ", 1)[1]:
             lines.append(f"{pad} = {expr_text(c.chained)}")
         if c.result != c.chained:
@@ -131,11 +148,7 @@ def _chain_latex_rows(c: Chain) -> list[str]:
     rows = [rf"{tex(n)} &= {tex(e)}" for n, e in c.equations]
     rows += [rf"{label_latex(label)} &= {tex(e)}" for label, e in c.factors]
     if c.path_index:
-        labels = [[label_latex(label) for label in p] for p in _paths_labels(c)]
-        exprs = [[_paren_latex(c.factors[k][1], len(p) > 1) for k in p] for p in c.path_index]
-        rows.append(rf"{label_latex(c.label)} &= {_sum_of_products(c, labels, _CDOT)}")
-        rows.append(rf"&= {_sum_of_products(c, exprs, _CDOT)}")
-        rows.append(rf"&= {tex(c.result)}")
+        rows += _product_rows(c)
     else:
         rows.append(rf"{label_latex(c.label)} &= 0")
     rows.append(
@@ -170,14 +183,7 @@ def chain_markdown(c: Chain) -> str:
         )
     )
     if c.path_index:
-        labels = [[label_latex(label) for label in p] for p in _paths_labels(c)]
-        exprs = [[_paren_latex(c.factors[k][1], len(p) > 1) for k in p] for p in c.path_index]
-        rows = [
-            rf"{label_latex(c.label)} &= {_sum_of_products(c, labels, _CDOT)}",
-            rf"&= {_sum_of_products(c, exprs, _CDOT)}",
-            rf"&= {tex(c.result)}",
-        ]
-        parts.append(_md(r"\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned}"))
+        parts.append(_md(r"\begin{aligned} " + r" \\ ".join(_product_rows(c)) + r" \end{aligned}"))
     else:
         parts.append(f"${label_latex(c.label)} = 0$: ${tex(c.output)}$ does not depend on ${tex(c.wrt)}$.")
     parts += [f"*Note:* {n}" for n in c.notes]
@@ -212,8 +218,7 @@ def chain_at_text(w: ChainAt) -> str:
     lines.append(indent(text_table(["factor", "expression", "value"], rows), "  "))
     lines.append("")
     if w.paths:
-        values = " + ".join(" · ".join(_value_factor(w.factors[k][1], len(p) > 1) for k in p) for p in c.path_index)
-        lines.append(f"{c.label} = {_sum_of_products(c, _paths_labels(c), ' · ')} = {values} = {value_text(w.result)}")
+        lines.append(f"{c.label} = {_labels_sum(c, False)} = {_values_sum(w, False)} = {value_text(w.result)}")
     else:
         lines.append(f"{c.label} = 0")
     lines += [f"Note: {n}" for n in c.notes]
@@ -224,14 +229,10 @@ def chain_at_text(w: ChainAt) -> str:
     return "\n".join(lines)
 
 
-def _value_factor(v: sympy.Basic, in_product: bool) -> str:
-    text = expr_text(v)
-    return f"({text})" if in_product and (text.startswith("-") or isinstance(v, sympy.Add)) else text
-
-
-def _value_factor_latex(v: sympy.Basic, in_product: bool) -> str:
-    text = tex(v)
-    return rf"\left({text}\right)" if in_product and (text.startswith("-") or isinstance(v, sympy.Add)) else text
+def _at_product(w: ChainAt) -> str:
+    """``\\frac{dz}{dx} = \\frac{dz}{dy} \\cdot \\frac{dy}{dx} = 8 \\cdot 3 = 24``."""
+    c = w.chain
+    return rf"{label_latex(c.label)} = {_labels_sum(c, True)} = {_values_sum(w, True)} = {tex(w.result)}"
 
 
 def _at_latex_rows(w: ChainAt) -> list[str]:
@@ -244,13 +245,7 @@ def _at_latex_rows(w: ChainAt) -> list[str]:
     for (label, e), (_, v) in zip(c.factors, w.factors):
         rows.append(rf"{label_latex(label)} &= {tex(e)} = {tex(v)}")
     if w.paths:
-        labels = [[label_latex(label) for label in p] for p in _paths_labels(c)]
-        values = " + ".join(
-            r" \cdot ".join(_value_factor_latex(w.factors[k][1], len(p) > 1) for k in p) for p in c.path_index
-        )
-        rows.append(
-            rf"{label_latex(c.label)} &= {_sum_of_products(c, labels, _CDOT)} = {values} = {tex(w.result)}"
-        )
+        rows.append(_at_product(w).replace(" = ", " &= ", 1))
     return rows
 
 
@@ -273,13 +268,7 @@ def chain_at_markdown(w: ChainAt) -> str:
     )
     parts = [f"The chain rule at {point}.", "Forward pass:", forward, "Local derivatives, in chain order:", backward]
     if w.paths:
-        labels = [[label_latex(label) for label in p] for p in _paths_labels(c)]
-        values = " + ".join(
-            r" \cdot ".join(_value_factor_latex(w.factors[k][1], len(p) > 1) for k in p) for p in c.path_index
-        )
-        parts.append(_md(
-            rf"{label_latex(c.label)} = {_sum_of_products(c, labels, _CDOT)} = {values} = {tex(w.result)}"
-        ))
+        parts.append(_md(_at_product(w)))
     parts += [f"*Note:* {n}" for n in c.notes]
     parts.append(
         f"Substituting first: ${label_latex(c.label)} = {tex(c.substituted_derivation.result)}"
