@@ -224,3 +224,14 @@ def test_real_graph_xor_learned():
     g = _mlp([2, 4, 1], activation="sigmoid", output="sigmoid", loss="mse")
     h = train(g, xor(), Adam(0.1), epochs=1500, seed=1)
     assert h.metrics["accuracy"][-1] == 1.0
+
+
+def test_plot_needs_matplotlib(monkeypatch):
+    import sys
+
+    from derivkit.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    h = History(losses=(1.0, 0.5))
+    with pytest.raises(MissingDependencyError, match=r"derivkit\[plot\]"):
+        h.plot()

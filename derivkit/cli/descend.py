@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("f", help='the function to minimise, e.g. "5*b**2 - 3*b + 2"')
     p.add_argument("--wrt", required=True, help="the variable(s), e.g. b or x1,x2")
-    p.add_argument("--start", required=True, help="the starting point: 4, or x1=1,x2=2 for several variables")
+    p.add_argument("--start", required=True, help="the starting point: 4, or x1=1,x2=2 (or 1,2 in the order of --wrt) for several variables")
     p.add_argument("--lr", required=True, help="the learning rate alpha, e.g. 0.01")
     p.add_argument("--steps", type=int, default=3, help="number of iterations (default 3)")
     p.add_argument("--momentum", default="0", help="the momentum eta (default 0)")
@@ -34,7 +34,12 @@ def run(args: argparse.Namespace) -> int:
     from derivkit.training.descend import descend
 
     f = as_expr(args.f, latex=args.latex_input, what="function")
-    start = parse_values(args.start) if "=" in args.start else args.start
+    if "=" in args.start:
+        start = parse_values(args.start)
+    elif "," in args.start:
+        start = [v.strip() for v in args.start.split(",")]
+    else:
+        start = args.start
     d = descend(f, args.wrt, start=start, lr=args.lr, steps=args.steps, momentum=args.momentum)
     emit(d, args.format)
     if args.plot:

@@ -46,7 +46,13 @@ def _finish(fig: Any, path: str | Path | None) -> Any:
 
 
 def plot_history(history: Any, path: str | Path | None = None, *, log: bool | None = None) -> Any:
-    """Loss curves of a :class:`~derivkit.training.loop.History` (log scale when the loss spans decades)."""
+    """Loss curves of a :class:`~derivkit.training.loop.History` (log scale when the loss spans decades).
+
+    >>> from derivkit.training.loop import History
+    >>> fig = plot_history(History(losses=(1.0, 0.1, 0.001), metrics={"accuracy": (0.5, 0.9, 1.0)}))
+    >>> [ax.get_title() for ax in fig.axes], fig.axes[0].get_yscale()
+    (['Loss', 'Accuracy'], 'log')
+    """
     plt = _pyplot()
     if not history.losses:
         raise InputError("the history has no epochs to plot")
@@ -87,7 +93,15 @@ def _as_floats(p: Any) -> list[float]:
 
 
 def plot_descent(descent: Any, path: str | Path | None = None, *, margin: float = 0.5) -> Any:
-    """The descent of one or two variables over the function (curve, or contours with the path)."""
+    """The descent of one or two variables over the function (curve, or contours with the path).
+
+    >>> import tempfile
+    >>> from derivkit import descend
+    >>> d = descend("x**2 + 5*y**2", "x,y", start=(4, 1), lr=0.09, steps=5)
+    >>> fig = plot_descent(d, tempfile.mkdtemp() + "/path.png")
+    >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
+    ('x', 'y')
+    """
     import sympy
 
     plt = _pyplot()
