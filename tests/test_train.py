@@ -235,3 +235,14 @@ def test_plot_needs_matplotlib(monkeypatch):
     h = History(losses=(1.0, 0.5))
     with pytest.raises(MissingDependencyError, match=r"derivkit\[plot\]"):
         h.plot()
+
+
+def test_progress_bar_on_and_without_tqdm(monkeypatch, capsys):
+    pytest.importorskip("tqdm")
+    h = train(LinearMSE(), regression(), GD(0.01), epochs=5, progress=True)
+    assert h.epochs == 5
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    assert train(LinearMSE(), regression(), GD(0.01), epochs=5, progress=True).epochs == 5

@@ -345,7 +345,8 @@ def train(
     n = next(iter(d.values())).shape[0]
     bs = n if batch_size is None else min(int(batch_size), n)
     nb = -(-n // bs)
-    classify = ("X" in d and "Y" in d and is_classification(d["Y"])) if metrics is None else bool(metrics)
+    has_xy = "X" in d and "Y" in d
+    classify = has_xy and (is_classification(d["Y"]) if metrics is None else bool(metrics))
 
     if resume is not None:
         if params is not None:
