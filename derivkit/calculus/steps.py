@@ -36,11 +36,11 @@ from derivkit.functions import step as step_fn
 from derivkit.inputs import ExprLike, SymbolLike, as_expr, as_symbol
 from derivkit.rules import RULES, Rule, rule_for
 
-__all__ = ["derive", "MAX_OPS", "MAX_DEPTH", "MAX_ORDER"]
+__all__ = ["derive", "MAX_NODES", "MAX_DEPTH", "MAX_ORDER"]
 
-#: Largest expression (``sympy.count_ops``) the engine accepts, and the largest derivative it builds.
-MAX_OPS = 2000
-MAX_RESULT_OPS = 50000
+#: Largest expression (nodes of its tree) the engine accepts, and the largest derivative it builds.
+MAX_NODES = 5000
+MAX_RESULT_NODES = 100000
 #: Deepest nesting accepted (``sin(sin(sin(...)))``).
 MAX_DEPTH = 150
 #: Highest order accepted.
@@ -78,26 +78,27 @@ def _t(expr) -> str:
     return _PRINTER.doprint(expr).replace("**", "^")
 
 
-def _depth(expr: sympy.Basic) -> int:
-    deepest, stack = 0, [(expr, 1)]
+def _measure(expr: sympy.Basic, max_nodes: int) -> tuple[int, int]:
+    """(number of nodes, depth) of ``expr``; stops counting once either limit is passed."""
+    nodes, deepest, stack = 0, 0, [(expr, 1)]
     while stack:
         node, d = stack.pop()
-        if d > deepest:
-            deepest = d
-            if deepest > MAX_DEPTH:
-                return deepest
+        nodes += 1
+        deepest = max(deepest, d)
+        if deepest > MAX_DEPTH or nodes > max_nodes:
+            break
         stack.extend((a, d + 1) for a in node.args)
-    return deepest
+    return nodes, deepest
 
 
 def _check_size(expr: sympy.Basic, what: str) -> None:
-    if _depth(expr) > MAX_DEPTH:
+    limit = MAX_NODES if what == "expression" else MAX_RESULT_NODES
+    nodes, depth = _measure(expr, limit)
+    if depth > MAX_DEPTH:
         raise InputError(f"the {what} is nested more than {MAX_DEPTH} levels deep; derivkit refuses it")
-    ops = sympy.count_ops(expr)
-    limit = MAX_OPS if what == "expression" else MAX_RESULT_OPS
-    if ops > limit:
+    if nodes > limit:
         raise InputError(
-            f"the {what} is too large to derive step by step ({ops} operations; the limit is {limit})"
+            f"the {what} is too large to derive step by step (more than {limit} nodes in its tree)"
         )
 
 
@@ -152,16 +153,17 @@ class _Engine:
     # ---------------------------------------------------------------- basic rules
     def _add(self, e, x) -> Step:
         terms = e.as_ordered_terms()
-        subs, total, minus = [], sympy.S.Zero, False
+        subs, parts, minus = [], [], False
         for term in terms:
             if term.could_extract_minus_sign() and len(terms) > 1:
                 s = self.d(-term, x)
-                total -= s.result
+                parts.append(-s.result)
                 minus = True
             else:
                 s = self.d(term, x)
-                total += s.result
+                parts.append(s.result)
             subs.append(s)
+        total = sympy.Add(*parts)
         if minus:
             text = "By the sum and difference rules, differentiate term by term, keeping the minus signs."
             return _step("difference", e, x, total, text, subs)
@@ -195,9 +197,7 @@ class _Engine:
 
     def _product(self, e, factors, x) -> Step:
         subs = [self.d(f, x) for f in factors]
-        total = sympy.S.Zero
-        for i, s in enumerate(subs):
-            total += sympy.Mul(*(factors[:i] + [s.result] + factors[i + 1:]))
+        total = sympy.Add(*[sympy.Mul(*(factors[:i] + [s.result] + factors[i + 1:])) for i, s in enumerate(subs)])
         if len(factors) == 2:
             text = (f"By the product rule with f = {_t(factors[0])} and g = {_t(factors[1])}: "
                     "(f g)' = f' g + f g'.")
