@@ -99,7 +99,7 @@ def test_renderers(course):
     assert "∂MSE/∂W1 = ∂MSE/∂O_out · ∂O_out/∂O_in · ∂O_in/∂H_out · ∂H_out/∂H_in · ∂H_in/∂W1" in text
     assert "so ∂MSE/∂W1 = X^T G_H   (2 x 3)" in text
     latex = course.to_latex()
-    assert r"\frac{\partial MSE}{\partial W_{1}} &= X^{T} G_{H}" in latex
+    assert r"\frac{\partial \mathrm{MSE}}{\partial W_{1}} &= X^{T} G_{H}" in latex
     md = course.to_markdown()
     assert "$$" in md and r"G_{O} &= \frac{2}{N}" in md
     data = json.loads(course.to_json())

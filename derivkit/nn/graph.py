@@ -653,6 +653,13 @@ _PREC = {"add": 10, "sub": 10, "scale": 15, "matmul": 20, "hadamard": 20, "divid
 
 
 def _name_latex(name: str) -> str:
+    """``H_in`` -> ``H_{in}``, ``W1`` -> ``W_{1}``, ``MSE`` -> ``\\mathrm{MSE}``."""
+    base, _, sub = name.partition("_")
+    if len(base) > 1 and base.isalpha():
+        return rf"\mathrm{{{base}}}" + (f"_{{{sub}}}" if sub else "")
+    letters = base.rstrip("0123456789")
+    if sub and letters and letters != base and "_" not in sub:  # H1_in -> H_{1,in}
+        return f"{letters}_{{{base[len(letters):]},{sub}}}"
     return sympy.latex(sympy.Symbol(name))
 
 

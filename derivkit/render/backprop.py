@@ -86,6 +86,11 @@ def _definition_rows(graph: Graph) -> list[tuple[str, str, str]]:
             if n not in graph.inputs and n not in graph.params]
 
 
+def _display(rows: list[str]) -> str:
+    """Display math for Markdown: an ``aligned`` block (MathJax refuses ``align*`` inside ``$$``)."""
+    return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$"
+
+
 def _aligned(rows: list[tuple[str, ...]], indent: str = "  ") -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))] if rows else []
     out = []
@@ -119,7 +124,7 @@ def graph_latex(g: Graph) -> str:
 def graph_markdown(g: Graph) -> str:
     inputs = ", ".join(f"${_name_latex(n)}$ (${_shape_latex(g[n].shape)}$)" for n in g.inputs)
     params = ", ".join(f"${_name_latex(n)}$ (${_shape_latex(g[n].shape)}$)" for n in g.params)
-    return f"Inputs: {inputs}; parameters: {params}.\n\n$$\n{graph_latex(g)}\n$$"
+    return f"Inputs: {inputs}; parameters: {params}.\n\n{_display(_graph_latex_rows(g))}"
 
 
 renderer(Graph, "text")(graph_text)
@@ -188,14 +193,14 @@ def backprop_latex(bp: Backprop) -> str:
 
 def backprop_markdown(bp: Backprop) -> str:
     g = bp.graph
-    parts = ["**Forward pass**", "", f"$$\n{latex_align(_graph_latex_rows(g))}\n$$"]
+    parts = ["**Forward pass**", "", _display(_graph_latex_rows(g))]
     if bp.definitions:
         rows = [rf"{_name_latex(n)} &= {node_latex(e, top=True)} && {_shape_latex(e.shape)}"
                 for n, e in bp.definitions.items()]
-        parts += ["", "**Backward pass** (the gradient arriving at each layer)", "", f"$$\n{latex_align(rows)}\n$$"]
+        parts += ["", "**Backward pass** (the gradient arriving at each layer)", "", _display(rows)]
     for p in bp.gradients:
         parts += ["", f"**Gradient of ${_name_latex(bp.loss)}$ with respect to ${_name_latex(p)}$** "
-                      f"(${_shape_latex(g[p].shape)}$)", "", f"$$\n{latex_align(_param_latex_rows(bp, p))}\n$$"]
+                      f"(${_shape_latex(g[p].shape)}$)", "", _display(_param_latex_rows(bp, p))]
     if bp.notes:
         parts += [""] + [f"!!! note\n    {note}\n" for note in bp.notes]
     return "\n".join(parts).rstrip() + "\n"
