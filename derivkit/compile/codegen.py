@@ -167,13 +167,18 @@ class Emitter:
         self.lines.append(f"{name} = {self._code(n)}")
         return name
 
-    def ref(self, n: Node) -> str:
-        """Code for ``n``: a variable, or an inline expression in parentheses."""
-        k = self.key(n)
-        if k in self._var:
-            return self._var[k]
+    def _existing(self, n: Node) -> str | None:
+        """The variable already holding ``n`` (a leaf's name, or an emitted value), if any."""
         if n.op in ("input", "param"):
             return n.name
+        return self._var.get(self.key(n))
+
+    def ref(self, n: Node) -> str:
+        """Code for ``n``: a variable, or an inline expression in parentheses."""
+        known = self._existing(n)
+        if known is not None:
+            return known
+        k = self.key(n)
         if n.op == "const":
             return _scalar_code(n.param)
         if n.name is not None:
@@ -244,14 +249,9 @@ class Emitter:
                     "dtype=DTYPE)")
         raise InputError(f"derivkit cannot compile the operation {op!r}")
 
-    def ref_inline(self, n: Node) -> str:
-        return self._code(n) if n.op not in ("input", "param") else n.name
-
     def ref_name(self, n: Node) -> str:
         """A variable holding ``n`` (so a scalar function can be printed around a name)."""
-        k = self.key(n)
-        if k in self._var:
-            return self._var[k]
-        if n.op in ("input", "param"):
-            return n.name
+        known = self._existing(n)
+        if known is not None:
+            return known
         return self.assign(n.name if n.name is not None else self._fresh(), n)
