@@ -40,7 +40,7 @@ import sympy
 
 from derivkit.errors import InputError, ShapeError
 from derivkit.inputs import as_expr, as_matrix, as_symbols, substitute
-from derivkit.render.common import expr_text, value_text
+from derivkit.render.common import derivative_text, expr_text, value_text
 from derivkit.renderable import Renderable
 from derivkit.verify.diagnosis import Finding, diagnose, diagnose_value
 from derivkit.verify.equivalence import Comparison, Sampler, compare, matches_written, written_decimals
@@ -377,9 +377,9 @@ def _check_scalar(expr, claim, x, at, raw) -> Verdict:
         point = _point(at, _variables(expr, claim, [x]))
         return _check_value(expr, x, expected, claim, point, raw, base)
     variables = _variables(expr, claim, [x])
-    sampler = Sampler(expected, variables)
+    sampler = Sampler(expected, variables, domain=(expr,))
     cmp = compare(expected, claim, sorted(variables, key=str), sampler)
-    lhs = f"d/d{x} {expr_text(expr)}"
+    lhs = derivative_text(expr, x)
     if cmp.equal:
         return Verdict(True, claimed=claim, counterexample=None, diagnosis=(), method=cmp.method,
                        message=f"Correct: {lhs} = {expr_text(expected)}, and your answer is the same ({_METHODS[cmp.method]}).",
@@ -416,7 +416,7 @@ def _check_value(expr, x, expected, claim, point, raw, base) -> Verdict:
     at_pairs = tuple((s.name, v) for s, v in point.items())
     d = written_decimals(raw)
     method = "exact" if d is None else f"to {d} decimals"
-    lhs = f"d/d{x} {expr_text(expr)} at {_where({s.name: v for s, v in point.items()})}"
+    lhs = f"{derivative_text(expr, x)} at {_where({s.name: v for s, v in point.items()})}"
     common = dict(base, expected=e_val, at=at_pairs, method=method)
     if matches_written(raw, c_val, e_val):
         return Verdict(True, claimed=c_val, counterexample=None, diagnosis=(),
@@ -472,7 +472,7 @@ def _check_matrix(kind, exprs, claim, syms, at, raw) -> Verdict:
                 first = first or Counterexample({s.name: v for s, v in point.items()}, e, c, entry=(i, j))
                 continue
             variables = _variables(f, c, syms) | e.free_symbols
-            sampler = Sampler(e, variables)
+            sampler = Sampler(e, variables, domain=(f,))
             cmp = compare(e, c, sorted(variables, key=str), sampler)
             if cmp.equal:
                 continue

@@ -276,7 +276,7 @@ def diagnose(expr: sympy.Basic, wrt: sympy.Symbol, expected: sympy.Basic, claime
     ['missing_term']
     """
     if sampler is None:
-        sampler = Sampler(expected, (expected.free_symbols | claimed.free_symbols | {wrt}))
+        sampler = Sampler(expected, (expected.free_symbols | claimed.free_symbols | {wrt}), domain=(expr,))
     if not sampler.points:
         return ()
     found: list[Finding] = []

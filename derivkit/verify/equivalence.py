@@ -159,12 +159,15 @@ class Sampler:
     """Random real points where a reference expression is defined, and its values there.
 
     The points are drawn deterministically (a fixed seed), so a verdict never
-    changes from one run to the next. ``values(expr)`` evaluates another
+    changes from one run to the next. Expressions in ``domain`` (the function
+    that was differentiated) must be real and finite at each point too, so the
+    points lie inside the function's domain (``x > 0`` for ``ln x``). ``values(expr)`` evaluates another
     expression at the same points; ``agrees(expr)`` says whether it matches the
     reference at all of them.
     """
 
-    def __init__(self, reference: sympy.Basic, variables: Iterable[sympy.Symbol], wanted: int = MIN_POINTS + 2, tries: int = 48):
+    def __init__(self, reference: sympy.Basic, variables: Iterable[sympy.Symbol], wanted: int = MIN_POINTS + 2,
+                 tries: int = 48, domain: Sequence[sympy.Basic] = ()):
         self.reference = reference
         self.variables = tuple(sorted(set(variables), key=lambda s: s.name))
         rng = random.Random(20240607)
@@ -178,7 +181,7 @@ class Sampler:
                 p = rng.randint(lo * q + 1, hi * q - 1)
                 point[s] = sympy.Rational(p, q)
             v = _value(reference, point)
-            if v is not None:
+            if v is not None and all(_value(d, point) is not None for d in domain):
                 self.points.append(point)
                 self.reference_values.append(v)
             if len(self.points) >= wanted:
