@@ -253,3 +253,9 @@ def test_wrt_symbol_with_assumptions_matches_by_name():
 def test_negative_values_are_bracketed_in_the_worked_product():
     text = chain({"q": "relu(z) + z*x", "y": "h + q + q*x"}, "x").at(x=2, z=-3, h=1).to_text()
     assert "= 3 · (-3) + (-6) = -15" in text
+
+
+def test_latex_equations():
+    c = chain([r"y = \sigma(x)", r"z = \ln y"], "x", latex=True)
+    assert c.factors[0] == ("dz/dy", 1 / y)
+    assert _equal(c.result, 1 - sigmoid(x))

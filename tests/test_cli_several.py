@@ -100,3 +100,8 @@ def test_bad_input_exits_2_with_one_line(capsys, argv, message):
     assert code == 2 and out == ""
     assert message in err and err.count("\n") == 1
     assert err.startswith(f"derivkit {argv[0]}: error:")
+
+
+def test_chain_latex_input(capsys):
+    code, out, _ = run(capsys, "chain", r"y = 3x - 2", r"z = y^{2}", "--wrt", "x", "--latex-input", "--format", "json")
+    assert code == 0 and json.loads(out)["result"] == "18*x - 12"

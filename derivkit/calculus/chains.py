@@ -76,10 +76,10 @@ def _label(head: sympy.Symbol, tail: sympy.Symbol, partial: bool) -> str:
     return f"{d}{_name(head)}/{d}{_name(tail)}"
 
 
-def _pairs(equations: Equations) -> list[tuple[Any, Any]]:
+def _pairs(equations: Equations, latex: bool = False) -> list[tuple[Any, Any]]:
     """The equations as ``(name, expression)`` pairs, as given."""
     if isinstance(equations, str):
-        equations = [e for e in re.split(r"[;\n]", equations) if e.strip()]
+        equations = [e for e in re.split(r"\n" if latex else r"[;\n]", equations) if e.strip()]
     if isinstance(equations, Mapping):
         return list(equations.items())
     try:
@@ -92,7 +92,7 @@ def _pairs(equations: Equations) -> list[tuple[Any, Any]]:
     pairs = []
     for item in items:
         if isinstance(item, str):
-            pairs.append(parse_equation(item))
+            pairs.append(parse_equation(item, latex=latex))
         elif isinstance(item, sympy.Equality):
             pairs.append((item.lhs, item.rhs))
         elif isinstance(item, (tuple, list)) and len(item) == 2:
@@ -102,8 +102,8 @@ def _pairs(equations: Equations) -> list[tuple[Any, Any]]:
     return pairs
 
 
-def _read(equations: Equations) -> list[tuple[sympy.Symbol, sympy.Basic]]:
-    pairs = _pairs(equations)
+def _read(equations: Equations, latex: bool = False) -> list[tuple[sympy.Symbol, sympy.Basic]]:
+    pairs = _pairs(equations, latex)
     if not pairs:
         raise InputError("no equations given for the chain")
     out: list[tuple[sympy.Symbol, sympy.Basic]] = []
@@ -112,7 +112,7 @@ def _read(equations: Equations) -> list[tuple[sympy.Symbol, sympy.Basic]]:
         if isinstance(left, sympy.Basic) and not isinstance(left, sympy.Symbol):
             raise InputError(f"the left side of an equation must be a name, not {left}")
         name = as_symbol(left)
-        expr = as_expr(right, what=f"expression of {name}")
+        expr = as_expr(right, latex=latex, what=f"expression of {name}")
         if name.name in seen:
             raise InputError(f"'{name}' is defined twice: {name} = {seen[name.name]} and {name} = {expr}")
         seen[name.name] = expr
@@ -304,6 +304,7 @@ def chain(
     output=None,
     *,
     inputs=None,
+    latex: bool = False,
 ) -> Chain:
     """The chain rule through named intermediates: ``d(output)/d(wrt)`` with its factors.
 
@@ -311,7 +312,8 @@ def chain(
     a list of equations (``["y = 3*x - 2", "z = y**2"]``, or ``(name, expr)``
     pairs, or ``sympy.Eq``), or one string with equations separated by ``;``.
     ``output`` defaults to the last name; ``wrt`` is one input variable;
-    ``inputs`` optionally declares the other inputs (see the module docstring).
+    ``inputs`` optionally declares the other inputs (see the module docstring);
+    ``latex=True`` reads the equations as LaTeX (``z = \\sigma(y)``).
 
     >>> c = chain({"q": "relu(z) + z*x", "y": "h + q + q*x"}, "x")
     >>> [labels for labels, _ in c.paths]
@@ -321,7 +323,7 @@ def chain(
     >>> c.label
     'dy/dx'
     """
-    given = _read(equations)
+    given = _read(equations, latex)
     eqs = _order(given)
     defined = {n.name: n for n, _ in eqs}
     all_exprs = [e for _, e in eqs]

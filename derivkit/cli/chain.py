@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from derivkit.cli.common import add_at, add_format, emit, parse_values
+from derivkit.cli.common import add_at, add_format, add_latex_input, emit, parse_values
 
 ORDER = 30
 
@@ -32,6 +32,7 @@ def register(subparsers) -> None:
         "--inputs", metavar="a,b", help="declare the other inputs; any other undefined name is then an error"
     )
     add_at(parser, "the chain")
+    add_latex_input(parser)
     add_format(parser)
     parser.set_defaults(run=run)
 
@@ -39,7 +40,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from derivkit.calculus.chains import chain
 
-    result = chain(args.equations, args.wrt, args.output, inputs=args.inputs)
+    result = chain(args.equations, args.wrt, args.output, inputs=args.inputs, latex=args.latex_input)
     values = parse_values(args.at)
     emit(result.at(**values) if values else result, args.format)
     return 0
