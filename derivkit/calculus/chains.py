@@ -47,9 +47,10 @@ import sympy
 
 from derivkit.calculus.derivation import Derivation
 from derivkit.calculus.several import compact
+from derivkit.calculus.steps import derive
 from derivkit.errors import InputError
+from derivkit.inputs import as_expr, as_number, as_symbol, as_symbols
 from derivkit.parsing import parse_equation
-from derivkit.inputs import as_expr, as_number, as_symbol, as_symbols, substitute
 from derivkit.renderable import Renderable
 
 __all__ = ["chain", "Chain", "ChainAt", "MAX_PATHS"]
@@ -58,12 +59,6 @@ __all__ = ["chain", "Chain", "ChainAt", "MAX_PATHS"]
 MAX_PATHS = 1000
 
 Equations = Union[Mapping[Any, Any], Iterable[Any], str]
-
-
-def _derive(expr: sympy.Basic, wrt: sympy.Symbol) -> Derivation:
-    from derivkit.calculus.steps import derive
-
-    return derive(expr, wrt)
 
 
 def _name(sym: sympy.Symbol) -> str:
@@ -414,7 +409,7 @@ def chain(
     if out in depends:
         walk(out, ())
 
-    derivations = tuple(_derive(expr_of[h], t) for h, t in edges)
+    derivations = tuple(derive(expr_of[h], t) for h, t in edges)
     factors = tuple(
         (_label(h, t, partial=len(expr_of[h].free_symbols) > 1), d.result)
         for (h, t), d in zip(edges, derivations)
@@ -428,7 +423,7 @@ def chain(
     sub = composed[out]
     if sub.free_symbols and sub.is_polynomial(*sub.free_symbols):
         sub = sympy.expand(sub)
-    sub_derivation = _derive(sub, x)
+    sub_derivation = derive(sub, x)
     label = _label(out, x, partial=False)  # the total derivative
     notes = ()
     if len(paths) > 1:

@@ -33,6 +33,7 @@ from typing import Any, Iterable, Iterator, Union
 import sympy
 
 from derivkit.calculus.derivation import Derivation
+from derivkit.calculus.steps import derive
 from derivkit.errors import InputError
 from derivkit.inputs import as_expr, as_number, as_symbols, substitute
 from derivkit.renderable import Renderable
@@ -74,12 +75,6 @@ def compact(expr: sympy.Basic) -> sympy.Basic:
         return expr
     candidates = [sympy.expand(expr), expr, sympy.factor_terms(expr)]
     return min(candidates, key=sympy.count_ops)
-
-
-def _derive(expr: sympy.Basic, wrt: sympy.Symbol) -> Derivation:
-    from derivkit.calculus.steps import derive
-
-    return derive(expr, wrt)
 
 
 @dataclass(frozen=True)
@@ -220,7 +215,7 @@ def gradient(f: ExprOrStr, wrt) -> MatrixDerivation:
     """
     expr = _function(f)
     syms = _variables(wrt, [expr])
-    derivs = tuple(_derive(expr, s) for s in syms)
+    derivs = tuple(derive(expr, s) for s in syms)
     result = sympy.ImmutableMatrix([[compact(d.result)] for d in derivs])
     return MatrixDerivation("gradient", (expr,), syms, result, derivs)
 
@@ -257,7 +252,7 @@ def jacobian(fs, wrt) -> MatrixDerivation:
         raise InputError("no functions given for the Jacobian")
     exprs = tuple(_function(f, what=f"function {k + 1}") for k, f in enumerate(items))
     syms = _variables(wrt, exprs)
-    derivs = tuple(tuple(_derive(e, s) for s in syms) for e in exprs)
+    derivs = tuple(tuple(derive(e, s) for s in syms) for e in exprs)
     result = sympy.ImmutableMatrix([[compact(d.result) for d in row] for row in derivs])
     return MatrixDerivation("jacobian", exprs, syms, result, derivs)
 
@@ -275,12 +270,12 @@ def hessian(f: ExprOrStr, wrt) -> MatrixDerivation:
     """
     expr = _function(f)
     syms = _variables(wrt, [expr])
-    first = tuple(_derive(expr, s) for s in syms)
+    first = tuple(derive(expr, s) for s in syms)
     n = len(syms)
     upper: dict[tuple[int, int], Derivation] = {}
     for i in range(n):
         for j in range(i, n):
-            upper[i, j] = _derive(first[i].result, syms[j])
+            upper[i, j] = derive(first[i].result, syms[j])
     derivs = tuple(tuple(upper[min(i, j), max(i, j)] for j in range(n)) for i in range(n))
     result = sympy.ImmutableMatrix([[compact(d.result) for d in row] for row in derivs])
     notes = (SYMMETRY_NOTE,) if n > 1 else ()
