@@ -8,9 +8,9 @@ number of steps and keeps one :class:`DescentRow` per iteration.
 Exact arithmetic: a decimal such as ``0.01`` stands for the decimal typed
 (``1/100``, see :func:`derivkit.inputs.as_number`), so the course's exercise
 comes out exactly (``363/100, 3297/1000, 29973/10000``). While the iterates stay
-rational numbers they are kept exact; as soon as an update would leave the
-rationals (``cos(363/100)``), the iterates are continued as 30-digit floats so
-the expressions do not nest (``Descent.exact`` is then ``False``).
+rational numbers (of at most 60 digits) they are kept exact; as soon as an
+update leaves the rationals (``cos(363/100)``) or the fractions grow longer,
+the run continues in ordinary floating point (``Descent.exact`` is then ``False``).
 
 Divergence: the run stops with ``diverged = True`` and a ``reason`` when
 
@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence, Union
 
+import numpy as np
 import sympy
 
 from derivkit.errors import InputError
@@ -48,7 +49,7 @@ __all__ = ["descend", "Descent", "DescentRow", "BOUND", "PATIENCE"]
 
 BOUND = 10**12
 PATIENCE = 3
-_DIGITS = 30
+EXACT_DIGITS = 60
 
 Number = sympy.Basic
 Point = Union[sympy.Basic, tuple]
@@ -188,14 +189,47 @@ def _too_big(v: sympy.Basic) -> bool:
         return False
 
 
-def _settle(v: sympy.Basic, exact: bool) -> tuple[sympy.Basic, bool]:
-    """Keep ``v`` exact while it is rational; otherwise continue with floats."""
-    if exact and (v.is_Rational or not v.is_number):
-        return v, True
-    if v.is_Rational:
-        return v, exact
-    ev = sympy.N(v, _DIGITS)
-    return (ev if ev.is_number else v), False
+class _Evaluator:
+    """f and its gradient at a point: exactly while the numbers stay rationals of at most
+    ``EXACT_DIGITS`` digits, in float64 (lambdified NumPy code) from then on."""
+
+    def __init__(self, syms: tuple[sympy.Symbol, ...], f: sympy.Basic, derivs: tuple[sympy.Basic, ...], exact: bool):
+        self.syms, self.exprs, self.exact = syms, (f,) + derivs, exact
+        self._numeric: list[Any] | None = None
+
+    def number(self, v: sympy.Basic) -> sympy.Basic:
+        """``v`` kept exact while allowed, else as a float."""
+        if self.exact:
+            if v.is_Rational and max(abs(v.p), v.q) < 10**EXACT_DIGITS:
+                return v
+            self.exact = False
+        if v.is_Float or not v.is_number:
+            return v
+        try:
+            x = complex(v)
+        except OverflowError:
+            return sympy.oo
+        except (TypeError, ValueError):
+            return sympy.nan
+        return sympy.Float(x.real) if x.imag == 0 else sympy.nan
+
+    def _at(self, i: int, point: Sequence[sympy.Basic]) -> sympy.Basic:
+        if self.exact:
+            return self.number(self.exprs[i].xreplace(dict(zip(self.syms, point))))
+        if self._numeric is None:
+            self._numeric = [sympy.lambdify(self.syms, e, modules="numpy") for e in self.exprs]
+        with np.errstate(all="ignore"):
+            try:
+                x = complex(self._numeric[i](*(float(p) for p in point)))
+            except (ArithmeticError, ValueError, TypeError):
+                return sympy.nan
+        return sympy.Float(x.real) if x.imag == 0 else sympy.nan
+
+    def value(self, point: Sequence[sympy.Basic]) -> sympy.Basic:
+        return self._at(0, point)
+
+    def gradient(self, point: Sequence[sympy.Basic]) -> list[sympy.Basic]:
+        return [self._at(i, point) for i in range(1, len(self.exprs))]
 
 
 def _norm2(vs: Sequence[sympy.Basic]) -> sympy.Basic:
@@ -303,17 +337,9 @@ def descend(
     b = _start_values(start, syms)
     derivs = tuple(sympy.diff(fx, s) for s in syms)
 
-    exact = all(v.is_Rational for v in b) and alpha.is_Rational and eta.is_Rational
-
-    def at(expr: sympy.Basic, point: Sequence[sympy.Basic]) -> sympy.Basic:
-        return expr.xreplace(dict(zip(syms, point)))
-
-    values: list[sympy.Basic] = []
-    for v in b:
-        v2, exact = _settle(v, exact)
-        values.append(v2)
-    b = values
-    value0, exact = _settle(at(fx, b), exact)
+    ev = _Evaluator(syms, fx, derivs, all(v.is_Rational for v in b) and alpha.is_Rational and eta.is_Rational)
+    b = [ev.number(v) for v in b]
+    value0 = ev.value(b)
     start_point = list(b)
     several = len(syms) > 1
 
@@ -329,7 +355,7 @@ def descend(
     if not _finite(value0):
         diverged, reason = True, f"f is not a finite number at the start ({value0})"
     else:
-        grad, exact = _gradient(derivs, at, b, exact)
+        grad = ev.gradient(b)
         if not all(_finite(g) for g in grad):
             diverged, reason = True, f"the gradient is not a finite number at the start ({_describe(grad)})"
     prev_value = value0
@@ -338,11 +364,8 @@ def descend(
             break
         mom = [eta * dv for dv in delta]
         step = [-alpha * g + m for g, m in zip(grad, mom)]
-        new = []
-        for bi, si in zip(b, step):
-            v, exact = _settle(bi + si, exact)
-            new.append(v)
-        value, exact = _settle(at(fx, new), exact)
+        new = [ev.number(bi + si) for bi, si in zip(b, step)]
+        value = ev.value(new)
         rows.append(DescentRow(r, pack(b), pack(grad), pack(step), pack(new), value, pack(mom)))
         if not all(_finite(v) for v in new) or not _finite(value):
             diverged, reason = True, f"the iterates are no longer finite numbers at iteration {r}"
@@ -350,7 +373,7 @@ def descend(
         if any(_too_big(v) for v in new) or _too_big(value):
             diverged, reason = True, f"the iterates grew past {BOUND:.0e} in size at iteration {r}"
             break
-        new_grad, exact = _gradient(derivs, at, new, exact)
+        new_grad = ev.gradient(new)
         if not all(_finite(g) for g in new_grad):
             diverged = True
             reason = f"the gradient is not a finite number at the point of iteration {r} ({_describe(new_grad)})"
@@ -374,20 +397,8 @@ def descend(
         rows=tuple(rows),
         diverged=diverged,
         reason=reason,
-        exact=exact,
+        exact=ev.exact,
     )
-
-
-def _gradient(derivs, at, point, exact: bool) -> tuple[list[sympy.Basic], bool]:
-    out = []
-    for d in derivs:
-        g, exact = _settle(at(d, point), exact)
-        out.append(g)
-    return out, exact
-
-
-def _as_list(p: Point) -> list[sympy.Basic]:
-    return list(p) if isinstance(p, tuple) else [p]
 
 
 def _rising_reason(n: int, alpha: sympy.Basic) -> str:
