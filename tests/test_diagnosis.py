@@ -112,3 +112,13 @@ def test_detector_finds_missing_chain_factor_directly():
     found = diagnose(sympy.exp(3 * x), x, 3 * sympy.exp(3 * x), sympy.exp(3 * x))
     assert [f.id for f in found] == ["missing_chain_factor", "constant_factor"]
     assert "3" in found[0].message
+
+
+@pytest.mark.parametrize("expr, claimed, diagnosis", [
+    ("2^x", "2^x", "exponential_rule"),
+    ("10^(x^2)", "2x 10^(x^2)", "exponential_rule"),
+    ("x^x", "x x^(x - 1)", "power_rule_exponent"),
+])
+def test_exponential_rule_and_variable_exponents(expr, claimed, diagnosis):
+    v = check(expr, claimed, "x")
+    assert diagnosis in v.diagnosis and "log_base" not in v.diagnosis

@@ -18,7 +18,8 @@ The mistakes, by diagnosis id:
 * ``power_rule_exponent``: ``d/dx u^n`` written ``n u^n`` or ``n u^(n+1)``;
 * ``quotient_sign``: the quotient rule with ``+`` instead of ``-`` (or the two
   terms of the numerator swapped);
-* ``product_of_derivatives``: ``(f g)'`` written as ``f' g'``.
+* ``product_of_derivatives``: ``(f g)'`` written as ``f' g'``;
+* ``exponential_rule``: ``d/dx a^x`` written without its factor ``ln a``.
 
 Local derivatives come from the rule table (:func:`derivkit.rules.local_derivative`),
 so every function the table knows can be diagnosed.
@@ -52,6 +53,7 @@ DIAGNOSES = {
     "power_rule_exponent": "the power rule's exponent was not lowered by one",
     "quotient_sign": "the quotient rule's minus sign is wrong",
     "product_of_derivatives": "(f g)' was written as f' g' instead of f' g + f g'",
+    "exponential_rule": "d/dx a^x = a^x ln a: the factor ln a is missing",
     "transposed": "the matrix is transposed (rows and columns swapped)",
     "wrong_entry": "some entries of the matrix are wrong",
     "arithmetic_slip": "an arithmetic slip in one iteration of a descent table",
@@ -133,11 +135,20 @@ def _chain_variants(expr, x, node) -> Iterator[Variant]:
     if isinstance(node, sympy.Pow):
         base, n = node.args
         if n.has(x):
-            if not base.has(x) and n != x:  # a^g
+            if not base.has(x):  # a^g
                 outer = node * sympy.log(base)
-                yield Variant("missing_chain_factor", _with_local(expr, x, node, outer),
-                              f"the chain rule's inner factor is missing: d/dx {_t(node)} = {_times(outer, sympy.diff(n, x))}, "
-                              f"the inner factor being the derivative of the exponent {_t(n)}")
+                inner = sympy.diff(n, x)
+                if n != x:
+                    yield Variant("missing_chain_factor", _with_local(expr, x, node, outer),
+                                  f"the chain rule's inner factor is missing: d/dx {_t(node)} = {_times(outer, inner)}, "
+                                  f"the inner factor being the derivative of the exponent {_t(n)}")
+                if base != sympy.E:
+                    yield Variant("exponential_rule", _with_local(expr, x, node, node * inner),
+                                  f"d/dx a^x = a^x·ln(a): the factor ln({_t(base)}) is missing")
+            else:  # u^v, both depending on x
+                yield Variant("power_rule_exponent", _with_local(expr, x, node, n * base ** (n - 1) * sympy.diff(base, x)),
+                              f"the power rule d/dx u^n = n·u^(n-1) needs a constant exponent; "
+                              f"for {_t(node)} write it as e^({_t(n * sympy.log(base))}) and use the chain rule")
             return
         outer = n * base ** (n - 1)
         inner = sympy.diff(base, x)
@@ -251,13 +262,13 @@ def _ratio(sampler: Sampler, claimed: sympy.Basic) -> sympy.Basic | None:
     return k
 
 
-def _whole(sampler: Sampler, claimed: sympy.Basic) -> list[Finding]:
+def _whole(sampler: Sampler, claimed: sympy.Basic, has_log: bool = True) -> list[Finding]:
     k = _ratio(sampler, claimed)
     if k is None or close(k, 1):
         return []
     if close(k, -1):
         return [Finding("sign_error", "your answer is the negative of the correct derivative: the sign is wrong")]
-    for name, c in _LOG_CONSTANTS.items():
+    for name, c in _LOG_CONSTANTS.items() if has_log else ():
         if close(k, sympy.N(c, 40)):
             return [Finding("log_base", f"your answer is {name} times the correct one: ln is confused with log10 or log2")]
     if close(k, 0):
@@ -286,7 +297,7 @@ def diagnose(expr: sympy.Basic, wrt: sympy.Symbol, expected: sympy.Basic, claime
     for v in variants(expr, wrt):
         if target and all(f.id != v.id for f in found) and _agrees_with(sampler, v.expr, target):
             found.append(Finding(v.id, v.message))
-    for f in _whole(sampler, claimed):
+    for f in _whole(sampler, claimed, expr.has(sympy.log)):
         if all(g.id != f.id for g in found):
             found.append(f)
     return tuple(found)
