@@ -146,3 +146,11 @@ def test_string_input():
     pytest.importorskip("derivkit.parsing")
     d = descend("5*b**2 - 3*b + 2", "b", start=4, lr=0.01, steps=3)
     assert d.final == sympy.Rational(29973, 10000)
+
+
+def test_long_run_switches_to_floats_but_keeps_early_rows_exact():
+    d = descend(F, "b", start=4, lr=0.01, steps=200)
+    assert not d.exact and not d.diverged
+    assert d.rows[2].point == sympy.Rational(29973, 10000)
+    assert d.rows[-1].point.is_Float
+    assert float(d.final) == pytest.approx(0.3 + 3.7 * 0.9**200, rel=1e-9)
