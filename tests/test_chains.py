@@ -259,3 +259,19 @@ def test_latex_equations():
     c = chain([r"y = \sigma(x)", r"z = \ln y"], "x", latex=True)
     assert c.factors[0] == ("dz/dy", 1 / y)
     assert _equal(c.result, 1 - sigmoid(x))
+
+
+def test_too_many_paths_are_refused_before_any_work():
+    equations = []
+    previous = "x"
+    for k in range(1, 12):  # each layer doubles the number of paths: 2^11 = 2048
+        equations += [f"b{k} = {previous}^2", f"c{k} = sin({previous})", f"a{k} = b{k} + c{k}"]
+        previous = f"a{k}"
+    with pytest.raises(InputError, match="2048 paths"):
+        chain(equations, "x")
+    assert len(chain(equations[:6], "x").paths) == 4
+
+
+def test_at_takes_a_dict_too():
+    c = chain({"y": "3*x - 2", "z": "y**2"}, "x")
+    assert c.at({"x": 2}).result == c.at(x="2").result == 24

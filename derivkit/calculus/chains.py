@@ -228,19 +228,20 @@ class Chain(Renderable):
         """The defined names, in dependency order."""
         return tuple(n for n, _ in self.equations)
 
-    def at(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> ChainAt:
+    def at(self, point: Mapping[str, Any] | None = None, /, **kwargs: Any) -> ChainAt:
         """Work the chain at a point: forward values, factor values, and the result.
 
-        Every input needs a value (``wrt`` and any constants of the equations).
+        Every input needs a value (``wrt`` and any constants of the equations), given
+        as keywords or as a dict (``c.at({"x": 2})``).
 
         >>> c = chain(["x = 5*v - 2", "y = 3*x - 2", "z = y**2"], "v")
         >>> c.at(v=1).values, c.at(v=1).result
         ({'v': 1, 'x': 3, 'y': 7, 'z': 49}, 210)
         """
-        given = {**(values or {}), **kwargs}
+        given = {**(point or {}), **kwargs}
         names = {n.name for n in self.names}
         inputs = {s.name: s for s in self.inputs}
-        point: dict[sympy.Symbol, sympy.Basic] = {}
+        exact: dict[sympy.Symbol, sympy.Basic] = {}
         for key, val in given.items():
             name = key.name if isinstance(key, sympy.Symbol) else str(key)
             if name in names:
@@ -250,11 +251,11 @@ class Chain(Renderable):
                 )
             if name not in inputs:
                 raise InputError(f"'{name}' is not an input of this chain (inputs: {', '.join(inputs)})")
-            point[inputs[name]] = as_number(val, what=f"value of {name}")
-        missing = [n for n in inputs if inputs[n] not in point]
+            exact[inputs[name]] = as_number(val, what=f"value of {name}")
+        missing = [n for n in inputs if inputs[n] not in exact]
         if missing:
             raise InputError(f"no value given for {', '.join(missing)} (the chain's inputs: {', '.join(inputs)})")
-        known = {s: point[s] for s in self.inputs}
+        known = {s: exact[s] for s in self.inputs}
         for n, e in self.equations:
             known[n] = _value(e, known)
         factors = tuple((label, _value(expr, known)) for label, expr in self.factors)
