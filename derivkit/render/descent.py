@@ -161,8 +161,16 @@ def descent_latex(d: Descent) -> str:
         cells = [c.replace("$", "") for c in _cells(d, r, "latex")]
         body.append(" & ".join(cells) + r" \\")
     spec = "r" * (ncols - 2) + "l" + "r"
-    outcome = _outcome(d).replace("≈", r"\approx ").replace("α", r"\alpha ")
+    names = ", ".join(sympy.latex(s) for s in d.wrt)
+    intro = [f"f({names}) = {expr_latex(d.f)}"]
+    for s, g in zip(d.wrt, d.derivatives):
+        label = f"f'({names})" if not d.several else rf"\frac{{\partial f}}{{\partial {sympy.latex(s)}}}"
+        intro.append(f"{label} = {expr_latex(g)}")
+    intro.append(rf"\alpha = {decimal(d.lr)}" + (rf",\ \eta = {decimal(d.momentum)}" if d.momentum != 0 else ""))
+    intro.append(r",\ ".join(f"{_name(s, 0, 'latex')} = {decimal(v)}" for s, v in zip(d.wrt, _items(d.start))))
+    table = (rf"\begin{{array}}{{{spec}}}" + "\n" + heads + r" \\ \hline" + "\n" + "\n".join(body)
+             + "\n" + r"\end{array}")
     return (
-        rf"\begin{{array}}{{{spec}}}" + "\n" + heads + r" \\ \hline" + "\n" + "\n".join(body)
-        + "\n" + r"\end{array}" + "\n" + rf"\text{{{escape_latex_text(outcome)}}}"
+        r"\begin{array}{l}" + "\n" + r",\quad ".join(intro) + r" \\[6pt]" + "\n" + table + r" \\[6pt]" + "\n"
+        + rf"\text{{{escape_latex_text(_outcome(d))}}}" + "\n" + r"\end{array}"
     )
