@@ -201,3 +201,16 @@ def test_a_slightly_perturbed_derivative_is_never_accepted(e, how):
     v = check(e, claimed, x)
     assert not v.ok, (e, claimed)
     assert v.counterexample is not None
+
+
+def test_renderers_show_the_verdict_beside_the_correct_derivation():
+    v = check("sin(x^2)", "cos(x^2)", "x")
+    text = v.to_text()
+    assert text.startswith("Not right") and "Your answer: cos(x^2)" in text
+    assert "The correct derivation:" in text and "chain rule" in text
+    md = v.to_markdown()
+    assert md.startswith("**Not right:**") and "`missing_chain_factor`" in md and "chain rule" in md
+    latex = v.to_latex()
+    assert latex.startswith(r"\begin{align*}") and r"\text{correct} &= 2 x \cos" in latex
+    m = check(J_COURSE, [["2", "-2 x1", "4 x2"], ["2 x2", "3", "4 x1"]], "x1, x2")
+    assert "bmatrix" in m.to_markdown() and "Your answer:" in m.to_text()

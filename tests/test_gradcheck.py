@@ -121,3 +121,13 @@ def test_bad_input():
         gradcheck(lambda p: np.sum(p["a"]), lambda p: {}, {"a": np.array([1.0])})
     with pytest.raises(InputError):
         gradcheck(mlp([2, 1], bias=False), lambda p, d: {}, {"W1": np.zeros((2, 1))})  # no data
+
+
+def test_report_renders_the_worst_entries(net):
+    params, data = net
+    r = gradcheck(lambda p: loss(p, data), lambda p: backprop(p, data, True), params)
+    text = r.to_text()
+    assert text.startswith("Gradient mismatch with respect to W1") and "W1[" in text
+    assert r.to_markdown().startswith("**Failed:**")
+    assert r"\begin{array}" in r.to_latex()
+    assert '"bad_params": [\n    "W1"\n  ]' in r.to_json()

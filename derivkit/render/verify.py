@@ -85,6 +85,11 @@ def _descent_rows(v: Verdict) -> tuple[list[str], list[list[Any]]]:
     return head, rows
 
 
+def _entry_words(ce) -> str:
+    """``entry (row 2, column 1) `` for a matrix entry, else nothing."""
+    return f"entry (row {ce.entry[0] + 1}, column {ce.entry[1] + 1}) " if ce.entry else ""
+
+
 def _findings_lines(v: Verdict) -> list[str]:
     return [f"{f.id}: {f.message}" for f in v.findings]
 
@@ -101,7 +106,7 @@ def verdict_text(v: Verdict) -> str:
         lines += [f"Your answer: {_val_text(v.claimed)}", f"Correct:     {_val_text(v.expected)}", ""]
     if v.counterexample is not None and v.kind != "descent":
         ce = v.counterexample
-        where = f"entry (row {ce.entry[0] + 1}, column {ce.entry[1] + 1}) " if ce.entry else ""
+        where = _entry_words(ce)
         lines.append(f"Counterexample: {where}at {_point_text(ce.point)}: correct {_val_text(ce.expected)}, "
                      f"yours {_val_text(ce.claimed)}")
     if v.findings:
@@ -152,7 +157,7 @@ def verdict_markdown(v: Verdict) -> str:
             parts.append(markdown_table(["", "answer"], [["yours", v.claimed], ["correct", v.expected]]))
     if v.counterexample is not None and v.kind != "descent":
         ce = v.counterexample
-        where = f"entry (row {ce.entry[0] + 1}, column {ce.entry[1] + 1}) " if ce.entry else ""
+        where = _entry_words(ce)
         parts.append(f"Counterexample: {where}at ${_point_latex(ce.point)}$ the correct value is "
                      f"${_val_latex(ce.expected)}$, yours is ${_val_latex(ce.claimed)}$.")
     if v.findings:
