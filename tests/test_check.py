@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from derivkit import check, Verdict
-from derivkit.errors import InputError, ParseError, ShapeError
+from derivkit.errors import DomainError, InputError, ParseError, ShapeError
 from derivkit.functions import sigmoid
 
 x = sympy.Symbol("x")
@@ -150,6 +150,21 @@ def test_bad_input_raises():
         check("x^2", "2x", "x", kind="integral")
     with pytest.raises(ShapeError):
         check("x^2", [[1, 2]], "x")
+
+
+def test_a_point_outside_the_domain_is_refused():
+    with pytest.raises(DomainError, match="outside the domain of ln"):
+        check("ln(x)", 1, "x", at={"x": -1})
+    with pytest.raises(DomainError):
+        check("1/x", 1, "x", at={"x": 0})
+    with pytest.raises(DomainError):
+        check(["ln(x1)", "x2"], [[1, 0], [0, 1]], "x1, x2", at={"x1": -1, "x2": 1})
+
+
+def test_test_points_lie_in_the_domain_of_the_function():
+    # 1/x is defined for x < 0, but log10(x) is not: the counterexample has x > 0.
+    v = check("log10(x)", "1/x", "x")
+    assert v.counterexample.point["x"] > 0
 
 
 def test_verdict_is_frozen_and_renders_as_json():

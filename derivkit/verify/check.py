@@ -38,12 +38,12 @@ from typing import Any, Sequence
 
 import sympy
 
-from derivkit.errors import InputError, ShapeError
+from derivkit.errors import DomainError, InputError, ShapeError
 from derivkit.inputs import as_expr, as_matrix, as_symbols, substitute
 from derivkit.render.common import derivative_text, expr_text, value_text
 from derivkit.renderable import Renderable
 from derivkit.verify.diagnosis import Finding, diagnose, diagnose_value
-from derivkit.verify.equivalence import Comparison, Sampler, compare, matches_written, written_decimals
+from derivkit.verify.equivalence import Comparison, Sampler, compare, matches_written, real_value, written_decimals
 
 __all__ = ["check", "Verdict", "Counterexample", "KINDS", "read_claim"]
 
@@ -410,7 +410,17 @@ def _wrong_message(lhs: str, expected, ce: Counterexample | None, findings) -> s
     return msg
 
 
+def _in_domain(exprs, point: dict, what: str = "the function") -> None:
+    """Refuse a point where a function (or its derivative) is undefined or not real."""
+    where = _where({s.name: v for s, v in point.items()})
+    for e in exprs:
+        if real_value(e, point) is None:
+            raise DomainError(f"{where} is outside the domain of {expr_text(e)}: {what} is undefined or not real there")
+
+
 def _check_value(expr, x, expected, claim, point, raw, base) -> Verdict:
+    _in_domain([expr], point)
+    _in_domain([expected], point, "the derivative")
     e_val = substitute(expected, {s.name: v for s, v in point.items()}, variables=list(point))
     c_val = substitute(claim, {s.name: v for s, v in point.items()}, variables=list(point)) if claim.free_symbols else claim
     at_pairs = tuple((s.name, v) for s, v in point.items())
@@ -442,6 +452,8 @@ def _check_matrix(kind, exprs, claim, syms, at, raw) -> Verdict:
         every = set().union(*(e.free_symbols for e in exprs)) | set(syms) | claim.free_symbols
         point = _point(at, {s for s in every if isinstance(s, sympy.Symbol)})
         names = {s.name: v for s, v in point.items()}
+        _in_domain(exprs, point)
+        _in_domain(list(expected), point, "the derivative")
         expected = substitute(expected, names, variables=list(point))
         if claim.free_symbols:
             claim = substitute(claim, names, variables=list(point))

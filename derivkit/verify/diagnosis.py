@@ -39,7 +39,7 @@ import sympy
 
 from derivkit.render.common import expr_text
 from derivkit.rules import local_derivative
-from derivkit.verify.equivalence import Sampler, _value, close, matches_written
+from derivkit.verify.equivalence import Sampler, close, matches_written, real_value
 
 __all__ = ["Finding", "Variant", "variants", "diagnose", "diagnose_value", "DIAGNOSES"]
 
@@ -306,7 +306,7 @@ def diagnose(expr: sympy.Basic, wrt: sympy.Symbol, expected: sympy.Basic, claime
 def _agrees_with(sampler: Sampler, expr: sympy.Basic, target: list) -> bool:
     """Whether ``expr`` takes the values ``target`` at the sample points (stops at the first miss)."""
     for p, t in zip(sampler.points, target):
-        v = _value(expr, p)
+        v = real_value(expr, p)
         if v is None or not close(v, t):
             return False
     return True
@@ -328,10 +328,10 @@ def diagnose_value(expr: sympy.Basic, wrt: sympy.Symbol, point: dict, expected: 
     for v in variants(expr, wrt):
         if any(f.id == v.id for f in found):
             continue
-        val = _value(v.expr, point)
+        val = real_value(v.expr, point)
         if val is not None and matches_written(raw, claimed, val):
             found.append(Finding(v.id, v.message))
-    e = _value(expected, point)
+    e = real_value(expected, point)
     if e is not None and not close(e, 0) and matches_written(raw, claimed, -e) and all(f.id != "sign_error" for f in found):
         found.append(Finding("sign_error", "your value is the negative of the correct one: the sign is wrong"))
     return tuple(found)

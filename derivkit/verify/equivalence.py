@@ -48,6 +48,7 @@ import sympy
 __all__ = [
     "Comparison",
     "Sampler",
+    "real_value",
     "compare",
     "written_decimals",
     "matches_written",
@@ -130,7 +131,7 @@ def simplifies_to_zero(d: sympy.Basic, seconds: float = SIMPLIFY_SECONDS) -> boo
         return False
 
 
-def _value(expr: sympy.Basic, point: dict) -> sympy.Basic | None:
+def real_value(expr: sympy.Basic, point: dict) -> sympy.Basic | None:
     """``expr`` at ``point`` as a real 40-digit Float, or None if undefined or complex there."""
     try:
         v = expr.xreplace(point) if point else expr
@@ -180,8 +181,8 @@ class Sampler:
                 q = rng.choice(_DENOMINATORS)
                 p = rng.randint(lo * q + 1, hi * q - 1)
                 point[s] = sympy.Rational(p, q)
-            v = _value(reference, point)
-            if v is not None and all(_value(d, point) is not None for d in domain):
+            v = real_value(reference, point)
+            if v is not None and all(real_value(d, point) is not None for d in domain):
                 self.points.append(point)
                 self.reference_values.append(v)
             if len(self.points) >= wanted:
@@ -193,12 +194,12 @@ class Sampler:
         return len(self.points) >= MIN_POINTS or (not self.variables and len(self.points) == 1)
 
     def values(self, expr: sympy.Basic) -> list[sympy.Basic | None]:
-        return [_value(expr, p) for p in self.points]
+        return [real_value(expr, p) for p in self.points]
 
     def first_difference(self, expr: sympy.Basic) -> int | None:
         """Index of the first point where ``expr`` differs from the reference (None: agrees)."""
         for i, (p, ref) in enumerate(zip(self.points, self.reference_values)):
-            v = _value(expr, p)
+            v = real_value(expr, p)
             if v is None or not close(v, ref):
                 return i
         return None
@@ -248,7 +249,7 @@ def compare(expected: sympy.Basic, claimed: sympy.Basic, variables: Sequence[sym
         point = {s.name: v for s, v in sampler.points[i].items()}
         return Comparison(
             False, "numeric", point=point, expected_value=sampler.reference_values[i],
-            claimed_value=_value(claimed, sampler.points[i]), points_tested=i + 1,
+            claimed_value=real_value(claimed, sampler.points[i]), points_tested=i + 1,
         )
     if simplifies_to_zero(expected - claimed):
         return Comparison(True, "symbolic", points_tested=len(sampler.points))
@@ -295,8 +296,8 @@ def matches_written(claimed_raw: Any, claimed: sympy.Basic, expected: sympy.Basi
     >>> matches_written(sympy.Rational(1, 3), sympy.Rational(1, 3), sympy.Integer(1) / 3)
     True
     """
-    e = _value(expected, {})
-    c = _value(claimed, {})
+    e = real_value(expected, {})
+    c = real_value(claimed, {})
     if e is None or c is None:
         return False
     d = written_decimals(claimed_raw)
