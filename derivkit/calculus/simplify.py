@@ -191,9 +191,11 @@ def teacher_rewrites(raw: sympy.Basic, expr: sympy.Basic, wrt: sympy.Symbol) -> 
     if not raw.is_Atom and size(raw) <= 2 * TIDY_LIMIT:
         sig = sigmoid_form(current, expr)
         if sig is not None and same_value(sig, current):
+            z = -_written_out_sigmoids(expr)[0]
+            zs = sympy.sstr(z) if z.is_Atom else f"({sympy.sstr(z)})"
             out.append(Rewrite("rewrite", current, sig,
-                               "Write e^(-z)/(1 + e^(-z)) through the sigmoid: 1/(1 + e^(-z)) = sigmoid(z) "
-                               "and e^(-z)/(1 + e^(-z)) = 1 - sigmoid(z)."))
+                               f"Write the result through the sigmoid: 1/(1 + e^(-{zs})) = sigmoid({sympy.sstr(z)}) "
+                               f"and e^(-{zs})/(1 + e^(-{zs})) = 1 - sigmoid({sympy.sstr(z)})."))
             current = sig
         tidied = tidy(current)
         if tidied != current and same_value(tidied, current):

@@ -67,6 +67,9 @@ class _TextPrinter(StrPrinter):
     def _print_And(self, expr):
         return " and ".join(self._print(a) for a in expr.args)
 
+    def _print_log(self, expr):
+        return f"ln({self._print(expr.args[0])})"
+
     def _print_exp(self, expr):
         return f"e^({self._print(expr.args[0])})"
 
@@ -109,7 +112,6 @@ class _Engine:
         self.wrt = wrt
         self.used = {s.name for s in expr.free_symbols} | {wrt.name}
         self.used |= {type(f).__name__ for f in expr.atoms(AppliedUndef)}
-        self._letters = self._letter_names()
 
     def _letter_names(self) -> Iterator[str]:
         yield from _LETTERS
@@ -119,7 +121,7 @@ class _Engine:
             k += 1
 
     def fresh(self) -> sympy.Symbol:
-        for name in self._letters:
+        for name in self._letter_names():
             if name not in self.used:
                 self.used.add(name)
                 return sympy.Symbol(name)
@@ -271,15 +273,12 @@ class _Engine:
         if inner_expr == x:
             return outer(x)
         u = self.fresh()
-        o = outer(u)
-        i = self.d(inner_expr, x)
-        result = _substitute(o.result, u, inner_expr) * i.result
-        text = (f"By the chain rule, let {_t(u)} = {_t(inner_expr)}; then d/d{_t(x)} {_t(o.expr)} = "
-                f"d/d{_t(u)} {_t(o.expr)} times d{_t(u)}/d{_t(x)}.")
-        notes = _conditions(rule, (inner_expr, *_extra_args(e, rule)), e) if rule.id not in ("power",) else ()
         if rule.id == "exponential":
+            o = outer(u)
             notes = o.notes
-        return _step("chain", e, x, result, text, [o, i], let=((u, inner_expr),), notes=notes)
+        else:
+            notes = _conditions(rule, (inner_expr, *_extra_args(e, rule)), e) if rule.id != "power" else ()
+        return self._chain_with(e, inner_expr, x, outer(u), u, notes)
 
     def _step_fn(self, e, x) -> Step:
         rule = RULES["step"]
@@ -348,12 +347,14 @@ class _Engine:
         rule = "undefined_function" if e.atoms(AppliedUndef) else "sympy"
         return _step(rule, e, x, result, _fallback_text(e, x))
 
-    def _chain_with(self, e, inner_expr, x, o: Step, u) -> Step:
+    def _chain_with(self, e, inner_expr, x, o: Step, u, notes=()) -> Step:
         i = self.d(inner_expr, x)
         result = _substitute(o.result, u, inner_expr) * i.result
-        text = (f"By the chain rule, let {_t(u)} = {_t(inner_expr)}; then d/d{_t(x)} {_t(o.expr)} = "
-                f"d/d{_t(u)} {_t(o.expr)} times d{_t(u)}/d{_t(x)}.")
-        return _step("chain", e, x, result, text, [o, i], let=((u, inner_expr),))
+        text = (f"By the chain rule, let {_t(u)} = {_t(inner_expr)}; then d/d{_t(x)} {_t(e)} = "
+                f"(d/d{_t(u)} {_t(o.expr)})·(d{_t(u)}/d{_t(x)}).")
+        # The chain step states the outer rule's conditions for the inner function, in x.
+        o = dataclasses.replace(o, notes=())
+        return _step("chain", e, x, result, text, [o, i], let=((u, inner_expr),), notes=notes)
 
 
 # -------------------------------------------------------------------- helpers
@@ -397,10 +398,12 @@ def _conditions(rule: Rule, args: tuple, e) -> tuple[str, ...]:
             cond = rule.condition(*args)
         except TypeError:
             cond = None
+        name = f"the {rule.name}" if rule.name.endswith("rule") else rule.name
+        name = name[0].upper() + name[1:]
         if cond is sympy.false:
-            notes.append(f"The {rule.name} needs {rule.domain}, which fails for {_t(e)}.")
+            notes.append(f"{name} needs {rule.domain}, which fails for {_t(e)}.")
         elif cond is not None and cond is not sympy.true:
-            notes.append(f"The {rule.name} holds for {_t(cond)}.")
+            notes.append(f"{name} holds for {_t(cond)}.")
     if rule.kink is not None:
         try:
             k = rule.kink(*args)
