@@ -105,3 +105,8 @@ def test_bad_input_exits_2_with_one_line(capsys, argv, message):
 def test_chain_latex_input(capsys):
     code, out, _ = run(capsys, "chain", r"y = 3x - 2", r"z = y^{2}", "--wrt", "x", "--latex-input", "--format", "json")
     assert code == 0 and json.loads(out)["result"] == "18*x - 12"
+
+
+def test_chain_equations_in_one_argument(capsys):
+    code, out, _ = run(capsys, "chain", "y = 3*x - 2; z = y^2", "--wrt", "x", "--at", "x=2", "--format", "json")
+    assert code == 0 and json.loads(out)["result"] == "24"

@@ -74,7 +74,7 @@ def _label(head: sympy.Symbol, tail: sympy.Symbol, partial: bool) -> str:
 def _pairs(equations: Equations, latex: bool = False) -> list[tuple[Any, Any]]:
     """The equations as ``(name, expression)`` pairs, as given."""
     if isinstance(equations, str):
-        equations = [e for e in re.split(r"\n" if latex else r"[;\n]", equations) if e.strip()]
+        equations = [equations]
     if isinstance(equations, Mapping):
         return list(equations.items())
     try:
@@ -85,9 +85,10 @@ def _pairs(equations: Equations, latex: bool = False) -> list[tuple[Any, Any]]:
             f"not {type(equations).__name__}"
         ) from None
     pairs = []
+    separators = r"\n" if latex else r"[;\n]"  # LaTeX uses ';' in spacing commands
     for item in items:
         if isinstance(item, str):
-            pairs.append(parse_equation(item, latex=latex))
+            pairs += [parse_equation(e, latex=latex) for e in re.split(separators, item) if e.strip()]
         elif isinstance(item, sympy.Equality):
             pairs.append((item.lhs, item.rhs))
         elif isinstance(item, (tuple, list)) and len(item) == 2:
