@@ -433,7 +433,8 @@ def _check_value(expr, x, expected, claim, point, raw, base) -> Verdict:
                        message=f"Correct: {lhs} is {_num(e_val)}, and so is your value ({method}).", **common)
     findings = diagnose_value(expr, x, point, expected, c_val, raw)
     ce = Counterexample(point={s.name: v for s, v in point.items()}, expected=e_val, claimed=c_val)
-    msg = f"Not right: {lhs} is {_num(e_val)}, not {_num(c_val)}."
+    shown = str(raw).strip() if d is not None else _num(c_val)
+    msg = f"Not right: {lhs} is {_num(e_val)}, not {shown}."
     if findings:
         msg += f" Likely mistake: {findings[0].message}."
     return Verdict(False, claimed=c_val, counterexample=ce, diagnosis=tuple(f.id for f in findings),
