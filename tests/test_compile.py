@@ -199,3 +199,33 @@ def test_predict_forward_and_init():
     np.testing.assert_allclose(values["O_out"], P)
     assert set(values) >= {"H_in", "H_out", "O_in", "O_out", "CE"}
     assert net.fn is net and "lines" in repr(net)
+
+
+def test_every_operation_matches_central_differences():
+    """A graph using each operation: shared weights, transposes, broadcasts, sums, means, softmax, penalties."""
+    g = Graph()
+    g.input("X", ("N", 3))
+    g.input("Y", ("N", 3))
+    for name, shape in (("W", (3, 3)), ("V", (3, 3)), ("c", (1, 3)), ("s", (3, 1))):
+        g.param(name, shape)
+    g.define("A", "X @ W @ W.T + c")
+    g.define("B", "tanh(A) * (X @ V) / (2 + exp(A)) - mean(A, 0)")
+    g.define("C", "softmax(B)")
+    g.define("D", "C * sum(B, 1) + log_softmax(A) + (X @ s) + sum(X @ V) + leaky_relu(A, 0.1) ** 2")
+    g.define("L", "mse(C, Y) + 0.1 * l1_penalty(V) + sse(D, Y) + mean(B * B) + 0.5 * l2_penalty(W)")
+    net = g.compile()
+    rng = np.random.default_rng(0)
+    params = {k: rng.standard_normal(v) for k, v in net.param_shapes.items()}
+    data = {"X": rng.standard_normal((4, 3)), "Y": rng.standard_normal((4, 3))}
+    _, grads = net(params, data)
+    numeric = central_differences(net, params, data)
+    for name in params:
+        np.testing.assert_allclose(grads[name], numeric[name], rtol=1e-6, atol=1e-6, err_msg=name)
+    bp = g.backprop()
+    assert len(bp.paths("W")) > 1 and "paths; their contributions add up" in bp.to_text()
+    assert [f.label for f in bp.chain("s")] == ["∂L/∂D", "∂D/∂s"]
+
+
+def test_dtype_given_as_numpy_type():
+    assert mlp([2, 1]).compile(dtype=np.float32).dtype == np.float32
+    assert mlp([2, 1]).compile(dtype=np.dtype("float64")).dtype == np.float64

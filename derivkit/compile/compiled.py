@@ -74,7 +74,10 @@ class CompiledGraph:
     def __init__(self, backprop: Backprop, backend: str = "numpy", dtype: Any = "float64") -> None:
         if backend != "numpy":
             raise InputError(f"unknown backend {backend!r}; derivkit generates 'numpy' code")
-        key = getattr(dtype, "__name__", None) or str(numpy.dtype(dtype)) if not isinstance(dtype, str) else dtype
+        try:
+            key = dtype if isinstance(dtype, str) else numpy.dtype(dtype).name
+        except TypeError:
+            key = None
         if key not in DTYPES:
             raise InputError(f"dtype must be float64 or float32, got {dtype!r}")
         self.dtype = numpy.dtype(DTYPES[key])

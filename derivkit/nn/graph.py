@@ -268,6 +268,8 @@ def add(a: Node, b: Node) -> Node:
         return a
     if _is_zero(a) and b.shape == shape:
         return b
+    if a is b:
+        return scale(2, a)
     return Node("add", (a, b), shape)
 
 
@@ -286,6 +288,10 @@ def hadamard(a: Node, b: Node) -> Node:
     shape = _broadcast(a, b, "∘")
     if _is_zero(a) or _is_zero(b):
         return zeros(shape)
+    if a.op == "expand" and a.args[0].op == "const":
+        a = a.args[0]
+    if b.op == "expand" and b.args[0].op == "const":
+        b = b.args[0]
     if a.op == "const" and b.shape == shape:
         return scale(a.param, b)
     if b.op == "const" and a.shape == shape:
@@ -703,7 +709,8 @@ def _fmt(n: Node, latex: bool, top: bool = False) -> tuple[str, int]:
     if op in ("input", "param", "adjoint"):
         return (_name_latex(n.name) if latex else n.name), 100
     if op == "const":
-        return (sympy.latex(n.param) if latex else _scalar_text(n.param)), 100 if n.param >= 0 else 10
+        negative = n.param.could_extract_minus_sign()
+        return (sympy.latex(n.param) if latex else _scalar_text(n.param)), 10 if negative else 100
     if op == "zeros":
         return "0", 100
     if op == "matmul":
@@ -766,8 +773,9 @@ def _fmt(n: Node, latex: bool, top: bool = False) -> tuple[str, int]:
         lower = {None: "Σ", 0: "Σ_e", 1: "Σ_n"}[n.param]
         return f"{lower} {inner}", 15
     if op == "expand":
-        inner = sub_(args[0], 91)
-        return (rf"{inner} \mathbf{{1}}" if latex else f"broadcast({inner})"), 90
+        if latex:
+            return rf"{sub_(args[0], 91)} \mathbf{{1}}", 90
+        return f"broadcast({_fmt(args[0], latex)[0]})", 90
     if op == "loss":
         P, _ = _fmt(args[0], latex)
         Y, _ = _fmt(args[1], latex)
