@@ -42,3 +42,8 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+# ``mlp`` is also the name of its module; importing it here keeps ``nn.mlp`` the function
+# even after ``import derivkit.nn.mlp`` (which would otherwise leave the module in its place).
+from derivkit.nn.mlp import mlp  # noqa: E402,F401
