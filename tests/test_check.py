@@ -229,3 +229,16 @@ def test_renderers_show_the_verdict_beside_the_correct_derivation():
     assert latex.startswith(r"\begin{align*}") and r"\text{correct} &= 2 x \cos" in latex
     m = check(J_COURSE, [["2", "-2 x1", "4 x2"], ["2 x2", "3", "4 x1"]], "x1, x2")
     assert "bmatrix" in m.to_markdown() and "Your answer:" in m.to_text()
+
+
+def test_sympy_diff_of_abs_is_read_for_real_variables():
+    # sympy.diff(|x|) speaks of re(x) and Derivative(re(x), x); for real x it is sign(x).
+    assert check(sympy.Abs(x) / x, sympy.diff(sympy.Abs(x) / x, x), x).ok
+    assert check(sympy.Abs(x**2 + x), sympy.diff(sympy.Abs(x**2 + x), x), x).ok
+
+
+def test_points_are_found_in_a_narrow_domain():
+    # acosh(acosh(x/3)) needs x/3 >= cosh(1), i.e. x > 4.6
+    e = sympy.acosh(sympy.acosh(x / 3))
+    v = check(e, sympy.diff(e, x).rewrite(sympy.exp), x)
+    assert v.ok, v.message

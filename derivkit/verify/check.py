@@ -13,7 +13,8 @@ How the claim is read:
   ``latex=True`` or when it contains a backslash or a brace (``\\frac{..}{..}``,
   ``e^{-x}``); a string in square brackets, ``"[[2, 2*x2], [-2*x1, 3]]"``, is a
   matrix of such strings;
-* a SymPy expression, a number, a SymPy ``Matrix``, nested lists or a NumPy array;
+* a SymPy expression, a number, a SymPy ``Matrix``, nested lists or a NumPy array
+  (variables are real, so ``re(x)`` in what ``sympy.diff`` gives is ``x``);
 * with ``at``, the claim is the **value** at that point: a number is right when
   it is exact, or when the correct value rounds to the decimals it was written
   with (``"-2.61"`` for ``4 cos 4 = -2.6146...``).
@@ -43,7 +44,7 @@ from derivkit.inputs import as_expr, as_matrix, as_symbols, substitute
 from derivkit.render.common import derivative_text, expr_text, value_text
 from derivkit.renderable import Renderable
 from derivkit.verify.diagnosis import Finding, diagnose, diagnose_value
-from derivkit.verify.equivalence import Comparison, Sampler, compare, matches_written, real_value, written_decimals
+from derivkit.verify.equivalence import Comparison, Sampler, as_real, compare, matches_written, real_value, written_decimals
 
 __all__ = ["check", "Verdict", "Counterexample", "KINDS", "read_claim"]
 
@@ -295,6 +296,8 @@ def check(expr: Any, claimed: Any, wrt: Any, at: dict | None = None, *, latex: b
     exprs = _read_functions(expr, latex)
     claim = read_claim(claimed, latex)
     syms = as_symbols(wrt, list(exprs) + ([claim] if not isinstance(claim, sympy.MatrixBase) else list(claim)))
+    every = set(syms).union(*(e.free_symbols for e in exprs))
+    claim = claim.applyfunc(lambda e: as_real(e, every)) if isinstance(claim, sympy.MatrixBase) else as_real(claim, every)
     kind = kind or _infer_kind(exprs, claim, syms)
     if kind == "derivative":
         if len(exprs) != 1 or len(syms) != 1:

@@ -49,6 +49,7 @@ __all__ = [
     "Comparison",
     "Sampler",
     "real_value",
+    "as_real",
     "compare",
     "written_decimals",
     "matches_written",
@@ -66,8 +67,8 @@ MIN_POINTS = 6
 #: Seconds allowed for ``simplify``.
 SIMPLIFY_SECONDS = 1.0
 
-# Regions random points are drawn from, in turn: general, positive, |x| < 1, x > 1.
-_REGIONS = ((-3, 3), (0, 3), (-1, 1), (1, 4))
+# Regions random points are drawn from, in turn: general, positive, |x| < 1, x > 1, wide, x > 4.
+_REGIONS = ((-3, 3), (0, 3), (-1, 1), (1, 4), (-12, 12), (4, 12))
 _DENOMINATORS = (7, 11, 13, 17, 19, 23)
 
 
@@ -131,6 +132,27 @@ def simplifies_to_zero(d: sympy.Basic, seconds: float = SIMPLIFY_SECONDS) -> boo
         return False
 
 
+def as_real(expr: sympy.Basic, variables: Iterable[sympy.Symbol]) -> sympy.Basic:
+    """``expr`` with its variables taken as real: ``re(x) -> x``, ``im(x) -> 0``, derivatives done.
+
+    SymPy's plain symbols are complex, so ``sympy.diff(abs(x), x)`` mentions
+    ``re(x)`` and ``Derivative(re(x), x)``; for real ``x`` that is ``sign(x)``.
+
+    >>> x = sympy.Symbol("x")
+    >>> as_real(sympy.diff(sympy.Abs(x), x), [x])
+    sign(x)
+    """
+    if not expr.has(sympy.re, sympy.im, sympy.Derivative, sympy.conjugate, sympy.arg):
+        return expr
+    mapping = {}
+    for s in variables:
+        mapping.update({sympy.re(s): s, sympy.im(s): sympy.Integer(0), sympy.conjugate(s): s})
+    try:
+        return expr.xreplace(mapping).doit()
+    except (TypeError, ValueError, NotImplementedError, AttributeError):  # pragma: no cover
+        return expr
+
+
 def real_value(expr: sympy.Basic, point: dict) -> sympy.Basic | None:
     """``expr`` at ``point`` as a real 40-digit Float, or None if undefined or complex there."""
     try:
@@ -168,7 +190,7 @@ class Sampler:
     """
 
     def __init__(self, reference: sympy.Basic, variables: Iterable[sympy.Symbol], wanted: int = MIN_POINTS + 2,
-                 tries: int = 48, domain: Sequence[sympy.Basic] = ()):
+                 tries: int = 60, domain: Sequence[sympy.Basic] = ()):
         self.reference = reference
         self.variables = tuple(sorted(set(variables), key=lambda s: s.name))
         rng = random.Random(20240607)
