@@ -229,3 +229,23 @@ def test_every_operation_matches_central_differences():
 def test_dtype_given_as_numpy_type():
     assert mlp([2, 1]).compile(dtype=np.float32).dtype == np.float32
     assert mlp([2, 1]).compile(dtype=np.dtype("float64")).dtype == np.float64
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=20, deadline=None)
+@given(n_in=st.integers(1, 3), hidden=st.lists(st.integers(1, 4), min_size=0, max_size=2), n_out=st.integers(1, 3),
+       batch=st.integers(1, 4), activation=st.sampled_from(["sigmoid", "tanh", "identity"]),
+       loss=st.sampled_from(["mse", "sse", "bce", "cross_entropy", "nll", "softmax_cross_entropy"]),
+       bias=st.booleans(), seed=st.integers(0, 2**16))
+def test_any_smooth_mlp_matches_central_differences(n_in, hidden, n_out, batch, activation, loss, bias, seed):
+    rng = np.random.default_rng(seed)
+    net = mlp([n_in, *hidden, n_out], activation=activation, loss=loss, bias=bias).compile()
+    params = perturbed_params(net, rng)
+    data = make_data(loss, batch, n_out, rng)
+    data["X"] = rng.standard_normal((batch, n_in))
+    _, grads = net(params, data)
+    numeric = central_differences(net, params, data)
+    for name in params:
+        np.testing.assert_allclose(grads[name], numeric[name], rtol=1e-5, atol=1e-7, err_msg=name)
