@@ -25,7 +25,7 @@ exp(s_0)/(exp(s_0) + exp(s_1))
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Callable, Sequence, Union
 
 import sympy
 from mpmath.libmp import prec_to_dps
@@ -38,8 +38,13 @@ from derivkit.inputs import as_matrix
 __all__ = [
     "sigmoid", "tanh", "relu", "leaky_relu", "step", "identity", "ACTIVATIONS",
     "softmax", "softmax_entry", "logsumexp", "softmax_jacobian", "sigmoid_jacobian",
-    "as_activation", "as_vector",
+    "as_activation", "as_vector", "VectorLike", "ActivationLike",
 ]
+
+#: A vector: a SymPy Matrix with one row or one column, a list or tuple, or a NumPy array.
+VectorLike = Union[sympy.MatrixBase, Sequence[Any]]
+#: An activation: a name of :data:`ACTIVATIONS`, a SymPy function class, or a one-argument function.
+ActivationLike = Union[str, Callable[[sympy.Basic], sympy.Basic], None]
 
 #: The hyperbolic tangent, SymPy's own (``tanh' = 1 - tanh^2``).
 tanh = sympy.tanh
@@ -214,7 +219,7 @@ class softmax_entry(sympy.Function):
         return f"{exp}({printer._print(self.scores[self.index])})/({_mp_sum_exp(printer, self.scores)})"
 
 
-def as_vector(obj, *, what: str = "vector") -> sympy.Matrix:
+def as_vector(obj: VectorLike, *, what: str = "vector") -> sympy.Matrix:
     """Return ``obj`` (a Matrix with one column or one row, a list, a tuple) as a column Matrix.
 
     >>> as_vector([1, 2, 3]).shape
@@ -233,7 +238,7 @@ def as_vector(obj, *, what: str = "vector") -> sympy.Matrix:
     return m.reshape(rows * cols, 1)
 
 
-def softmax(s) -> sympy.Matrix:
+def softmax(s: VectorLike) -> sympy.Matrix:
     r"""The softmax of a score vector: ``p_k = e^{s_k} / Σ_j e^{s_j}``, as a column Matrix.
 
     Classes are zero-based. The entries are :class:`softmax_entry` objects:
@@ -250,7 +255,7 @@ def softmax(s) -> sympy.Matrix:
     return sympy.Matrix([softmax_entry(k, *scores) for k in range(len(scores))])
 
 
-def softmax_jacobian(s) -> sympy.Matrix:
+def softmax_jacobian(s: VectorLike) -> sympy.Matrix:
     r"""The softmax Jacobian ``D_ab = dp_a/ds_b = p_a (δ_ab - p_b)``.
 
     Symmetric, so numerator and denominator layouts agree.
@@ -268,7 +273,7 @@ def softmax_jacobian(s) -> sympy.Matrix:
     return sympy.Matrix(n, n, lambda a, b: p[a] * ((1 if a == b else 0) - p[b]))
 
 
-def sigmoid_jacobian(s) -> sympy.Matrix:
+def sigmoid_jacobian(s: VectorLike) -> sympy.Matrix:
     r"""The derivative of the elementwise sigmoid of a vector: ``diag((1 - σ(s_j)) σ(s_j))``.
 
     >>> import sympy
@@ -282,7 +287,7 @@ def sigmoid_jacobian(s) -> sympy.Matrix:
     return sympy.diag(*[sigmoid(x) * (1 - sigmoid(x)) for x in v])
 
 
-def as_activation(activation):
+def as_activation(activation: ActivationLike) -> Callable[[sympy.Basic], sympy.Basic]:
     """Return a one-argument function ``z -> f(z)`` for an activation name, class or callable.
 
     Names are those of :data:`ACTIVATIONS` (``"sigmoid"``, ``"tanh"``, ``"relu"``,

@@ -18,7 +18,7 @@ Matrix([
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence, Union
 
 import sympy
 from sympy import S
@@ -26,16 +26,19 @@ from sympy import S
 from derivkit.errors import InputError, ShapeError
 from derivkit.functions import step
 from derivkit.inputs import as_matrix, as_symbols
-from derivkit.nn.activations import as_activation, as_vector
+from derivkit.nn.activations import ActivationLike, VectorLike, as_activation, as_vector
 from derivkit.renderable import Renderable
 
 __all__ = ["neuron", "layer", "decision_boundary", "layer_symbols", "linear_scores", "LinearScores", "DENOMINATOR_LAYOUT"]
+
+#: Inputs: a count (``2`` -> ``x1, x2``), names (``"x1, x2"``) or Symbols.
+InputsLike = Union[int, str, Sequence[Any], sympy.MatrixBase]
 
 #: The layout the course uses for ``ds/dx``, stated wherever it is shown.
 DENOMINATOR_LAYOUT = "denominator layout: entry (k, j) is ds_j/dx_k, so ds/dx = W^T (n x d)"
 
 
-def _inputs(inputs) -> tuple[sympy.Symbol, ...]:
+def _inputs(inputs: InputsLike) -> tuple[sympy.Symbol, ...]:
     """Input symbols from a count (``2`` -> ``x1, x2``), names (``"x1,x2"``) or Symbols."""
     if isinstance(inputs, bool):
         raise InputError(f"inputs must be a count, names or symbols, not {inputs!r}")
@@ -53,7 +56,7 @@ def _index_name(prefix: str, *idx: int) -> str:
     return f"{prefix}_{joined}"
 
 
-def neuron(inputs=2, activation="sigmoid", *, weight: str = "b") -> sympy.Basic:
+def neuron(inputs: InputsLike = 2, activation: ActivationLike = "sigmoid", *, weight: str = "b") -> sympy.Basic:
     """A single neuron ``f(b1 x1 + ... + bn xn + b0)`` with the course's weight names.
 
     ``inputs`` is a count (``x1 .. xn``), names or Symbols; ``activation`` a name
@@ -86,7 +89,7 @@ def decision_boundary(expr: sympy.Basic) -> sympy.Eq:
     return sympy.Eq(expr, S.Zero)
 
 
-def layer_symbols(units: int, inputs=2) -> tuple[sympy.Matrix, sympy.Matrix, sympy.Matrix]:
+def layer_symbols(units: int, inputs: InputsLike = 2) -> tuple[sympy.Matrix, sympy.Matrix, sympy.Matrix]:
     """Symbolic ``(W, x, b)`` of a layer: ``W`` is ``units x n`` with entries ``w_jk``.
 
     >>> W, x, b = layer_symbols(2, 3)
@@ -101,7 +104,7 @@ def layer_symbols(units: int, inputs=2) -> tuple[sympy.Matrix, sympy.Matrix, sym
     return W, sympy.Matrix(xs), b
 
 
-def layer(inputs=2, units: int = 2, activation="sigmoid") -> sympy.Matrix:
+def layer(inputs: InputsLike = 2, units: int = 2, activation: ActivationLike = "sigmoid") -> sympy.Matrix:
     """A layer of ``units`` neurons: ``y_j = f(Σ_k w_jk x_k + b_j)`` as a column Matrix.
 
     >>> layer(["x1"], 1, "identity")
@@ -146,7 +149,7 @@ def _placeholders(prefix: str, rows: int, cols: int) -> sympy.Matrix:
     return sympy.Matrix(rows, cols, lambda i, j: sympy.Dummy(f"{prefix}{i}{j}"))
 
 
-def linear_scores(W, x, b) -> LinearScores:
+def linear_scores(W: VectorLike, x: VectorLike, b: VectorLike) -> LinearScores:
     """The scores ``s = W x + b`` (``W`` is ``d x n``, ``x`` has ``n`` entries, ``b`` has ``d``).
 
     >>> r = linear_scores([[0.2, -0.5, 0.1, 2.0], [1.5, 1.3, 2.1, 0.0], [0, 0.25, 0.2, -0.3]],

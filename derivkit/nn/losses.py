@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, Union
 
 import sympy
 from sympy import S
 
 from derivkit.errors import DomainError, InputError, ShapeError
 from derivkit.functions import step
-from derivkit.inputs import as_expr, as_matrix, as_symbols, substitute
-from derivkit.nn.activations import as_vector, logsumexp
+from derivkit.inputs import ExprLike, as_expr, as_matrix, as_symbols, substitute
+from derivkit.nn.activations import VectorLike, as_vector, logsumexp
 from derivkit.renderable import Renderable
 
 __all__ = [
@@ -43,6 +43,13 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # argument conversion
 # ---------------------------------------------------------------------------
+
+#: A scalar (expression or number) or a vector/matrix of them.
+Values = Union[ExprLike, VectorLike]
+#: A zero-based class label.
+Label = Union[int, sympy.Integer]
+#: A count of classes (symbols ``p_0, p_1, ...`` are made) or the symbols themselves.
+SymbolsLike = Union[int, str, Sequence[Any], sympy.MatrixBase]
 
 def _is_array_like(obj) -> bool:
     return isinstance(obj, (list, tuple, sympy.MatrixBase)) or (
@@ -104,7 +111,7 @@ def _binary_log_likelihood(q: sympy.Basic, t: sympy.Basic) -> sympy.Basic:
 # regression losses
 # ---------------------------------------------------------------------------
 
-def sse(pred, target) -> sympy.Basic:
+def sse(pred: Values, target: Values) -> sympy.Basic:
     r"""Sum of squared errors ``Σ (O - Y)^2`` over every entry.
 
     >>> sse([1, 2], [0, 4])
@@ -114,7 +121,7 @@ def sse(pred, target) -> sympy.Basic:
     return sympy.Add(*[(o - y) ** 2 for o, y in zip(P, T)])
 
 
-def mse(pred, target) -> sympy.Basic:
+def mse(pred: Values, target: Values) -> sympy.Basic:
     r"""Mean squared error of the course: ``1/N Σ_e Σ_n (O_en - Y_en)^2``.
 
     For a matrix the rows are the ``N`` examples and the columns the outputs, so
@@ -131,7 +138,7 @@ def mse(pred, target) -> sympy.Basic:
     return sse(P, T) / n
 
 
-def l1(pred, target) -> sympy.Basic:
+def l1(pred: Values, target: Values) -> sympy.Basic:
     r"""L1 loss ``Σ |O - Y|`` (for one value: ``|y - s|``).
 
     >>> l1([1, 2], [3, 1])
@@ -145,13 +152,15 @@ def l1(pred, target) -> sympy.Basic:
 # probability losses
 # ---------------------------------------------------------------------------
 
-def bce(p, y) -> sympy.Basic:
+def bce(p: Values, y: Values) -> sympy.Basic:
     r"""Binary cross-entropy ``-Σ_i [y_i log p_i + (1 - y_i) log(1 - p_i)]``.
 
     ``p`` holds predicted probabilities of class 1 and ``y`` the labels (0 or 1,
     or any target in [0, 1]). With numeric labels the terms that vanish are
     dropped exactly, so ``bce(p, 1)`` is ``-log(p)`` and stays finite and correct
-    as ``p`` approaches 1, in SymPy and in lambdified NumPy code.
+    as ``p`` approaches 1, in SymPy and in lambdified NumPy code. (With a
+    symbolic label both logarithms stay, and compiled code gives ``nan`` for
+    ``0 * log(0)`` at ``p = 0`` or ``p = 1``: give data labels as numbers.)
 
     >>> import sympy
     >>> bce(sympy.Symbol("p"), 1)
@@ -165,7 +174,7 @@ def bce(p, y) -> sympy.Basic:
     return -sympy.Add(*[_binary_log_likelihood(q, t) for q, t in zip(P, Y)])
 
 
-def nll(p, label) -> sympy.Basic:
+def nll(p: VectorLike, label: Label) -> sympy.Basic:
     r"""Negative log-likelihood ``-log p_y`` of the class ``label`` (zero-based).
 
     >>> nll([0.1, 0.7, 0.2], 1)
@@ -181,7 +190,7 @@ def _one_hot(label, n: int) -> sympy.Matrix:
     return sympy.Matrix([1 if j == y else 0 for j in range(n)])
 
 
-def cross_entropy(p, label) -> sympy.Basic:
+def cross_entropy(p: VectorLike, label: Union[Label, VectorLike]) -> sympy.Basic:
     r"""Cross-entropy over a one-hot target ``z`` (§6 of the course):
 
     ``L = -Σ_j [z_j log p_j + (1 - z_j) log(1 - p_j)]``, so
@@ -204,7 +213,7 @@ def cross_entropy(p, label) -> sympy.Basic:
     return -sympy.Add(*[_binary_log_likelihood(q, z) for q, z in zip(P, Z)])
 
 
-def softmax_cross_entropy(s, label) -> sympy.Basic:
+def softmax_cross_entropy(s: VectorLike, label: Label) -> sympy.Basic:
     r"""The softmax classifier's loss ``-log(e^{s_y} / Σ_j e^{s_j})`` from scores ``s``.
 
     Written stably as ``logsumexp(s) - s_y`` (the same number), which never
@@ -227,7 +236,7 @@ def _check_sign_label(y: sympy.Basic) -> None:
         raise InputError(f"the binary hinge loss needs labels y = +1 or -1, got {y}")
 
 
-def hinge(s, y) -> sympy.Basic:
+def hinge(s: Values, y: Values) -> sympy.Basic:
     r"""Binary hinge loss ``max(0, 1 - y s)`` with ``y = ±1`` (summed over a vector).
 
     >>> hinge(0.5, 1), hinge(2, 1), hinge(2, -1)
@@ -239,7 +248,7 @@ def hinge(s, y) -> sympy.Basic:
     return sympy.Add(*[sympy.Max(0, 1 - t * v) for v, t in zip(S_, Y)])
 
 
-def multiclass_hinge(s, label, margin=1) -> sympy.Basic:
+def multiclass_hinge(s: VectorLike, label: Label, margin: ExprLike = 1) -> sympy.Basic:
     r"""Multiclass hinge (SVM) loss ``Σ_{j≠y} max(0, s_j - s_y + 1)``; ``label`` zero-based.
 
     >>> multiclass_hinge([3.2, 5.1, -1.7], 0), multiclass_hinge([1.3, 4.9, 2.0], 1)
@@ -251,7 +260,7 @@ def multiclass_hinge(s, label, margin=1) -> sympy.Basic:
     return sympy.Add(*[sympy.Max(0, S_[j] - S_[y] + delta) for j in range(S_.rows) if j != y])
 
 
-def total_loss(losses, reg=None, lam="lambda") -> sympy.Basic:
+def total_loss(losses: Values, reg: ExprLike | None = None, lam: ExprLike = "lambda") -> sympy.Basic:
     r"""The training objective ``L = 1/N Σ_i L_i + λ R(W)``.
 
     ``losses`` are the per-example losses ``L_i``; ``reg`` the regulariser
@@ -344,7 +353,7 @@ def _indicators(expr: sympy.Basic) -> sympy.Basic:
     return expr.replace(sympy.Heaviside, lambda z, *rest: step(z))
 
 
-def squared_error_gradient(s="s", y="y") -> LossGradient:
+def squared_error_gradient(s: ExprLike = "s", y: ExprLike = "y") -> LossGradient:
     """``L = (y - s)^2`` has ``dL/ds = -2(y - s)``.
 
     >>> g = squared_error_gradient()
@@ -367,7 +376,7 @@ def _vector_gradient(name: str, loss_of, vec, prefix: str, formula: str, notes: 
     return LossGradient(name, loss, V, grad, formula, notes)
 
 
-def nll_gradient(p=3, label=0) -> LossGradient:
+def nll_gradient(p: SymbolsLike = 3, label: Label = 0) -> LossGradient:
     """``L = -log p_y``: ``dL/dp`` is ``-1/p_y`` at row ``y`` and 0 elsewhere.
 
     ``p`` is the number of classes or the probability symbols.
@@ -379,7 +388,7 @@ def nll_gradient(p=3, label=0) -> LossGradient:
                             "dL/dp_y = -1/p_y, dL/dp_j = 0 for j != y")
 
 
-def cross_entropy_gradient(p=3, label=0) -> LossGradient:
+def cross_entropy_gradient(p: SymbolsLike = 3, label: Label = 0) -> LossGradient:
     """One-hot cross-entropy: ``dL/dp_y = -1/p_y`` and ``dL/dp_j = 1/(1 - p_j)`` for ``j ≠ y``.
 
     >>> cross_entropy_gradient(3, 1).result.T
@@ -389,7 +398,7 @@ def cross_entropy_gradient(p=3, label=0) -> LossGradient:
                             "dL/dp_y = -1/p_y, dL/dp_j = 1/(1 - p_j) for j != y")
 
 
-def softmax_cross_entropy_gradient(s=3, label=0) -> LossGradient:
+def softmax_cross_entropy_gradient(s: SymbolsLike = 3, label: Label = 0) -> LossGradient:
     """Softmax + NLL: ``dL/ds_j = p_j - 1(j = y)`` with ``p = softmax(s)``.
 
     >>> softmax_cross_entropy_gradient(2, 0).result.T
@@ -399,7 +408,7 @@ def softmax_cross_entropy_gradient(s=3, label=0) -> LossGradient:
                             "dL/ds_j = p_j - 1(j = y), p = softmax(s)")
 
 
-def hinge_gradient(s="s", y="y") -> LossGradient:
+def hinge_gradient(s: ExprLike = "s", y: ExprLike = "y") -> LossGradient:
     """Binary hinge ``max(0, 1 - y s)``: ``dL/ds = -y`` where ``1 - y s > 0``, else 0.
 
     >>> g = hinge_gradient()
@@ -418,7 +427,7 @@ def hinge_gradient(s="s", y="y") -> LossGradient:
     return LossGradient("hinge", loss, (s_,), grad, "dL/ds = -y 1(1 - y s > 0)", notes)
 
 
-def multiclass_hinge_gradient(s=3, label=0, margin=1) -> LossGradient:
+def multiclass_hinge_gradient(s: SymbolsLike = 3, label: Label = 0, margin: ExprLike = 1) -> LossGradient:
     """Multiclass hinge: ``dL/ds_j = 1(s_j - s_y + 1 > 0)`` for ``j ≠ y`` and
     ``dL/ds_y = -Σ_{j≠y} 1(s_j - s_y + 1 > 0)``, indicators written with ``step``.
 

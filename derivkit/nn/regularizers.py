@@ -11,20 +11,26 @@ The training objective adds ``λ R(W)`` to the mean loss (see
 
 from __future__ import annotations
 
+from typing import Union
+
 import sympy
 
-from derivkit.inputs import as_expr, as_matrix
+from derivkit.inputs import ExprLike, as_expr, as_matrix
+from derivkit.nn.activations import VectorLike
 
 __all__ = ["l1_penalty", "l2_penalty", "elastic_net"]
 
+#: Weights: a matrix, a list, or one weight.
+Weights = Union[ExprLike, VectorLike]
 
-def _weights(W) -> list[sympy.Basic]:
+
+def _weights(W: Weights) -> list[sympy.Basic]:
     if isinstance(W, (list, tuple, sympy.MatrixBase)) or (hasattr(W, "shape") and not isinstance(W, sympy.Basic)):
         return list(as_matrix(W, what="weights"))
     return [as_expr(W, what="weights")]
 
 
-def l2_penalty(W) -> sympy.Basic:
+def l2_penalty(W: Weights) -> sympy.Basic:
     r"""L2 regularisation ``R(W) = Σ_k Σ_l W_kl^2``.
 
     >>> import sympy
@@ -35,7 +41,7 @@ def l2_penalty(W) -> sympy.Basic:
     return sympy.Add(*[w ** 2 for w in _weights(W)])
 
 
-def l1_penalty(W) -> sympy.Basic:
+def l1_penalty(W: Weights) -> sympy.Basic:
     r"""L1 regularisation ``R(W) = Σ_k Σ_l |W_kl|``.
 
     >>> l1_penalty([[0.5, -1.5]])
@@ -44,7 +50,7 @@ def l1_penalty(W) -> sympy.Basic:
     return sympy.Add(*[sympy.Abs(w) for w in _weights(W)])
 
 
-def elastic_net(W, beta) -> sympy.Basic:
+def elastic_net(W: Weights, beta: ExprLike) -> sympy.Basic:
     r"""Elastic net ``R(W) = Σ_k Σ_l (β W_kl^2 + |W_kl|)``.
 
     >>> import sympy
