@@ -112,6 +112,21 @@ def _show(v: Any) -> str:
     return expr_text(v)
 
 
+def _show_like(expected: Any, raws: Sequence[Any]) -> str:
+    """The correct iterate, rounded to the decimals the claim was written with (when it is not exact)."""
+    parts = []
+    for e, r in zip(_components(expected), raws):
+        d = written_decimals(r)
+        exact = isinstance(e, sympy.Basic) and e.is_Rational and sympy.Rational(decimal(e)) == e
+        parts.append(decimal(e) if d is None or exact else f"{float(e):.{d}f}")
+    return parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ")"
+
+
+def _show_written(raws: Sequence[Any], values: Any) -> str:
+    parts = [str(r).strip() if written_decimals(r) is not None else _show(v) for r, v in zip(raws, _components(values))]
+    return parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ")"
+
+
 def check_descent(f: Any, wrt: Any, start: Any, lr: Any, claimed: Sequence[Any], momentum: Any = 0) -> Verdict:
     """Check a hand-computed table of gradient-descent iterates ``b(1), b(2), ...``.
 
@@ -172,7 +187,8 @@ def check_descent(f: Any, wrt: Any, start: Any, lr: Any, claimed: Sequence[Any],
         return Verdict(False, counterexample=ce, diagnosis=(), message=msg, **base)
     finding = _diagnose_step(run, first, bad.claimed, table[first - 1], several)
     ce = Counterexample({"iteration": first}, bad.expected, bad.claimed, iteration=first)
-    msg = (f"Not right: iteration {first} should be {_show(bad.expected)}, not {_show(bad.claimed)}"
+    msg = (f"Not right: iteration {first} should be {_show_like(bad.expected, table[first - 1])}, "
+           f"not {_show_written(table[first - 1], bad.claimed)}"
            f" (gradient descent with {setting}). Likely mistake: {finding.message}.")
     later = checks[first:]
     if later and not with_momentum:
