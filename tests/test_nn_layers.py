@@ -135,3 +135,14 @@ def test_bad_layer_inputs():
         neuron(2, "swish")
     with pytest.raises(InputError, match="units"):
         layer(2, 0)
+
+
+def test_derivations_through_neurons_name_the_rules():
+    from derivkit import derive
+
+    d = derive(neuron(2, "sigmoid"), "b1")
+    assert d.rules[:2] == ("chain", "sigmoid")
+    assert d.result == sympy.diff(neuron(2, "sigmoid"), b1)
+    d = derive(neuron(2, "step"), "b1")
+    assert d.result == 0 and "step" in d.rules
+    assert "cannot move" in d.to_text()
