@@ -160,3 +160,19 @@ def test_agrees_with_pytorch():
             tp.grad = torch.tensor(grad(tp.detach().numpy()), dtype=torch.float64)
             topt.step()
         assert params["w"] == pytest.approx(tp.detach().numpy(), rel=1e-10, abs=1e-12), type(ours).__name__
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=30)
+@given(lr=st.floats(0.001, 0.15), eta=st.floats(0.0, 0.95), b0=st.floats(-10, 10))
+def test_momentum_is_the_velocity_form_for_any_hyperparameters(lr, eta, b0):
+    ours = run(Momentum(lr, eta), 8, b0)
+    v, b, expected = 0.0, b0, []
+    for _ in range(8):
+        v = eta * v + grad_f(b)  # PyTorch's form
+        b = b - lr * v
+        expected.append(b)
+    assert ours == pytest.approx(expected, rel=1e-9, abs=1e-9)
