@@ -473,29 +473,7 @@ def _check_matrix(kind, exprs, claim, syms, at, raw) -> Verdict:
         return Verdict(False, expected=expected, claimed=claim, counterexample=None, diagnosis=(),
                        message=f"Not right: the {label} is a {_shape(expected)} matrix, your answer is {_shape(claim)}.",
                        **base)
-    wrong: list[tuple[int, int]] = []
-    first: Counterexample | None = None
-    entry_findings: dict[tuple[int, int], tuple[Finding, ...]] = {}
-    for i in range(expected.rows):
-        for j in range(expected.cols):
-            f, x = problems[i][j]
-            e, c = expected[i, j], claim[i, j]
-            if point is not None:
-                if matches_written(raws[i][j] if raws[i][j] is not None else c, c, e):
-                    continue
-                wrong.append((i, j))
-                entry_findings[(i, j)] = diagnose_value(f, x, point, exact[i, j], c, raws[i][j])
-                first = first or Counterexample({s.name: v for s, v in point.items()}, e, c, entry=(i, j))
-                continue
-            variables = _variables(f, c, syms) | e.free_symbols
-            sampler = Sampler(e, variables, domain=(f,))
-            cmp = compare(e, c, sorted(variables, key=str), sampler)
-            if cmp.equal:
-                continue
-            wrong.append((i, j))
-            entry_findings[(i, j)] = diagnose(f, x, e, c, sampler) if cmp.equal is False else ()
-            if first is None and cmp.point is not None:
-                first = _counterexample(cmp, entry=(i, j))
+    wrong, first, entry_findings = _compare_entries(expected, exact, claim, problems, syms, point, raws)
     if not wrong:
         method = "exact" if point is not None else "entry by entry"
         return Verdict(True, expected=expected, claimed=claim, counterexample=None, diagnosis=(), method=method,
@@ -521,6 +499,34 @@ def _check_matrix(kind, exprs, claim, syms, at, raw) -> Verdict:
         msg += f" Likely mistake in {findings[1].message}."
     return Verdict(False, expected=expected, claimed=claim, counterexample=first, diagnosis=ids,
                    findings=tuple(findings), wrong_entries=tuple(wrong), message=msg, **base)
+
+
+def _compare_entries(expected, exact, claim, problems, syms, point, raws):
+    """The wrong entries, the first counterexample and each wrong entry's findings."""
+    wrong: list[tuple[int, int]] = []
+    first: Counterexample | None = None
+    findings: dict[tuple[int, int], tuple[Finding, ...]] = {}
+    for i in range(expected.rows):
+        for j in range(expected.cols):
+            f, x = problems[i][j]
+            e, c = expected[i, j], claim[i, j]
+            if point is not None:
+                if matches_written(raws[i][j] if raws[i][j] is not None else c, c, e):
+                    continue
+                wrong.append((i, j))
+                findings[(i, j)] = diagnose_value(f, x, point, exact[i, j], c, raws[i][j])
+                first = first or Counterexample({s.name: v for s, v in point.items()}, e, c, entry=(i, j))
+                continue
+            variables = _variables(f, c, syms) | e.free_symbols
+            sampler = Sampler(e, variables, domain=(f,))
+            cmp = compare(e, c, sorted(variables, key=str), sampler)
+            if cmp.equal:
+                continue
+            wrong.append((i, j))
+            findings[(i, j)] = diagnose(f, x, e, c, sampler) if cmp.equal is False else ()
+            if first is None and cmp.point is not None:
+                first = _counterexample(cmp, entry=(i, j))
+    return wrong, first, findings
 
 
 def _matches(e, c, point, raw) -> bool:
