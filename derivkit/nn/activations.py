@@ -6,8 +6,9 @@ Softmax works on a score vector ``s`` (zero-based: class 0 is ``s[0]``):
 
 .. math:: p_k = \\frac{e^{s_k}}{\\sum_j e^{s_j}}
 
-Each entry is a :class:`softmax_entry`, a SymPy function that prints as the
-course writes it, differentiates to the Jacobian ``D_ab = p_a (δ_ab - p_b)``,
+Each entry is a :class:`softmax_entry`, a SymPy function that prints
+compactly (``softmax(s_0, s_1)[0]``, LaTeX ``softmax_0(s_0, s_1)``), rewrites to
+the textbook quotient with ``.rewrite(sympy.exp)``, differentiates to the Jacobian ``D_ab = p_a (δ_ab - p_b)``,
 and evaluates without overflow both in SymPy (``evalf``) and in NumPy code made
 by ``sympy.lambdify`` (it is computed as ``exp(s_k - logsumexp(s))``).
 
@@ -30,6 +31,7 @@ from typing import Any, Callable, Sequence, Union
 import sympy
 from mpmath.libmp import prec_to_dps
 from sympy import S
+from sympy.core.logic import fuzzy_and
 
 from derivkit.errors import InputError, ShapeError
 from derivkit.functions import ACTIVATIONS, identity, leaky_relu, relu, sigmoid, step
@@ -115,6 +117,9 @@ class logsumexp(sympy.Function):
     def _eval_is_extended_real(self):
         return _all_real(self.args)
 
+    def _eval_is_finite(self):
+        return fuzzy_and(a.is_finite for a in self.args)
+
     def _latex(self, printer, exp=None):
         inner = " + ".join(r"e^{%s}" % printer._print(a) for a in self.args)
         base = r"\log\left(%s\right)" % inner
@@ -134,8 +139,6 @@ class logsumexp(sympy.Function):
 
 def _all_real(args) -> bool | None:
     """True when every argument is known to be real, None when unknown."""
-    from sympy.core.logic import fuzzy_and
-
     return fuzzy_and(a.is_extended_real for a in args)
 
 
@@ -191,6 +194,9 @@ class softmax_entry(sympy.Function):
 
     def _eval_is_extended_real(self):
         return _all_real(self.scores)
+
+    def _eval_is_finite(self):
+        return True  # a probability, in [0, 1]
 
     def _eval_is_positive(self):
         if all(s.is_extended_real and s.is_finite for s in self.scores):
