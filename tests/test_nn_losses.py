@@ -55,6 +55,7 @@ def test_mse_over_a_matrix_divides_by_the_number_of_examples():
 def test_mse_sse_l1_on_vectors_and_scalars():
     assert mse([1, 2, 3], [1, 2, 5]) == R(4, 3)
     assert mse([[1, 2, 3]], [[1, 2, 5]]) == R(4, 3)  # a row vector is also N = 3 values
+    assert mse(sympy.Matrix([[1, 2, 3]]), sympy.Matrix([1, 2, 5])) == R(4, 3)  # row against column
     assert sse([1, 2, 3], [1, 2, 5]) == 4
     assert mse(s, y) == (s - y) ** 2
     assert l1(s, y) == sympy.Abs(y - s)

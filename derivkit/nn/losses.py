@@ -51,6 +51,7 @@ Label = Union[int, sympy.Integer]
 #: A count of classes (symbols ``p_0, p_1, ...`` are made) or the symbols themselves.
 SymbolsLike = Union[int, str, Sequence[Any], sympy.MatrixBase]
 
+
 def _is_array_like(obj) -> bool:
     return isinstance(obj, (list, tuple, sympy.MatrixBase)) or (
         hasattr(obj, "shape") and getattr(obj, "shape", ()) != () and not isinstance(obj, sympy.Basic))
@@ -60,6 +61,8 @@ def _pair(pred, target) -> tuple[sympy.Matrix, sympy.Matrix]:
     """Prediction and target as matrices of one shape (scalars become 1x1)."""
     P = as_matrix(pred, what="prediction") if _is_array_like(pred) else sympy.Matrix([[as_expr(pred, what="prediction")]])
     T = as_matrix(target, what="target") if _is_array_like(target) else sympy.Matrix([[as_expr(target, what="target")]])
+    if P.shape != T.shape and 1 in P.shape and 1 in T.shape and len(P) == len(T):
+        T = T.reshape(*P.shape)  # a row and a column of the same length: the same vector
     if P.shape != T.shape:
         raise ShapeError(
             f"the prediction is {P.rows}x{P.cols} but the target is {T.rows}x{T.cols}; they must have the same shape")
