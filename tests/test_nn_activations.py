@@ -57,6 +57,14 @@ def test_sigmoid_derivative_is_teaching_form_and_equals_explicit_formula():
     assert sympy.simplify(d.rewrite(sympy.exp) - sympy.exp(-x) / (1 + sympy.exp(-x)) ** 2) == 0
 
 
+def test_derivation_of_the_explicit_sigmoid_ends_in_one_minus_sigma_times_sigma():
+    from derivkit import derive
+
+    d = derive(1 / (1 + sympy.exp(-x)), x)
+    assert d.result == (1 - sigmoid(x)) * sigmoid(x)
+    assert d.rules[0] == "chain" and d.rules[-1] == "rewrite"
+
+
 def test_tanh_derivative_is_one_minus_tanh_squared():
     assert sympy.diff(tanh(x), x) == 1 - tanh(x) ** 2
 
