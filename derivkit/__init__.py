@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     # input and errors
     "parse": "derivkit.parsing",
+    "parse_equation": "derivkit.parsing",
     "DerivkitError": "derivkit.errors",
     "ParseError": "derivkit.errors",
     "InputError": "derivkit.errors",
