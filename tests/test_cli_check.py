@@ -66,3 +66,11 @@ def test_bad_input_exits_2_with_one_line_on_stderr(capsys):
     assert code == 2 and "'y'" in err
     code, _, err = run(capsys, "b^2", "--claimed", "1", "--wrt", "b", "--start", "4")
     assert code == 2 and "--lr" in err
+
+
+def test_kind_option(capsys):
+    # A square answer for two variables is read as the Hessian anyway; --kind says it outright.
+    code, out, _ = run(capsys, "x1^2*x2", "--claimed", "[[2*x2, 2*x1], [2*x1, 0]]", "--wrt", "x1,x2", "--kind", "hessian")
+    assert code == 0 and "Hessian" in out
+    code, out, _ = run(capsys, "x1^2*x2", "--claimed", "[[2*x2, 2*x1], [2*x1, 0]]", "--wrt", "x1,x2", "--kind", "jacobian")
+    assert code == 1 and "1×2" in out

@@ -48,6 +48,8 @@ def register(subparsers) -> None:
                         help="your answer: an expression, a matrix [[..], [..]], a number with --at, "
                              "or the iterates b1, b2, ... with --start")
     parser.add_argument("--wrt", required=True, metavar="VARS", help="the variable(s), e.g. x or x1,x2")
+    parser.add_argument("--kind", choices=("derivative", "gradient", "jacobian", "hessian"),
+                        help="what ANSWER is (default: decided from the shapes of EXPR and ANSWER)")
     add_at(parser, "the derivative (ANSWER is then its value)")
     parser.add_argument("--start", metavar="B0", help="check a descent table starting here (b0, or x1=1,x2=2)")
     parser.add_argument("--lr", metavar="ALPHA", help="the learning rate of the descent table")
@@ -65,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
     if args.start is not None or args.lr is not None:
         if args.start is None or args.lr is None:
             raise InputError("a descent table needs both --start and --lr")
-        if args.at:
-            raise InputError("--at does not apply to a descent table")
+        if args.at or args.kind:
+            raise InputError("--at and --kind do not apply to a descent table")
         from derivkit.verify.descent import check_descent
 
         verdict = check_descent(args.expr, args.wrt, _start(args.start), args.lr, args.claimed, args.momentum)
@@ -74,6 +76,6 @@ def run(args: argparse.Namespace) -> int:
         from derivkit.verify.check import check
 
         at = parse_values(args.at) if args.at else None
-        verdict = check(args.expr, args.claimed, args.wrt, at=at, latex=args.latex_input)
+        verdict = check(args.expr, args.claimed, args.wrt, at=at, latex=args.latex_input, kind=args.kind)
     emit(verdict, args.format)
     return 0 if verdict.ok else 1

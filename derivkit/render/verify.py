@@ -117,7 +117,10 @@ def verdict_text(v: Verdict) -> str:
     if v.derivation is not None and hasattr(v.derivation, "to_text"):
         title = "The worked run:" if v.kind == "descent" else "The correct derivation:"
         lines += ["", title, v.derivation.to_text()]
-    return "\n".join(lines).rstrip()
+    text = "\n".join(lines).rstrip()
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text
 
 
 @renderer(Verdict, "latex")
