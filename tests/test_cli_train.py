@@ -79,3 +79,10 @@ def test_train_digits_minibatch_log(tmp_path, capsys):
 def test_train_bad_layers(capsys):
     assert main(["train", "--data", "xor", "--layers", "3,4,1"]) == 2
     assert "must start with 2" in capsys.readouterr().err
+
+
+def test_train_divergence_reported(capsys):
+    _compiles()
+    argv = ["train", "--data", "regression", "--optimizer", "gd", "--lr", "0.2", "--epochs", "300", "--quiet"]
+    assert main(argv) == 2
+    assert "diverged: the loss became infinite" in capsys.readouterr().err

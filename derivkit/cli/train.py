@@ -97,19 +97,21 @@ def run(args: argparse.Namespace) -> int:
     h = train(compiled, train_part, opt, epochs=epochs, batch_size=args.batch_size, seed=args.seed,
               validation=test_part if test_part is not train_part else None, patience=args.patience,
               callback=log, progress=False)
+    if args.plot and h.losses:
+        h.plot(args.plot)
+        print(f"loss curves saved to {args.plot}")
+    if args.save:
+        print(f"parameters saved to {h.save(args.save)}")
+    if h.diverged:
+        print(f"derivkit train: diverged: {h.reason}", file=sys.stderr)
+        return 2
     params = h.best_params if args.patience else h.params
     result = evaluate(compiled, params, test_part)
     if h.reason:
-        print(h.reason, file=sys.stderr if h.diverged else sys.stdout)
+        print(h.reason)
     what = "test" if test_part is not train_part else "training"
     line = f"final {what} loss {result['loss']:.4f}"
     if "accuracy" in result:
         line += f", {what} accuracy {result['accuracy']:.1%}"
     print(f"{line} ({h.epochs} epochs, {h.seconds:.2f} s)")
-    if args.plot:
-        h.plot(args.plot)
-        print(f"loss curves saved to {args.plot}")
-    if args.save:
-        path = h.save(args.save)
-        print(f"parameters saved to {path}")
-    return 2 if h.diverged else 0
+    return 0

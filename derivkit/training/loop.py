@@ -273,6 +273,10 @@ def _progress(progress: bool | None, epochs: int, batches: int):
     return tqdm(total=epochs, unit="epoch", leave=False)
 
 
+def _non_finite(x: float) -> str:
+    return "nan" if math.isnan(x) else "infinite"
+
+
 def _finite_grads(grads: Mapping[str, np.ndarray]) -> str | None:
     for name, g in grads.items():
         if not math.isfinite(float(np.sum(g))):  # nan and inf propagate into the sum
@@ -395,7 +399,7 @@ def train(
                 if bad is not None:
                     diverged = True
                     reason = (
-                        f"the {bad} became {'nan' if bad == 'loss' and math.isnan(loss) else 'infinite or nan'} "
+                        f"the {bad} became {_non_finite(loss) if bad == 'loss' else 'infinite or nan'} "
                         f"in epoch {epoch + 1}, batch {i + 1}: the learning rate ({opt.current_lr:g}) is probably too large"
                     )
                     break
