@@ -122,3 +122,9 @@ def test_detector_finds_missing_chain_factor_directly():
 def test_exponential_rule_and_variable_exponents(expr, claimed, diagnosis):
     v = check(expr, claimed, "x")
     assert diagnosis in v.diagnosis and "log_base" not in v.diagnosis
+
+
+def test_holding_one_factor_constant_leaves_the_others_alone():
+    # In x·sin(x), holding the factor x constant must not freeze the x inside sin(x).
+    assert check("x sin(x)", "x cos(x)", "x").diagnosis == ("missing_term",)
+    assert "missing_term" not in check("x sin(x)", "0", "x").diagnosis

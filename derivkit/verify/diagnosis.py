@@ -118,7 +118,8 @@ def _with_local(expr: sympy.Basic, x: sympy.Symbol, node: sympy.Basic, local: sy
 def _held(expr: sympy.Basic, x: sympy.Symbol, node: sympy.Basic, part: sympy.Basic) -> sympy.Basic:
     """d/dx ``expr`` with ``part`` held constant inside ``node`` (its term dropped)."""
     frozen = sympy.Dummy("held")
-    d = sympy.diff(expr.xreplace({node: node.xreplace({part: frozen})}), x)
+    held = node.func(*[frozen if a == part else a for a in node.args])
+    d = sympy.diff(expr.xreplace({node: held}), x)
     return d.xreplace({frozen: part})
 
 
