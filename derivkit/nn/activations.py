@@ -76,7 +76,24 @@ def _np_logsumexp(printer, args: Sequence[sympy.Basic]) -> str:
     return out
 
 
-class logsumexp(sympy.Function):
+class _ExpOfScores(sympy.Function):
+    """Shared numerics of functions of a score vector: the scores are ``self.scores``."""
+
+    @property
+    def scores(self) -> tuple[sympy.Basic, ...]:
+        return self.args
+
+    def _eval_evalf(self, prec):
+        if not all(a.is_number for a in self.scores):
+            return None
+        # mpmath has no overflow, so the textbook formula is safe at any size.
+        return self._eval_rewrite_as_exp(*self.args).evalf(prec_to_dps(prec))
+
+    def _eval_is_extended_real(self):
+        return fuzzy_and(a.is_extended_real for a in self.scores)
+
+
+class logsumexp(_ExpOfScores):
     r"""``log(e^{s_0} + e^{s_1} + ...)``, written and evaluated stably.
 
     Its partial derivatives are the softmax probabilities:
@@ -108,15 +125,6 @@ class logsumexp(sympy.Function):
 
     _eval_rewrite_as_log = _eval_rewrite_as_exp
 
-    def _eval_evalf(self, prec):
-        if not all(a.is_number for a in self.args):
-            return None
-        # mpmath has no overflow, so the textbook formula is safe at any size.
-        return self._eval_rewrite_as_exp(*self.args).evalf(prec_to_dps(prec))
-
-    def _eval_is_extended_real(self):
-        return _all_real(self.args)
-
     def _eval_is_finite(self):
         return fuzzy_and(a.is_finite for a in self.args)
 
@@ -137,12 +145,7 @@ class logsumexp(sympy.Function):
         return f"{printer._module_format('mpmath.log')}({_mp_sum_exp(printer, self.args)})"
 
 
-def _all_real(args) -> bool | None:
-    """True when every argument is known to be real, None when unknown."""
-    return fuzzy_and(a.is_extended_real for a in args)
-
-
-class softmax_entry(sympy.Function):
+class softmax_entry(_ExpOfScores):
     r"""Entry ``k`` of the softmax of the scores: ``softmax_entry(k, s_0, ..., s_{n-1})``.
 
     ``p_k = e^{s_k} / sum_j e^{s_j}``, with ``k`` zero-based. The derivative
@@ -186,14 +189,6 @@ class softmax_entry(sympy.Function):
 
     def _eval_rewrite_as_exp(self, k, *scores, **kwargs):
         return sympy.exp(scores[int(k)]) / sympy.Add(*[sympy.exp(s) for s in scores])
-
-    def _eval_evalf(self, prec):
-        if not all(a.is_number for a in self.scores):
-            return None
-        return self._eval_rewrite_as_exp(*self.args).evalf(prec_to_dps(prec))
-
-    def _eval_is_extended_real(self):
-        return _all_real(self.scores)
 
     def _eval_is_finite(self):
         return True  # a probability, in [0, 1]
