@@ -99,6 +99,10 @@ def digits() -> Data:
 
     ``X`` holds the 64 pixel intensities scaled to [0, 1], ``Y`` the one-hot
     digit (10 columns). Needs the optional extra ``data`` (scikit-learn).
+
+    >>> d = digits()  # doctest: +SKIP
+    >>> d["X"].shape, d["Y"].shape  # doctest: +SKIP
+    ((1797, 64), (1797, 10))
     """
     try:
         from sklearn.datasets import load_digits
@@ -154,7 +158,14 @@ def labels(Y: np.ndarray) -> np.ndarray:
 
 
 def as_data(data: Any) -> Data:
-    """``{"X": ..., "Y": ...}`` (or any dict of arrays) or a pair ``(X, Y)``, as float arrays of equal length."""
+    """``{"X": ..., "Y": ...}`` (or any dict of arrays) or a pair ``(X, Y)``, as float arrays of equal length.
+
+    A flat array becomes one column.
+
+    >>> d = as_data(([1, 2, 3], [[1], [0], [1]]))
+    >>> d["X"].shape, d["Y"].dtype
+    ((3, 1), dtype('float64'))
+    """
     if isinstance(data, Mapping):
         out = {str(k): np.asarray(v, dtype=float) for k, v in data.items()}
     elif isinstance(data, (tuple, list)) and len(data) == 2:

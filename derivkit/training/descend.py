@@ -273,7 +273,11 @@ def decimal(v: sympy.Basic, digits: int = 12) -> str:
 
 
 def is_exact_decimal(v: sympy.Basic, digits: int = 12) -> bool:
-    """Whether :func:`decimal` writes ``v`` exactly (an integer or a short terminating decimal)."""
+    """Whether :func:`decimal` writes ``v`` exactly (an integer or a short terminating decimal).
+
+    >>> is_exact_decimal(sympy.Rational(3297, 1000)), is_exact_decimal(sympy.Rational(1, 3))
+    (True, False)
+    """
     if not v.is_Rational:
         return False
     text = decimal(v, digits)
