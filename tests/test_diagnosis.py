@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 import sympy
+from hypothesis import given, settings, strategies as st
 
 from derivkit import check
 from derivkit.verify.diagnosis import DIAGNOSES, diagnose, variants
+from derivkit.verify.equivalence import compare
 
 x = sympy.Symbol("x")
 
@@ -128,3 +130,18 @@ def test_holding_one_factor_constant_leaves_the_others_alone():
     # In x·sin(x), holding the factor x constant must not freeze the x inside sin(x).
     assert check("x sin(x)", "x cos(x)", "x").diagnosis == ("missing_term",)
     assert "missing_term" not in check("x sin(x)", "0", "x").diagnosis
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.sampled_from([
+    sympy.sin(x**2) * sympy.exp(3 * x), sympy.log(x**2 + 1) / (x + 2), (3 * x - 2) ** 4 + sympy.cos(x),
+    sympy.tanh(2 * x) * x**3, sympy.sqrt(x**2 + 1) * sympy.atan(x), 2 ** x / (1 + x**2),
+]), st.integers(0, 200))
+def test_every_mistake_made_on_purpose_is_diagnosed(e, k):
+    # Property: redo the derivative with one of the typical mistakes; check() names that mistake.
+    vs = variants(e, x)
+    v = vs[k % len(vs)]
+    if compare(sympy.diff(e, x), v.expr, [x]).equal:
+        return
+    verdict = check(e, v.expr, x)
+    assert not verdict.ok and v.id in verdict.diagnosis, (v, verdict.diagnosis)
