@@ -74,3 +74,12 @@ def test_kind_option(capsys):
     assert code == 0 and "Hessian" in out
     code, out, _ = run(capsys, "x1^2*x2", "--claimed", "[[2*x2, 2*x1], [2*x1, 0]]", "--wrt", "x1,x2", "--kind", "jacobian")
     assert code == 1 and "1×2" in out
+
+
+def test_the_answer_may_follow_the_expression(capsys):
+    assert run(capsys, "sin(x^2)", "2x cos(x^2)", "--wrt", "x")[0] == 0
+    assert run(capsys, "sin(x^2)", "cos(x^2)", "--wrt", "x")[0] == 1
+    code, _, err = run(capsys, "sin(x^2)", "--wrt", "x")
+    assert code == 2 and "answer" in err
+    code, _, err = run(capsys, "sin(x^2)", "cos(x^2)", "--claimed", "cos(x^2)", "--wrt", "x")
+    assert code == 2

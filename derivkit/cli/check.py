@@ -19,6 +19,7 @@ ORDER = 40
 
 EXAMPLES = """examples:
   derivkit check "sin(x^2)" --claimed "cos(x^2)" --wrt x          the chain rule's inner factor is missing
+  derivkit check "sin(x^2)" "2x cos(x^2)" --wrt x                 the answer may follow EXPR
   derivkit check "sigmoid(x)" --claimed "e^(-x)/(1+e^(-x))^2" --wrt x   right, in another form
   derivkit check "x^3" --claimed 12 --wrt x --at x=2              a value at a point
   derivkit check "x1^2*x2" --claimed "[2*x1*x2, x1^2]" --wrt x1,x2        a gradient
@@ -44,7 +45,8 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("expr", metavar="EXPR", help='the function, e.g. "sin(x^2)"; several as "[f1, f2]"')
-    parser.add_argument("--claimed", "-c", required=True, metavar="ANSWER",
+    parser.add_argument("answer", nargs="?", metavar="ANSWER", help="your answer (or give it with --claimed)")
+    parser.add_argument("--claimed", "-c", metavar="ANSWER",
                         help="your answer: an expression, a matrix [[..], [..]], a number with --at, "
                              "or the iterates b1, b2, ... with --start")
     parser.add_argument("--wrt", required=True, metavar="VARS", help="the variable(s), e.g. x or x1,x2")
@@ -64,6 +66,9 @@ def _start(text: str):
 
 
 def run(args: argparse.Namespace) -> int:
+    if (args.answer is None) == (args.claimed is None):
+        raise InputError("give your answer once: after EXPR or with --claimed")
+    args.claimed = args.claimed if args.claimed is not None else args.answer
     if args.start is not None or args.lr is not None:
         if args.start is None or args.lr is None:
             raise InputError("a descent table needs both --start and --lr")
