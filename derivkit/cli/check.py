@@ -27,6 +27,8 @@ EXAMPLES = """examples:
   derivkit check "\\frac{1}{1+e^{-x}}" --claimed "\\sigma(x)(1-\\sigma(x))" --wrt x --latex-input
   derivkit check "5b^2 - 3b + 2" --wrt b --start 4 --lr 0.01 --claimed "3.63, 3.297, 2.9973"
                                                                   a gradient-descent table
+  derivkit check "5 - x^2" --claimed=-2x --wrt x                 an answer starting with "-": use =
+  derivkit check --wrt x -- "-x^2" "-2x"                          ... or put the formulas after --
 
 exit status: 0 right, 1 wrong, 2 bad input
 """
