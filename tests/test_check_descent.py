@@ -82,3 +82,9 @@ def test_bad_tables_are_refused():
         check_descent("x^2 + y^2", "x, y", (1, 2), 0.25, [1, 2])
     with pytest.raises(InputError):
         check_descent(F, "b", 4, 0.01, ["3.63", "b"])
+
+
+def test_a_numpy_table_is_read_with_the_decimals_of_its_floats():
+    import numpy as np
+    assert check_descent(F, "b", 4, 0.01, np.array([3.63, 3.297, 2.9973])).ok
+    assert not check_descent(F, "b", 4, 0.01, np.array([3.63, 3.279])).ok

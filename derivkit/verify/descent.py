@@ -76,6 +76,8 @@ def _read_table(claimed: Any, n_vars: int) -> list[list[Any]]:
     """The claimed iterates as lists of raw components (strings kept for their decimals)."""
     if isinstance(claimed, str):
         claimed = _split_top(claimed.strip().strip("[]"))
+    elif hasattr(claimed, "tolist") and not isinstance(claimed, sympy.Basic):  # a NumPy array
+        claimed = claimed.tolist()
     if not isinstance(claimed, (list, tuple)) or not claimed:
         raise InputError("the claimed table must be a non-empty list of iterates b(1), b(2), ...")
     rows = []
