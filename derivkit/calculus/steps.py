@@ -32,7 +32,6 @@ from sympy.printing.str import StrPrinter
 from derivkit.calculus.derivation import Derivation, Step
 from derivkit.calculus.simplify import teacher_rewrites
 from derivkit.errors import InputError
-from derivkit.functions import step as step_fn
 from derivkit.inputs import ExprLike, SymbolLike, as_expr, as_symbol
 from derivkit.rules import RULES, Rule, rule_for
 
