@@ -122,3 +122,14 @@ def test_regularised_loss_adds_the_penalty_gradient():
     bp = g.backprop("R")
     assert node_text(bp.gradients["W1"]) == "W1 + X^T G_H"
     assert node_text(bp.gradients["W2"]) == "H_out^T G_O"
+
+
+def test_gradients_as_sympy_matrix_expressions(course):
+    N = sympy.Symbol("N")
+    H_out, G_O = sympy.MatrixSymbol("H_out", N, 3), sympy.MatrixSymbol("G_O", N, 1)
+    assert course.gradients["W2"].to_sympy() == H_out.T * G_O
+    assert course.gradients["W1"].to_sympy() == sympy.MatrixSymbol("X", N, 2).T * sympy.MatrixSymbol("G_H", N, 3)
+    G_H = course.definitions["G_H"].to_sympy()
+    assert isinstance(G_H, sympy.HadamardProduct) and G_H.shape == (N, 3)
+    with pytest.raises(InputError, match="no SymPy"):
+        mlp([2, 3, 2], loss="softmax_cross_entropy").backprop().graph["O_out"].to_sympy()

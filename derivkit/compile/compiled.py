@@ -154,9 +154,10 @@ class CompiledGraph:
         em.count_uses(nodes)
         for n in defined:
             em.assign(n, g[n])
-        parts += self._header("forward", _leaves(nodes))
+        forward_leaves = _leaves(nodes)
+        parts += self._header("forward", forward_leaves)
         parts += ["    " + line for line in em.lines]
-        values = ", ".join(f'"{n}": {n}' for n in g.names if n in _leaves(nodes) or n in defined)
+        values = ", ".join(f'"{n}": {n}' for n in g.names if n in forward_leaves or n in defined)
         parts += [f"    return {{{values}}}", "", ""]
         # predict: the output only
         if self.output_name is not None:

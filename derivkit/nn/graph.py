@@ -54,7 +54,7 @@ __all__ = [
     "Node", "Graph", "Backprop", "Factor", "LOSSES", "PENALTIES",
     "matmul", "transpose", "add", "sub", "hadamard", "divide", "scale", "const", "zeros",
     "apply", "fprime", "softmax", "logsoftmax", "softplus", "total", "mean", "expand",
-    "loss", "penalty", "node_text", "node_latex", "shape_text",
+    "loss", "penalty", "node_text", "node_latex", "shape_text", "to_sympy",
 ]
 
 #: The variable of the scalar function an elementwise node applies.
@@ -160,6 +160,10 @@ class Node:
 
     def _repr_latex_(self) -> str:
         return "$" + node_latex(self, top=True) + "$"
+
+    def to_sympy(self):
+        """This expression as a SymPy matrix expression (see :func:`to_sympy`)."""
+        return to_sympy(self)
 
 
 def _number(obj) -> sympy.Basic:
@@ -785,6 +789,74 @@ def _fmt(n: Node, latex: bool, top: bool = False) -> tuple[str, int]:
         W, _ = _fmt(args[0], latex)
         return PENALTIES[n.param]["latex" if latex else "text"].replace("W", W), 15
     return op, 0  # pragma: no cover - every op is listed above
+
+
+def _bc(M, shape):
+    """Broadcast a SymPy matrix expression to ``shape`` with all-ones matrices (a bias row: ``1 b``)."""
+    if tuple(M.shape) == tuple(shape):
+        return M
+    if M.shape[0] == 1 and shape[0] != 1:
+        M = sympy.OneMatrix(shape[0], 1) * M
+    if M.shape[1] == 1 and shape[1] != 1:
+        M = M * sympy.OneMatrix(1, shape[1])
+    return M
+
+
+def to_sympy(n: Node, top: bool = True):
+    """The node as a SymPy matrix expression over ``MatrixSymbol``s of the graph's names.
+
+    Elementwise functions become ``ElementwiseApplyFunction``, broadcasts and
+    sums products with all-ones matrices. Row-wise softmax has no SymPy matrix
+    form and raises :class:`~derivkit.errors.InputError`.
+
+    >>> from derivkit.nn.mlp import mlp
+    >>> bp = mlp([2, 3, 1]).backprop()
+    >>> to_sympy(bp.gradients["W2"]), to_sympy(bp.gradients["b1"])
+    (H_out.T*G_O, 1*G_H)
+    >>> to_sympy(bp.definitions["G_H"]).shape
+    (N, 3)
+    """
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+    if n.op in ("input", "param", "adjoint") or (n.name is not None and not top):
+        return sympy.MatrixSymbol(n.name, *n.shape)
+    op, shape = n.op, n.shape
+    args = [to_sympy(a, top=False) for a in n.args]
+    if op == "const":
+        return n.param * sympy.OneMatrix(1, 1)
+    if op == "zeros":
+        return sympy.ZeroMatrix(*shape)
+    if op == "matmul":
+        return args[0] * args[1]
+    if op == "transpose":
+        return args[0].T
+    if op in ("add", "sub", "hadamard", "divide"):
+        a, b = (_bc(x, shape) for x in args)
+        if op == "add":
+            return a + b
+        if op == "sub":
+            return a - b
+        if op == "divide":
+            b = ElementwiseApplyFunction(sympy.Lambda(U, 1 / U), b)
+        return sympy.HadamardProduct(a, b)
+    if op == "scale":
+        return n.param * args[0]
+    if op in ("apply", "fprime"):
+        body = n.param if op == "apply" else derivative_of(n.param)
+        return ElementwiseApplyFunction(sympy.Lambda(U, body), args[0])
+    if op == "sum":
+        A = args[0]
+        rows, cols = n.args[0].shape
+        if n.param in (None, 0):
+            A = sympy.OneMatrix(1, rows) * A
+        if n.param in (None, 1):
+            A = A * sympy.OneMatrix(cols, 1)
+        return A
+    if op == "expand":
+        return _bc(args[0], shape)
+    if op in ("loss", "penalty"):
+        return to_sympy(expand_loss(n), top=True)
+    raise InputError(f"{op} has no SymPy matrix-expression form; use the text or LaTeX rendering")
 
 
 def node_text(n: Node, top: bool = False) -> str:
