@@ -78,8 +78,10 @@ def run(args: argparse.Namespace) -> int:
     compiled = graph.compile()
     epochs = args.epochs
 
+    every = max(1, -(-epochs // 20))  # at most about 20 lines
+
     def log(epoch: int, logs: dict[str, float]) -> None:
-        if args.quiet:
+        if args.quiet or (epoch % every and epoch != epochs and epoch != 1):
             return
         parts = [f"epoch {epoch:>{len(str(epochs))}}/{epochs}", f"loss {logs['loss']:.4f}"]
         if "accuracy" in logs:
