@@ -94,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.quiet:
         batch = "full batch" if args.batch_size is None else f"batches of {args.batch_size}"
-        print(f"{args.data}: {len(train_part['X'])} training, {len(test_part['X'])} test examples; "
+        split = (f"{len(train_part['X'])} examples, no test part" if test_part is train_part
+                 else f"{len(train_part['X'])} training, {len(test_part['X'])} test examples")
+        print(f"{args.data}: {split}; "
               f"MLP {'-'.join(map(str, sizes))} ({activation}, loss {loss}); {opt!r}, {batch}")
     h = train(compiled, train_part, opt, epochs=epochs, batch_size=args.batch_size, seed=args.seed,
               validation=test_part if test_part is not train_part else None, patience=args.patience,
