@@ -377,79 +377,77 @@ def train(
     since_best = 0
     bar = _progress(progress, int(epochs), nb)
     t0 = time.perf_counter()
-    quiet = np.errstate(over="ignore", invalid="ignore")  # divergence is detected and reported instead
-    quiet.__enter__()
-    try:
-        for epoch in range(first, first + int(epochs)):
-            opt.set_epoch(epoch)
-            if nb > 1:
-                order = np.random.default_rng([seed, epoch]).permutation(n)
-                shuffled = {k: v[order] for k, v in d.items()}
-            else:
-                shuffled = d
-            total = 0.0
-            for i in range(nb):
-                batch = {k: v[i * bs:(i + 1) * bs] for k, v in shuffled.items()} if nb > 1 else shuffled
-                loss, grads = fn(p, batch)
-                loss = float(loss)
-                bad = None if math.isfinite(loss) else "loss"
-                if bad is None:
-                    name = _finite_grads(grads)
-                    bad = None if name is None else f"gradient of {name}"
-                if bad is not None:
-                    diverged = True
-                    reason = (
-                        f"the {bad} became {_non_finite(loss) if bad == 'loss' else 'infinite or nan'} "
-                        f"in epoch {epoch + 1}, batch {i + 1}: the learning rate ({opt.current_lr:g}) is probably too large"
-                    )
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported instead
+        try:
+            for epoch in range(first, first + int(epochs)):
+                opt.set_epoch(epoch)
+                if nb > 1:
+                    order = np.random.default_rng([seed, epoch]).permutation(n)
+                    shuffled = {k: v[order] for k, v in d.items()}
+                else:
+                    shuffled = d
+                total = 0.0
+                for i in range(nb):
+                    batch = {k: v[i * bs:(i + 1) * bs] for k, v in shuffled.items()} if nb > 1 else shuffled
+                    loss, grads = fn(p, batch)
+                    loss = float(loss)
+                    bad = None if math.isfinite(loss) else "loss"
+                    if bad is None:
+                        name = _finite_grads(grads)
+                        bad = None if name is None else f"gradient of {name}"
+                    if bad is not None:
+                        diverged = True
+                        reason = (
+                            f"the {bad} became {_non_finite(loss) if bad == 'loss' else 'infinite or nan'} "
+                            f"in epoch {epoch + 1}, batch {i + 1}: the learning rate ({opt.current_lr:g}) is probably too large"
+                        )
+                        break
+                    opt.step(p, grads)
+                    total += loss * (min(bs, n - i * bs))
+                if diverged:
                     break
-                opt.step(p, grads)
-                total += loss * (min(bs, n - i * bs))
-            if diverged:
-                break
-            losses.append(total / n)
-            logs = {"loss": losses[-1]}
-            if classify:
-                pred = np.asarray(compiled.predict(p, d["X"]))
-                logs["accuracy"] = float(np.mean(labels(pred) == labels(d["Y"])))
-            if val is not None:
-                ev = evaluate(compiled, p, val, accuracy=classify)
-                val_losses.append(ev["loss"])
-                logs["val_loss"] = ev["loss"]
+                losses.append(total / n)
+                logs = {"loss": losses[-1]}
                 if classify:
-                    logs["val_accuracy"] = ev["accuracy"]
-            for k, v in logs.items():
-                if k not in ("loss", "val_loss"):
-                    mets.setdefault(k, []).append(v)
-            monitored = logs.get("val_loss", logs["loss"])
-            if not math.isfinite(monitored):
-                diverged = True
-                reason = f"the {'validation ' if val is not None else ''}loss became {monitored} after epoch {epoch + 1}"
-                break
-            if monitored < best:
-                best, best_epoch, since_best = monitored, epoch + 1, 0
-                best_params = {k: v.copy() for k, v in p.items()}
-            else:
-                since_best += 1
+                    pred = np.asarray(compiled.predict(p, d["X"]))
+                    logs["accuracy"] = float(np.mean(labels(pred) == labels(d["Y"])))
+                if val is not None:
+                    ev = evaluate(compiled, p, val, accuracy=classify)
+                    val_losses.append(ev["loss"])
+                    logs["val_loss"] = ev["loss"]
+                    if classify:
+                        logs["val_accuracy"] = ev["accuracy"]
+                for k, v in logs.items():
+                    if k not in ("loss", "val_loss"):
+                        mets.setdefault(k, []).append(v)
+                monitored = logs.get("val_loss", logs["loss"])
+                if not math.isfinite(monitored):
+                    diverged = True
+                    reason = f"the {'validation ' if val is not None else ''}loss became {monitored} after epoch {epoch + 1}"
+                    break
+                if monitored < best:
+                    best, best_epoch, since_best = monitored, epoch + 1, 0
+                    best_params = {k: v.copy() for k, v in p.items()}
+                else:
+                    since_best += 1
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{logs['loss']:.4g}")
+                if callback is not None and callback(epoch + 1, logs) is False:
+                    stopped, reason = True, f"stopped by the callback after epoch {epoch + 1}"
+                    break
+                if patience is not None and since_best >= patience:
+                    stopped = True
+                    what = "validation loss" if val is not None else "training loss"
+                    reason = (f"early stopping: the {what} did not improve for {patience} epochs "
+                              f"(best {best:.4g} at epoch {best_epoch})")
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+            reason = f"interrupted (Ctrl-C) after {len(losses)} epochs; the best parameters are kept"
+        finally:
             if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{logs['loss']:.4g}")
-            if callback is not None and callback(epoch + 1, logs) is False:
-                stopped, reason = True, f"stopped by the callback after epoch {epoch + 1}"
-                break
-            if patience is not None and since_best >= patience:
-                stopped = True
-                what = "validation loss" if val is not None else "training loss"
-                reason = (f"early stopping: the {what} did not improve for {patience} epochs "
-                          f"(best {best:.4g} at epoch {best_epoch})")
-                break
-    except KeyboardInterrupt:
-        interrupted = True
-        reason = f"interrupted (Ctrl-C) after {len(losses)} epochs; the best parameters are kept"
-    finally:
-        quiet.__exit__(None, None, None)
-        if bar is not None:
-            bar.close()
+                bar.close()
     return History(
         losses=tuple(losses),
         val_losses=tuple(val_losses),
