@@ -275,3 +275,10 @@ def test_too_many_paths_are_refused_before_any_work():
 def test_at_takes_a_dict_too():
     c = chain({"y": "3*x - 2", "z": "y**2"}, "x")
     assert c.at({"x": 2}).result == c.at(x="2").result == 24
+
+
+def test_deep_polynomial_chain_is_not_expanded_into_thousands_of_terms():
+    equations = [f"a{k} = (a{k - 1} - 1)^2" for k in range(2, 13)]
+    c = chain(["a1 = (x - 1)^2", *equations], "x")  # degree 4096 when written in x
+    assert len(c.factors) == 12
+    assert c.at(x=3).result == sympy.diff(c.substituted, x).subs(x, 3)

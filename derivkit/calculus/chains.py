@@ -46,7 +46,7 @@ from typing import Any, Iterable, Mapping, Union
 import sympy
 
 from derivkit.calculus.derivation import Derivation
-from derivkit.calculus.several import compact
+from derivkit.calculus.several import MAX_EXPANDED_TERMS, compact, terms_bound
 from derivkit.calculus.steps import derive
 from derivkit.errors import InputError
 from derivkit.inputs import as_expr, as_number, as_symbol, as_symbols
@@ -174,7 +174,7 @@ class ChainAt(Renderable):
     factors: tuple[tuple[str, sympy.Basic], ...]
     paths: tuple[tuple[tuple[str, ...], sympy.Basic], ...]
     result: sympy.Basic
-    substituted_value: sympy.Basic
+    substituted_value: sympy.Basic | None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -183,7 +183,7 @@ class ChainAt(Renderable):
             "factors": [[label, str(v)] for label, v in self.factors],
             "paths": [{"factors": list(labels), "value": str(v)} for labels, v in self.paths],
             "result": str(self.result),
-            "substituted_value": str(self.substituted_value),
+            "substituted_value": str(self.substituted_value) if self.substituted_value is not None else None,
         }
 
 
@@ -198,7 +198,8 @@ class Chain(Renderable):
     ``derivations``; ``path_index``: each path as indices into ``factors``;
     ``chained``: the sum over paths of the product of factors, in the names;
     ``result``: the same in the input variables; ``substituted``: the output
-    written in the inputs, and ``substituted_derivation`` its derivative.
+    written in the inputs (expanded when it is a polynomial of few terms), and
+    ``substituted_derivation`` its derivative (None when it is too large to work out).
     """
 
     equations: tuple[tuple[sympy.Symbol, sympy.Basic], ...]
@@ -212,7 +213,7 @@ class Chain(Renderable):
     chained: sympy.Basic
     result: sympy.Basic
     substituted: sympy.Basic
-    substituted_derivation: Derivation
+    substituted_derivation: Derivation | None
     label: str = ""
     notes: tuple[str, ...] = field(default=())
 
@@ -265,7 +266,8 @@ class Chain(Renderable):
             for p in self.path_index
         )
         result = compact(sympy.Add(*(v for _, v in paths)))
-        check = _value(self.substituted_derivation.result, known)
+        route = self.substituted_derivation
+        check = _value(route.result, known) if route is not None else None
         values = {s.name: v for s, v in known.items()}
         return ChainAt(self, values, factors, paths, result, check)
 
@@ -285,7 +287,9 @@ class Chain(Renderable):
             "result": str(self.result),
             "result_latex": sympy.latex(self.result),
             "substituted": str(self.substituted),
-            "substituted_derivative": str(self.substituted_derivation.result),
+            "substituted_derivative": (
+                str(self.substituted_derivation.result) if self.substituted_derivation is not None else None
+            ),
             "notes": list(self.notes),
         }
 
@@ -423,16 +427,20 @@ def chain(
         composed[n] = e.xreplace(composed)
     result = compact(chained.xreplace(composed))
     sub = composed[out]
-    if sub.free_symbols and sub.is_polynomial(*sub.free_symbols):
-        sub = sympy.expand(sub)
-    sub_derivation = derive(sub, x)
+    if sub.free_symbols and sub.is_polynomial(*sub.free_symbols) and terms_bound(sub) <= MAX_EXPANDED_TERMS:
+        sub = sympy.expand(sub)  # 9x^2 - 12x + 4, as the course writes it
     label = _label(out, x, partial=False)  # the total derivative
-    notes = ()
+    notes: tuple[str, ...] = ()
     if len(paths) > 1:
-        notes = (
+        notes += (
             f"{x} reaches {out} along {len(paths)} paths: {label} is the total derivative, "
             "the sum over the paths of the product of the factors on each path.",
         )
+    try:
+        sub_derivation: Derivation | None = derive(sub, x)
+    except InputError as err:  # the composed expression is too large for a worked derivation
+        sub_derivation = None
+        notes += (f"Substituting first is not worked out here: {err}.",)
     ordered_inputs = (x,) + tuple(s for s in free if s != x)
     return Chain(
         equations=tuple(eqs),

@@ -27,6 +27,7 @@ Matrix([
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Union
 
@@ -38,7 +39,7 @@ from derivkit.errors import InputError
 from derivkit.inputs import as_expr, as_number, as_symbols, substitute
 from derivkit.renderable import Renderable
 
-__all__ = ["MatrixDerivation", "MatrixAt", "gradient", "jacobian", "hessian", "compact", "LAYOUTS"]
+__all__ = ["MatrixDerivation", "MatrixAt", "gradient", "jacobian", "hessian", "compact", "terms_bound", "LAYOUTS"]
 
 ExprOrStr = Union[str, sympy.Basic]
 
@@ -59,10 +60,59 @@ SYMMETRY_NOTE = (
 COMPACT_LIMIT = 250
 
 
+#: Expressions are expanded only when the expansion has at most this many terms (see :func:`terms_bound`).
+MAX_EXPANDED_TERMS = 200
+
+
+def terms_bound(expr: sympy.Basic, cap: int = 10**6) -> int:
+    """An upper bound on the number of terms of ``sympy.expand(expr)``, found without expanding.
+
+    A sum adds the bounds of its terms, a product multiplies them, an integer power
+    ``b^n`` counts like ``n`` copies of ``b`` multiplied; a polynomial of degree
+    ``d`` in ``k`` variables has at most ``C(d + k, k)`` terms. Capped at ``cap``.
+
+    >>> import sympy
+    >>> x, y = sympy.symbols("x y")
+    >>> terms_bound((3*x - 2)**2), terms_bound((((x - 1)**2 - 1)**2 - 1)**2), terms_bound((x + y)**3)
+    (3, 9, 8)
+    """
+    return _bounds(expr, cap)[0]
+
+
+def _bounds(expr: sympy.Basic, cap: int) -> tuple[int, int | None]:
+    """``(terms, degree)``: bounds on the expansion's number of terms and total degree (None: not a polynomial)."""
+    if expr.is_Number:
+        return 1, 0
+    if expr.is_Symbol:
+        return 1, 1
+    if expr.is_Add or expr.is_Mul:
+        parts = [_bounds(a, cap) for a in expr.args]
+        degrees = [d for _, d in parts]
+        if expr.is_Add:
+            terms = sum(t for t, _ in parts)
+            degree = None if None in degrees else max(degrees)  # type: ignore[type-var]
+        else:
+            terms = 1
+            for t, _ in parts:
+                terms = min(cap, terms * t)
+            degree = None if None in degrees else sum(degrees)  # type: ignore[arg-type]
+    elif expr.is_Pow and expr.exp.is_Integer and expr.exp > 1:
+        t, d = _bounds(expr.base, cap)
+        n = int(expr.exp)
+        terms = 1 if t == 1 else min(cap, t ** min(n, 64))
+        degree = None if d is None else d * n
+    else:
+        return 1, None
+    if degree is not None:
+        terms = min(terms, math.comb(degree + len(expr.free_symbols), degree))
+    return min(cap, terms), degree
+
+
 def compact(expr: sympy.Basic) -> sympy.Basic:
     """The shortest of ``expr``, its expansion and its common factors pulled out; expansion on ties.
 
-    Cheap rewrites only (``sympy.simplify`` can take many seconds on ``tanh`` chains).
+    Cheap rewrites only (``sympy.simplify`` can take many seconds on ``tanh`` chains),
+    and no expansion that would produce more than :data:`MAX_EXPANDED_TERMS` terms.
 
     >>> import sympy
     >>> x = sympy.Symbol("x")
@@ -73,7 +123,9 @@ def compact(expr: sympy.Basic) -> sympy.Basic:
     """
     if expr.is_Atom or sympy.count_ops(expr) > COMPACT_LIMIT:
         return expr
-    candidates = [sympy.expand(expr), expr, sympy.factor_terms(expr)]
+    candidates = [expr, sympy.factor_terms(expr)]
+    if terms_bound(expr) <= MAX_EXPANDED_TERMS:
+        candidates.insert(0, sympy.expand(expr))
     return min(candidates, key=sympy.count_ops)
 
 

@@ -132,11 +132,12 @@ def chain_text(c: Chain) -> str:
             names = ", ".join(s.name for s in c.inputs)
             lines.append(f"{pad} = {expr_text(c.result)}   (in terms of {names})")
     lines += [f"Note: {n}" for n in c.notes]
-    lines += [
-        "",
-        f"Substituting first: {c.output.name} = {expr_text(c.substituted)}, "
-        f"so {c.label} = {expr_text(c.substituted_derivation.result)}.",
-    ]
+    if c.substituted_derivation is not None:
+        lines += [
+            "",
+            f"Substituting first: {c.output.name} = {expr_text(c.substituted)}, "
+            f"so {c.label} = {expr_text(c.substituted_derivation.result)}.",
+        ]
     if c.derivations:
         lines += ["", "Working for each local derivative:"]
         for (label, e), d in zip(c.factors, c.derivations):
@@ -151,10 +152,11 @@ def _chain_latex_rows(c: Chain) -> list[str]:
         rows += _product_rows(c)
     else:
         rows.append(rf"{label_latex(c.label)} &= 0")
-    rows.append(
-        rf"\text{{substituting first: }} {tex(c.output)} &= {tex(c.substituted)},\quad "
-        rf"{label_latex(c.label)} = {tex(c.substituted_derivation.result)}"
-    )
+    if c.substituted_derivation is not None:
+        rows.append(
+            rf"\text{{substituting first: }} {tex(c.output)} &= {tex(c.substituted)},\quad "
+            rf"{label_latex(c.label)} = {tex(c.substituted_derivation.result)}"
+        )
     return rows
 
 
@@ -187,10 +189,11 @@ def chain_markdown(c: Chain) -> str:
     else:
         parts.append(f"${label_latex(c.label)} = 0$: ${tex(c.output)}$ does not depend on ${tex(c.wrt)}$.")
     parts += [f"*Note:* {n}" for n in c.notes]
-    parts.append(
-        f"Substituting first: ${tex(c.output)} = {tex(c.substituted)}$, so "
-        f"${label_latex(c.label)} = {tex(c.substituted_derivation.result)}$."
-    )
+    if c.substituted_derivation is not None:
+        parts.append(
+            f"Substituting first: ${tex(c.output)} = {tex(c.substituted)}$, so "
+            f"${label_latex(c.label)} = {tex(c.substituted_derivation.result)}$."
+        )
     for (label, e), d in zip(c.factors, c.derivations):
         parts += [f"Working for ${label_latex(label)} = {tex(e)}$:", d.to_markdown()]
     return "\n\n".join(parts)
@@ -222,10 +225,11 @@ def chain_at_text(w: ChainAt) -> str:
     else:
         lines.append(f"{c.label} = 0")
     lines += [f"Note: {n}" for n in c.notes]
-    lines.append(
-        f"Substituting first: {c.label} = {expr_text(c.substituted_derivation.result)} "
-        f"= {value_text(w.substituted_value)}."
-    )
+    if c.substituted_derivation is not None:
+        lines.append(
+            f"Substituting first: {c.label} = {expr_text(c.substituted_derivation.result)} "
+            f"= {value_text(w.substituted_value)}."
+        )
     return "\n".join(lines)
 
 
@@ -270,8 +274,9 @@ def chain_at_markdown(w: ChainAt) -> str:
     if w.paths:
         parts.append(_md(_at_product(w)))
     parts += [f"*Note:* {n}" for n in c.notes]
-    parts.append(
-        f"Substituting first: ${label_latex(c.label)} = {tex(c.substituted_derivation.result)}"
-        f" = {tex(w.substituted_value)}$ at the same point."
-    )
+    if c.substituted_derivation is not None:
+        parts.append(
+            f"Substituting first: ${label_latex(c.label)} = {tex(c.substituted_derivation.result)}"
+            f" = {tex(w.substituted_value)}$ at the same point."
+        )
     return "\n\n".join(parts)
