@@ -100,8 +100,8 @@ def digits() -> Data:
     ``X`` holds the 64 pixel intensities scaled to [0, 1], ``Y`` the one-hot
     digit (10 columns). Needs the optional extra ``data`` (scikit-learn).
 
-    >>> d = digits()  # doctest: +SKIP
-    >>> d["X"].shape, d["Y"].shape  # doctest: +SKIP
+    >>> d = digits()
+    >>> d["X"].shape, d["Y"].shape
     ((1797, 64), (1797, 10))
     """
     try:
