@@ -249,3 +249,12 @@ def test_any_smooth_mlp_matches_central_differences(n_in, hidden, n_out, batch, 
     numeric = central_differences(net, params, data)
     for name in params:
         np.testing.assert_allclose(grads[name], numeric[name], rtol=1e-5, atol=1e-7, err_msg=name)
+
+
+def test_sigmoid_bce_is_stable_for_large_scores():
+    """Scores ±1000 with targets 0: the losses are 1000 and 0, so BCE = 500 and ∂BCE/∂W1 = (1 - 0)/2."""
+    net = mlp([1, 1], loss="bce").compile()
+    value, grads = net({"W1": np.array([[1000.0]]), "b1": np.zeros((1, 1))},
+                       {"X": np.array([[1.0], [-1.0]]), "Y": np.array([[0.0], [0.0]])})
+    assert value == pytest.approx(500.0)
+    np.testing.assert_allclose(grads["W1"], [[0.5]])
