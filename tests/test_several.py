@@ -220,3 +220,11 @@ def test_to_dict_is_json():
 def test_a_symbol_with_assumptions_matches_the_name_in_a_parsed_expression():
     g = gradient("x^2*y", [sympy.Symbol("x", real=True), "y"])
     assert g.result == sympy.Matrix([2 * x * y, x**2])
+
+
+def test_value_at_a_point_of_a_transcendental_hessian_matches_sympy():
+    f = sympy.tanh(x * y) ** 2 + sigmoid(x - y) * sympy.sin(x)
+    value = hessian(f, "x,y").at(x="1/2", y="1/3")
+    point = {x: sympy.Rational(1, 2), y: sympy.Rational(1, 3)}
+    expected = sympy.hessian(f.rewrite(sympy.exp), (x, y)).subs(point)
+    assert (value - expected).evalf(30).norm() < 1e-25

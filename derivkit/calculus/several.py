@@ -196,7 +196,8 @@ result or its expansion where that is shorter). ``derivations`` has the
         [9]])
         """
         variables = set(self.wrt).union(*(e.free_symbols for e in self.exprs))
-        return sympy.Matrix(substitute(sympy.Matrix(self.result), values, variables=variables))
+        value = substitute(sympy.Matrix(self.result), values, variables=variables, exact=False)
+        return sympy.Matrix(value).applyfunc(compact)  # exact, without slow simplification
 
     def worked_at(self, **values) -> "MatrixAt":
         """The matrix at a point, as a renderable result (used by the command line)."""
