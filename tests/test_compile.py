@@ -1,6 +1,7 @@
 """Compiled graphs: gradients against central differences and the scalar expansion, code size, dtypes, errors."""
 
 import re
+import zlib
 
 import numpy as np
 import pytest
@@ -48,7 +49,7 @@ def central_differences(net, params, data, eps=1e-6):
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_gradients_match_central_differences(activation, loss):
-    rng = np.random.default_rng(hash((activation, loss)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(f"{activation}-{loss}".encode()))  # deterministic per case
     net = mlp([2, 4, 3], activation=activation, loss=loss).compile()
     params = perturbed_params(net, rng)
     data = make_data(loss, 5, 3, rng)
