@@ -45,9 +45,9 @@ ExprOrStr = Union[str, sympy.Basic]
 
 #: How each kind of matrix is laid out, stated in every rendering.
 LAYOUTS = {
-    "gradient": "column vector: entry i is the partial derivative df/dx_i",
+    "gradient": "a column: entry i is ∂f/∂x_i",
     "jacobian": "numerator layout: row i is output f_i, column j is variable x_j",
-    "hessian": "H_ij = d/dx_j (df/dx_i), a symmetric matrix",
+    "hessian": "H_ij = ∂/∂x_j (∂f/∂x_i); the matrix is symmetric",
 }
 
 SYMMETRY_NOTE = (

@@ -24,11 +24,6 @@ from derivkit.render.common import (
 _TITLE = {"gradient": "Gradient", "jacobian": "Jacobian", "hessian": "Hessian"}
 _SYMBOL = {"gradient": "∇f", "jacobian": "J", "hessian": "H"}
 _SYMBOL_LATEX = {"gradient": r"\nabla f", "jacobian": "J", "hessian": "H"}
-_LAYOUT = {
-    "gradient": "a column: entry i is ∂f/∂x_i",
-    "jacobian": "numerator layout: row i is output f_i, column j is variable x_j",
-    "hessian": "H_ij = ∂/∂x_j (∂f/∂x_i); the matrix is symmetric",
-}
 _LAYOUT_MD = {
     "gradient": r"a column: entry $i$ is $\partial f/\partial x_i$",
     "jacobian": r"numerator layout: row $i$ is output $f_i$, column $j$ is variable $x_j$",
@@ -92,7 +87,7 @@ def _reuse_text(m: MatrixDerivation, i: int, j: int) -> str:
 @renderer(MatrixDerivation, "text")
 def matrix_text(m: MatrixDerivation) -> str:
     sym = _SYMBOL[m.kind]
-    lines = [f"{_TITLE[m.kind]} of", _functions_text(m), f"Layout: {_LAYOUT[m.kind]}.", ""]
+    lines = [f"{_TITLE[m.kind]} of", _functions_text(m), f"Layout: {m.layout}.", ""]
     block = text_matrix(m.result).split("\n")
     pad = " " * (len(sym) + 3)
     lines += [(f"{sym} = " if k == (len(block) - 1) // 2 else pad) + row for k, row in enumerate(block)]
@@ -118,7 +113,7 @@ def align(rows: list[str]) -> str:
 def _latex_rows(m: MatrixDerivation) -> list[str]:
     sym = _SYMBOL_LATEX[m.kind]
     rows = [row.replace(" = ", " &= ", 1) for row in _functions_latex(m)]
-    rows.append(rf"&\text{{{escape_latex_text('layout: ' + _LAYOUT[m.kind])}}}")
+    rows.append(rf"&\text{{{escape_latex_text('layout: ' + m.layout)}}}")
     rows.append(rf"{sym} &= {latex_matrix(m.result)}")
     for s, d in zip(m.wrt, m.first):
         rows.append(rf"\frac{{\partial f}}{{\partial {expr_latex(s)}}} &= {expr_latex(d.result)}")
