@@ -39,7 +39,7 @@ import _machine  # noqa: E402
 
 from derivkit.compile.scalar import expand_scalar  # noqa: E402
 from derivkit.nn.graph import Graph, apply, loss as loss_node, softmax  # noqa: E402
-from derivkit.nn.mlp import mlp  # noqa: E402
+from derivkit.nn.networks import mlp  # noqa: E402
 
 SIZES = [64, 32, 10]
 BATCH = 256

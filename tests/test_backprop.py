@@ -7,7 +7,7 @@ import sympy
 
 from derivkit.errors import InputError
 from derivkit.nn.graph import Graph, node_latex, node_text
-from derivkit.nn.mlp import mlp
+from derivkit.nn.networks import mlp
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from derivkit.compile.scalar import expand_scalar, scalar_gradients
 from derivkit.errors import InputError, ShapeError
 from derivkit.nn.graph import Graph
-from derivkit.nn.mlp import mlp
+from derivkit.nn.networks import mlp
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu", "step", "identity"]
 LOSSES = ["mse", "sse", "l1", "bce", "cross_entropy", "nll", "softmax_cross_entropy", "hinge"]

@@ -5,7 +5,7 @@ import sympy
 
 from derivkit.errors import InputError, ParseError, ShapeError
 from derivkit.nn.graph import Graph, node_latex, node_text
-from derivkit.nn.mlp import mlp
+from derivkit.nn.networks import mlp
 
 
 def course_graph(activation="sigmoid"):

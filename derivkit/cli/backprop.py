@@ -49,7 +49,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from derivkit.nn.mlp import mlp
+    from derivkit.nn.networks import mlp
 
     graph = mlp(args.layers, activation=args.activation, output=args.output, loss=args.loss, bias=not args.no_bias)
     if args.emit_code:

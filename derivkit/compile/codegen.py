@@ -10,7 +10,7 @@ reuses the forward value: ``σ'(A)`` is written ``S*(1 - S)`` with ``S = σ(A)``
 overflow, one transcendental), softmax subtracts the row maximum, and
 log-softmax is ``z - log(sum(exp(z)))`` on the shifted scores.
 
->>> from derivkit.nn.mlp import mlp
+>>> from derivkit.nn.networks import mlp
 >>> g = mlp([2, 3, 1], bias=False)
 >>> bp = g.backprop()
 >>> em = Emitter()

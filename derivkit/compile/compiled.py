@@ -8,7 +8,7 @@ Its size does not depend on the batch: the batch size ``N`` is read from the
 data (``N = X.shape[0]``).
 
 >>> import numpy as np
->>> from derivkit.nn.mlp import mlp
+>>> from derivkit.nn.networks import mlp
 >>> net = mlp([2, 3, 1]).compile()
 >>> params = net.init_params(seed=0)
 >>> {k: v.shape for k, v in params.items()}

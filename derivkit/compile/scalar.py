@@ -8,7 +8,7 @@ the slow, obviously-correct route the matrix-level derivation is checked
 against: its size and cost grow with the batch and the number of weights.
 
 >>> import numpy as np
->>> from derivkit.nn.mlp import mlp
+>>> from derivkit.nn.networks import mlp
 >>> g = mlp([2, 2, 1], bias=False)
 >>> params = g.compile().init_params(seed=1)
 >>> data = {"X": np.array([[1.0, 2.0], [0.5, -1.0]]), "Y": np.array([[1.0], [0.0]])}

@@ -21,7 +21,7 @@ _EXPORTS = {
     **{n: "derivkit.nn.regularizers" for n in ("l1_penalty", "l2_penalty", "elastic_net")},
     **{n: "derivkit.nn.layers" for n in ("neuron", "layer", "linear_scores")},
     **{n: "derivkit.nn.graph" for n in ("Graph", "Backprop")},
-    "mlp": "derivkit.nn.mlp",
+    "mlp": "derivkit.nn.networks",
     **{n: "derivkit.nn.activations" for n in ("softmax_jacobian", "sigmoid_jacobian", "logsumexp")},
     **{n: "derivkit.nn.losses" for n in (
         "LossGradient", "squared_error_gradient", "nll_gradient", "cross_entropy_gradient",
@@ -42,8 +42,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
-
-
-# ``mlp`` is also the name of its module; importing it here keeps ``nn.mlp`` the function
-# even after ``import derivkit.nn.mlp`` (which would otherwise leave the module in its place).
-from derivkit.nn.mlp import mlp  # noqa: E402,F401

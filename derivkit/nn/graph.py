@@ -809,7 +809,7 @@ def to_sympy(n: Node, top: bool = True):
     sums products with all-ones matrices. Row-wise softmax has no SymPy matrix
     form and raises :class:`~derivkit.errors.InputError`.
 
-    >>> from derivkit.nn.mlp import mlp
+    >>> from derivkit.nn.networks import mlp
     >>> bp = mlp([2, 3, 1]).backprop()
     >>> to_sympy(bp.gradients["W2"]), to_sympy(bp.gradients["b1"])
     (H_out.T*G_O, 1*G_H)

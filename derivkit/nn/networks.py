@@ -22,8 +22,6 @@ fused), ``NLL``, ``HINGE``. Sizes of the batch stay symbolic (``N``).
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import Sequence
 
 from derivkit.errors import InputError
@@ -90,19 +88,3 @@ def mlp(sizes: Sequence[int], activation: str = "sigmoid", output: str | None = 
     g.define(label, loss_node(kind, A, Y))
     g.output_name = A.name
     return g
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as :func:`mlp`.
-
-    The package exports the function ``mlp`` lazily from the module of the same
-    name; once the module has been imported, Python binds ``derivkit.nn.mlp`` to
-    the module itself. Making the module callable keeps ``nn.mlp([2, 3, 1])``
-    working either way.
-    """
-
-    def __call__(self, *args, **kwargs) -> Graph:
-        return mlp(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
