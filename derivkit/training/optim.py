@@ -299,32 +299,70 @@ class Adam(Optimizer):
         self.beta1 = _fraction(beta1, "beta1")
         self.beta2 = _fraction(beta2, "beta2")
         self.eps = _positive(eps, "eps")
-        self._t_done = 0
-        self._corr = (1.0, 1.0)
+        self._layout: tuple | None = None
 
     def hyper(self) -> dict[str, float]:
         return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
-    def _update(self, name: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
-        m = self._slot("m", name, p)
-        v = self._slot("v", name, p)
-        if self._t_done != self.t:
-            self._t_done = self.t
-            self._corr = (1 - self.beta1**self.t, 1 / math.sqrt(1 - self.beta2**self.t))
-        c1, inv_sqrt_c2 = self._corr
+    def _flatten_state(self, names: tuple[str, ...], shapes: tuple[tuple[int, ...], ...]) -> None:
+        """Keep m and v in one flat vector each; the per-name state entries are views into it."""
+        sizes = [int(np.prod(s)) for s in shapes]
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        self._slices = [(n, int(o), int(o) + k, s) for n, o, k, s in zip(names, offsets, sizes, shapes)]
+        for slot in self.slots:
+            flat = np.zeros(int(offsets[-1]))
+            old = self.state.get(slot, {})
+            new = {}
+            for name, lo, hi, shape in self._slices:
+                view = flat[lo:hi].reshape(shape)
+                if name in old and old[name].shape == shape:
+                    view[...] = old[name]
+                new[name] = view
+            self.state[slot] = new
+            setattr(self, f"_{slot}", flat)
+        self._layout = (names, shapes)
+
+    def step(self, params: MutableMapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
+        """Update every array of ``params`` in place; the arithmetic runs once over all parameters."""
+        names = tuple(grads)
+        shapes = []
+        for name in names:
+            if name not in params:
+                raise InputError(f"there is a gradient for {name!r} but no parameter of that name")
+            p = params[name]
+            if not isinstance(p, np.ndarray) or not p.flags.writeable:
+                p = params[name] = np.array(p, dtype=float)
+            if np.shape(grads[name]) != p.shape:
+                raise ShapeError(f"the gradient of {name} has shape {np.shape(grads[name])}, the parameter {p.shape}")
+            shapes.append(p.shape)
+        self.t += 1
+        if not names:
+            return
+        if self._layout != (names, tuple(shapes)):
+            self._flatten_state(names, tuple(shapes))
+        lr = self.current_lr
         b1, b2 = self.beta1, self.beta2
+        c1, inv_sqrt_c2 = 1 - b1**self.t, 1 / math.sqrt(1 - b2**self.t)
+        g = np.concatenate([np.ravel(grads[n]) for n in names]).astype(float, copy=False)
+        m, v = self._m, self._v
+        tmp = g * g
+        g *= 1 - b1
         m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        tmp = np.multiply(g, g)
+        m += g
         tmp *= 1 - b2
+        v *= b2
         v += tmp
         np.sqrt(v, out=tmp)
         tmp *= inv_sqrt_c2
         tmp += self.eps
         np.divide(m, tmp, out=tmp)
         tmp *= lr / c1
-        p -= tmp
+        for name, lo, hi, shape in self._slices:
+            params[name] -= tmp[lo:hi].reshape(shape)
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self._layout = None
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
