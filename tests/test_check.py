@@ -242,3 +242,18 @@ def test_points_are_found_in_a_narrow_domain():
     e = sympy.acosh(sympy.acosh(x / 3))
     v = check(e, sympy.diff(e, x).rewrite(sympy.exp), x)
     assert v.ok, v.message
+
+
+x1, x2 = sympy.symbols("x1 x2")
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.sampled_from([x1**2 * x2, sympy.sin(x1 * x2), sympy.exp(x1 - x2) + x2**3, sigmoid(x1 + 2 * x2),
+                        sympy.log(1 + x1**2) * x2]),
+       st.integers(0, 1))
+def test_gradients_right_and_with_one_entry_perturbed(f, i):
+    grad = [sympy.diff(f, v) for v in (x1, x2)]
+    assert check(f, grad, [x1, x2]).ok
+    grad[i] = grad[i] + x1 / 1000
+    v = check(f, grad, [x1, x2])
+    assert not v.ok and v.wrong_entries == ((i, 0),)
