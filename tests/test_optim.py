@@ -176,3 +176,13 @@ def test_momentum_is_the_velocity_form_for_any_hyperparameters(lr, eta, b0):
         b = b - lr * v
         expected.append(b)
     assert ours == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+def test_adam_state_by_name_survives_a_change_of_parameters():
+    p = {"a": np.ones((2, 2)), "b": np.ones(3)}
+    opt = Adam(0.1)
+    opt.step(p, {"a": np.full((2, 2), 2.0), "b": np.full(3, -1.0)})
+    state = opt.state_dict()["state"]
+    assert state["m"]["a"] == pytest.approx(np.full((2, 2), 0.2)) and state["m"]["b"] == pytest.approx(np.full(3, -0.1))
+    opt.step(p, {"a": np.full((2, 2), 2.0)})  # only a: its moments carry on
+    assert opt.state_dict()["state"]["m"]["a"] == pytest.approx(np.full((2, 2), 0.9 * 0.2 + 0.2))
