@@ -228,3 +228,12 @@ def test_value_at_a_point_of_a_transcendental_hessian_matches_sympy():
     point = {x: sympy.Rational(1, 2), y: sympy.Rational(1, 3)}
     expected = sympy.hessian(f.rewrite(sympy.exp), (x, y)).subs(point)
     assert (value - expected).evalf(30).norm() < 1e-25
+
+
+def test_hessian_diagonal_agrees_with_second_derivatives_from_derive():
+    from derivkit import derive
+
+    f = sympy.exp(x * y) + x**3 * sympy.sin(y)
+    h = hessian(f, [x, y])
+    for k, s in enumerate((x, y)):
+        assert _equal(h.result[k, k], derive(f, s, order=2).result)
