@@ -246,3 +246,36 @@ def test_progress_bar_on_and_without_tqdm(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "tqdm", None)
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     assert train(LinearMSE(), regression(), GD(0.01), epochs=5, progress=True).epochs == 5
+
+
+def test_minibatch_adam_run_equals_pytorch():
+    torch = pytest.importorskip("torch")
+    g = _mlp([4, 5, 3], activation="relu", loss="softmax_cross_entropy")
+    compiled = g.compile()
+    data = blobs(40, centers=3, seed=2)
+    data = {"X": np.hstack([data["X"], data["X"] ** 2 / 10]), "Y": data["Y"]}
+    p0 = compiled.init_params(3)
+    h = train(compiled, data, Adam(0.05), epochs=3, batch_size=16, seed=5, params=p0, metrics=False)
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3)).double()
+    with torch.no_grad():
+        for layer, k in ((model[0], "1"), (model[2], "2")):
+            layer.weight.copy_(torch.tensor(p0["W" + k].T))
+            layer.bias.copy_(torch.tensor(p0["b" + k].ravel()))
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    X, y = torch.tensor(data["X"]), torch.tensor(data["Y"].argmax(1))
+    losses = []
+    for epoch in range(3):  # the same shuffling as train: default_rng([seed, epoch])
+        order = torch.from_numpy(np.random.default_rng([5, epoch]).permutation(40))
+        total = 0.0
+        for i in range(0, 40, 16):
+            idx = order[i:i + 16]
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        losses.append(total / 40)
+    assert h.losses == pytest.approx(losses, rel=1e-9)
+    np.testing.assert_allclose(h.params["W1"], model[0].weight.detach().numpy().T, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(h.params["W2"], model[2].weight.detach().numpy().T, rtol=1e-8, atol=1e-10)
