@@ -478,7 +478,7 @@ def _check_matrix(kind, exprs, claim, syms, at, raw) -> Verdict:
         method = "exact" if point is not None else "entry by entry"
         return Verdict(True, expected=expected, claimed=claim, counterexample=None, diagnosis=(), method=method,
                        message=f"Correct: every entry of the {label} is right{note}.", **base)
-    if expected != expected.T and _matches_transpose(expected, claim, point, raws):
+    if expected.is_square and expected != expected.T and _matches_transpose(expected, claim, point, raws):
         return _transposed(expected, claim, label, base)
     nonzero = [(i, j) for i in range(expected.rows) for j in range(expected.cols) if expected[i, j] != 0]
     if set(wrong) == set(nonzero) and all(_matches(-expected[i, j], claim[i, j], point, raws[i][j]) for i, j in wrong):
