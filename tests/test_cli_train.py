@@ -86,3 +86,9 @@ def test_train_divergence_reported(capsys):
     argv = ["train", "--data", "regression", "--optimizer", "gd", "--lr", "0.2", "--epochs", "300", "--quiet"]
     assert main(argv) == 2
     assert "diverged: the loss became infinite" in capsys.readouterr().err
+
+
+def test_descend_latex_input(capsys):
+    argv = ["descend", r"\frac{1}{2}x^2", "--latex-input", "--wrt", "x", "--start", "2", "--lr", "0.5", "--steps", "2"]
+    assert main(argv) == 0
+    assert "x2 = 1 - 0.5·1 = 0.5" in capsys.readouterr().out
