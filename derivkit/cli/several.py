@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 from derivkit.cli.common import add_at, add_format, add_latex_input, emit, parse_values
 
@@ -40,9 +41,17 @@ def register(subparsers) -> None:
         parser.set_defaults(run=run, matrix=name)
 
 
-def run(args: argparse.Namespace) -> int:
-    import sympy
+def _natural(symbol) -> list:
+    """Sort key: x2 before x10.
 
+    >>> import sympy
+    >>> sorted(sympy.symbols("x10 x2 b"), key=_natural)
+    [b, x2, x10]
+    """
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", symbol.name)]
+
+
+def run(args: argparse.Namespace) -> int:
     from derivkit.calculus.several import gradient, hessian, jacobian
     from derivkit.errors import InputError
     from derivkit.inputs import as_expr
@@ -50,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     exprs = [as_expr(text, latex=args.latex_input, what="function") for text in args.exprs]
     wrt = args.wrt
     if wrt is None:
-        found = sorted(set().union(*(e.free_symbols for e in exprs)), key=sympy.default_sort_key)
+        found = sorted(set().union(*(e.free_symbols for e in exprs)), key=_natural)
         if not found:
             raise InputError("the expression has no variables; name them with --wrt")
         wrt = found
