@@ -417,6 +417,9 @@ def _in_domain(exprs, point: dict, what: str = "the function") -> None:
     """Refuse a point where a function (or its derivative) is undefined or not real."""
     where = _where({s.name: v for s, v in point.items()})
     for e in exprs:
+        missing = sorted(s.name for s in e.free_symbols - set(point) if isinstance(s, sympy.Symbol))
+        if missing:
+            raise InputError(f"no value given for {', '.join(missing)}")
         if real_value(e, point) is None:
             raise DomainError(f"{where} is outside the domain of {expr_text(e)}: {what} is undefined or not real there")
 
