@@ -50,7 +50,7 @@ DIAGNOSES = {
     "missing_chain_factor": "the chain rule's inner factor g'(x) is missing",
     "missing_term": "a term of the product rule or of a sum is missing",
     "log_base": "ln is confused with log10 or log2 (a factor ln 10 or ln 2)",
-    "power_rule_exponent": "the power rule's exponent was not lowered by one",
+    "power_rule_exponent": "the power rule misapplied: the exponent not lowered by one, or used with a variable exponent",
     "quotient_sign": "the quotient rule's minus sign is wrong",
     "product_of_derivatives": "(f g)' was written as f' g' instead of f' g + f g'",
     "exponential_rule": "d/dx a^x = a^x ln a: the factor ln a is missing",
