@@ -135,7 +135,7 @@ class MatrixDerivation(Renderable):
 
     ``kind`` is ``"gradient"``, ``"jacobian"`` or ``"hessian"``; ``exprs`` the
     function(s) (one for a gradient or Hessian); ``wrt`` the variables;
-    ``result`` the matrix (an immutable SymPy matrix, each entry the derivation's
+    ``result`` the matrix (a SymPy ``Matrix``, each entry the derivation's
 result or its expansion where that is shorter). ``derivations`` has the
     shape of the matrix: a flat tuple for the gradient (entry ``i``), a tuple of
     rows for the Jacobian and the Hessian (entry ``[i][j]``). For the Hessian,
@@ -147,7 +147,7 @@ result or its expansion where that is shorter). ``derivations`` has the
     kind: str
     exprs: tuple[sympy.Basic, ...]
     wrt: tuple[sympy.Symbol, ...]
-    result: sympy.ImmutableMatrix
+    result: sympy.Matrix
     derivations: tuple[Any, ...]
     first: tuple[Derivation, ...] = ()
     notes: tuple[str, ...] = field(default=())
@@ -203,7 +203,7 @@ result or its expansion where that is shorter). ``derivations`` has the
         """The matrix at a point, as a renderable result (used by the command line)."""
         value = self.at(**values)
         point = tuple((name, as_number(v, what=f"value of {name}")) for name, v in values.items())
-        return MatrixAt(self, point, sympy.ImmutableMatrix(value))
+        return MatrixAt(self, point, sympy.Matrix(value))
 
     def to_dict(self) -> dict[str, Any]:
         rows, cols = self.shape
@@ -230,7 +230,7 @@ class MatrixAt(Renderable):
 
     derivation: MatrixDerivation
     point: tuple[tuple[str, sympy.Basic], ...]
-    value: sympy.ImmutableMatrix
+    value: sympy.Matrix
 
     def to_dict(self) -> dict[str, Any]:
         rows, cols = self.value.shape
@@ -269,7 +269,7 @@ def gradient(f: ExprOrStr, wrt) -> MatrixDerivation:
     expr = _function(f)
     syms = _variables(wrt, [expr])
     derivs = tuple(derive(expr, s) for s in syms)
-    result = sympy.ImmutableMatrix([[compact(d.result)] for d in derivs])
+    result = sympy.Matrix([[compact(d.result)] for d in derivs])
     return MatrixDerivation("gradient", (expr,), syms, result, derivs)
 
 
@@ -306,7 +306,7 @@ def jacobian(fs, wrt) -> MatrixDerivation:
     exprs = tuple(_function(f, what=f"function {k + 1}") for k, f in enumerate(items))
     syms = _variables(wrt, exprs)
     derivs = tuple(tuple(derive(e, s) for s in syms) for e in exprs)
-    result = sympy.ImmutableMatrix([[compact(d.result) for d in row] for row in derivs])
+    result = sympy.Matrix([[compact(d.result) for d in row] for row in derivs])
     return MatrixDerivation("jacobian", exprs, syms, result, derivs)
 
 
@@ -330,6 +330,6 @@ def hessian(f: ExprOrStr, wrt) -> MatrixDerivation:
         for j in range(i, n):
             upper[i, j] = derive(first[i].result, syms[j])
     derivs = tuple(tuple(upper[min(i, j), max(i, j)] for j in range(n)) for i in range(n))
-    result = sympy.ImmutableMatrix([[compact(d.result) for d in row] for row in derivs])
+    result = sympy.Matrix([[compact(d.result) for d in row] for row in derivs])
     notes = (SYMMETRY_NOTE,) if n > 1 else ()
     return MatrixDerivation("hessian", (expr,), syms, result, derivs, first=first, notes=notes)
