@@ -16,13 +16,18 @@ The decision, in order (:func:`compare` reports which step decided):
 3. ``symbolic``: when they agree at every point, ``expand``, ``cancel`` and
    ``simplify`` of ``a - b`` (also after rewriting in terms of ``exp``) are tried
    for one second in all; if one gives 0 the symbolic method decided.
+4. ``numeric`` agreement: otherwise they are declared equal because they agree,
+   to 20 significant digits, at every one of at least :data:`MIN_POINTS` random
+   points (never one lucky point). The points are fractions with small prime
+   denominators (``-1/19``, ``34/19``) drawn from several ranges in turn, so
+   narrow domains (``|x| < 1``, ``x > 4``) are reached and special points such as
+   0, 1 or multiples of pi are not hit by accident.
 
 The search for a counterexample comes before simplification because it is
 cheap and conclusive: a wrong answer is rejected in milliseconds with a point
 to show, while ``simplify`` on a wrong answer can take long to return nothing.
-4. ``numeric`` agreement: otherwise they are declared equal because they agree,
-   to 20 significant digits, at every one of at least :data:`MIN_POINTS` random
-   points (never one lucky point).
+If no real point of the domain is found and simplification does not decide,
+the result is undecided (``equal is None``).
 
 >>> import sympy
 >>> x = sympy.Symbol("x")
