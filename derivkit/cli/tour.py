@@ -86,7 +86,7 @@ def stops(epochs: int = 1000) -> list[tuple[str, str, Callable[[str], str]]]:
     """The tour's stops: (title, the command that shows more, renderer of the stop)."""
     return [
         ("A derivation, step by step: the sigmoid", 'derivkit derive "sigmoid(x)" --wrt x', _derivation),
-        ("The chain rule at a point: y = 3x - 2, z = y^2, x = 2", 'derivkit chain "y = 3*x - 2; z = y^2" --wrt x --at x=2', _chain),
+        ("The chain rule at a point: y = 3x - 2, z = y^2, x = 2", 'derivkit chain "y = 3*x - 2" "z = y^2" --wrt x --at x=2', _chain),
         ("Checking your work: d/dx sin(x^2) claimed to be cos(x^2)", 'derivkit check "sin(x^2)" "cos(x^2)" --wrt x', _check),
         ("Gradient descent by hand: f(b) = 5b^2 - 3b + 2 from b = 4, alpha = 0.01",
          'derivkit descend "5*b**2 - 3*b + 2" --wrt b --start 4 --lr 0.01 --steps 3', _descent),
