@@ -59,6 +59,7 @@ __all__ = ["chain", "Chain", "ChainAt", "MAX_PATHS"]
 MAX_PATHS = 1000
 
 Equations = Union[Mapping[Any, Any], Iterable[Any], str]
+Equation = tuple[sympy.Symbol, sympy.Basic]
 
 
 def _name(sym: sympy.Symbol) -> str:
@@ -299,6 +300,107 @@ def _value(expr: sympy.Basic, known: Mapping[sympy.Symbol, sympy.Basic]) -> symp
     return compact(expr.xreplace({s: known[s] for s in expr.free_symbols if s in known}))
 
 
+def _undefined_symbols(eqs: list[Equation], defined: Mapping[str, sympy.Symbol]) -> list[sympy.Symbol]:
+    """The symbols no equation defines, in order of appearance (by name within an equation)."""
+    free: list[sympy.Symbol] = []
+    for _, e in eqs:
+        for s in sorted(e.free_symbols, key=lambda s: s.name):
+            if s.name not in defined and s not in free:
+                free.append(s)
+    return free
+
+
+def _variable(wrt, eqs: list[Equation], defined: Mapping[str, sympy.Symbol], free: list[sympy.Symbol]) -> sympy.Symbol:
+    """The one input variable to differentiate by, matched by name to the equations' symbol."""
+    syms = as_symbols(wrt, [e for _, e in eqs])
+    if len(syms) != 1:
+        raise InputError(
+            f"a chain is differentiated with respect to one variable, got {', '.join(map(str, syms))}; "
+            "for a gradient use gradient(chain(...).substituted, ...)"
+        )
+    x = next((s for s in free if s.name == syms[0].name), syms[0])
+    if x.name in defined:
+        expr = dict(eqs)[defined[x.name]]
+        hint = ", ".join(s.name for s in free) or "none"
+        raise InputError(
+            f"'{x}' is defined by the equation {x} = {expr}; differentiate with respect to an input ({hint})"
+        )
+    if x not in free:
+        raise InputError(f"'{x}' does not appear in the equations of the chain")
+    return x
+
+
+def _output(output, defined: Mapping[str, sympy.Symbol]) -> sympy.Symbol:
+    name = output.name if isinstance(output, sympy.Symbol) else str(output).strip()
+    if name not in defined:
+        raise InputError(f"the output '{name}' is not defined by any equation (names: {', '.join(defined)})")
+    return defined[name]
+
+
+def _check_declared(inputs, x: sympy.Symbol, eqs: list[Equation], defined: Mapping[str, sympy.Symbol]) -> None:
+    """With declared inputs, every symbol must be defined by an equation or declared."""
+    empty = inputs in ("", ()) or (isinstance(inputs, list) and not inputs)
+    declared = ({s.name for s in as_symbols(inputs)} if not empty else set()) | {x.name}
+    clash = sorted(declared & set(defined))
+    if clash:
+        raise InputError(f"'{clash[0]}' is declared as an input but is defined by an equation")
+    for n, e in eqs:
+        for s in sorted(e.free_symbols, key=lambda s: s.name):
+            if s.name not in defined and s.name not in declared:
+                raise InputError(
+                    f"the equation {n} = {e} refers to '{s}', which is not defined "
+                    f"(define it in an equation, or declare it as an input)"
+                )
+
+
+def _paths(
+    eqs: list[Equation], x: sympy.Symbol, out: sympy.Symbol, free: list[sympy.Symbol]
+) -> tuple[list[tuple[sympy.Symbol, sympy.Symbol]], list[tuple[int, ...]]]:
+    """The edges ``(head, tail)`` from ``out`` back to ``x`` in chain order, and each path as edge indices."""
+    index = {n: k for k, (n, _) in enumerate(eqs)}
+    expr_of = dict(eqs)
+    depends: set[sympy.Symbol] = {x}
+    for n, e in eqs:
+        if any(s in depends for s in e.free_symbols):
+            depends.add(n)
+    if out not in depends:
+        undefined = [s.name for s in free if s != x]
+        if undefined:
+            raise InputError(
+                f"'{out}' does not depend on {x}: the chain is broken; "
+                f"{', '.join(repr(u) for u in undefined)} {'is' if len(undefined) == 1 else 'are'} "
+                "not defined by any equation"
+            )
+        return [], []
+
+    def tails(n: sympy.Symbol) -> list[sympy.Symbol]:
+        found = [s for s in expr_of[n].free_symbols if s in depends]
+        return sorted(found, key=lambda s: (-index.get(s, -1), s.name))
+
+    # Count the paths first, so that an exponential blow-up is refused rather than enumerated.
+    count: dict[sympy.Symbol, int] = {x: 1}
+    for n, _ in eqs:
+        if n in depends:
+            count[n] = sum(count[t] for t in tails(n))
+    if count[out] > MAX_PATHS:
+        raise InputError(f"{x} reaches {out} along {count[out]} paths; derivkit works at most {MAX_PATHS}")
+
+    edges: list[tuple[sympy.Symbol, sympy.Symbol]] = []
+    paths: list[tuple[int, ...]] = []
+
+    def walk(n: sympy.Symbol, prefix: tuple[int, ...]) -> None:
+        if n == x:
+            paths.append(prefix)
+            return
+        for t in tails(n):
+            if (n, t) not in edges:
+                edges.append((n, t))
+            walk(t, prefix + (edges.index((n, t)),))
+
+    walk(out, ())
+    return edges, paths
+
+
 def chain(
     equations: Equations,
     wrt,
@@ -327,93 +429,13 @@ def chain(
     given = _read(equations, latex)
     eqs = _order(given)
     defined = {n.name: n for n, _ in eqs}
-    all_exprs = [e for _, e in eqs]
-    free: list[sympy.Symbol] = []
-    for e in all_exprs:
-        for s in sorted(e.free_symbols, key=lambda s: s.name):
-            if s.name not in defined and s not in free:
-                free.append(s)
-
-    syms = as_symbols(wrt, all_exprs)
-    if len(syms) != 1:
-        raise InputError(
-            f"a chain is differentiated with respect to one variable, got {', '.join(map(str, syms))}; "
-            "for a gradient use gradient(chain(...).substituted, ...)"
-        )
-    x = next((s for s in free if s.name == syms[0].name), syms[0])
-    if x.name in defined:
-        expr = dict((n.name, e) for n, e in eqs)[x.name]
-        hint = ", ".join(s.name for s in free) or "none"
-        raise InputError(
-            f"'{x}' is defined by the equation {x} = {expr}; differentiate with respect to an input ({hint})"
-        )
-    if x not in free:
-        raise InputError(f"'{x}' does not appear in the equations of the chain")
-
-    if output is None:
-        out = given[-1][0]
-    else:
-        oname = output.name if isinstance(output, sympy.Symbol) else str(output).strip()
-        if oname not in defined:
-            raise InputError(f"the output '{oname}' is not defined by any equation (names: {', '.join(defined)})")
-        out = defined[oname]
-
+    free = _undefined_symbols(eqs, defined)
+    x = _variable(wrt, eqs, defined, free)
+    out = given[-1][0] if output is None else _output(output, defined)
     if inputs is not None:
-        empty = inputs in ("", ()) or (isinstance(inputs, list) and not inputs)
-        declared = ({s.name for s in as_symbols(inputs)} if not empty else set()) | {x.name}
-        clash = sorted(declared & set(defined))
-        if clash:
-            raise InputError(f"'{clash[0]}' is declared as an input but is defined by an equation")
-        for n, e in eqs:
-            for s in sorted(e.free_symbols, key=lambda s: s.name):
-                if s.name not in defined and s.name not in declared:
-                    raise InputError(
-                        f"the equation {n} = {e} refers to '{s}', which is not defined "
-                        f"(define it in an equation, or declare it as an input)"
-                    )
-
-    # Which names depend on x, and the chain's edges, in dependency order.
-    index = {n: k for k, (n, _) in enumerate(eqs)}
+        _check_declared(inputs, x, eqs, defined)
     expr_of = dict(eqs)
-    depends: set[sympy.Symbol] = {x}
-    for n, e in eqs:
-        if any(s in depends for s in e.free_symbols):
-            depends.add(n)
-    if out not in depends:
-        undefined = [s.name for s in free if s != x]
-        if undefined:
-            raise InputError(
-                f"'{out}' does not depend on {x}: the chain is broken; "
-                f"{', '.join(repr(u) for u in undefined)} {'is' if len(undefined) == 1 else 'are'} "
-                "not defined by any equation"
-            )
-
-    def tails(n: sympy.Symbol) -> list[sympy.Symbol]:
-        found = [s for s in expr_of[n].free_symbols if s in depends]
-        return sorted(found, key=lambda s: (-index.get(s, -1), s.name))
-
-    # Count the paths first, so that an exponential blow-up is refused rather than enumerated.
-    count: dict[sympy.Symbol, int] = {x: 1}
-    for n, _ in eqs:
-        if n in depends:
-            count[n] = sum(count[t] for t in tails(n))
-    if count.get(out, 0) > MAX_PATHS:
-        raise InputError(f"{x} reaches {out} along {count[out]} paths; derivkit works at most {MAX_PATHS}")
-
-    edges: list[tuple[sympy.Symbol, sympy.Symbol]] = []
-    paths: list[tuple[int, ...]] = []
-
-    def walk(n: sympy.Symbol, prefix: tuple[int, ...]) -> None:
-        if n == x:
-            paths.append(prefix)
-            return
-        for t in tails(n):
-            if (n, t) not in edges:
-                edges.append((n, t))
-            walk(t, prefix + (edges.index((n, t)),))
-
-    if out in depends:
-        walk(out, ())
+    edges, paths = _paths(eqs, x, out, free)
 
     derivations = tuple(derive(expr_of[h], t) for h, t in edges)
     factors = tuple(
