@@ -233,7 +233,7 @@ def test_latex_and_markdown_rendering():
     latex = c.to_latex()
     assert r"\frac{dy}{dx} &= \frac{\partial y}{\partial q} \cdot \frac{\partial q}{\partial x} + \frac{\partial y}{\partial x}" in latex
     md = c.at(x=2, z=3, h=1).to_markdown()
-    assert "| $q$ | $x z + \\operatorname{relu}{\\left(z \\right)}$ | $9$ |" in md or "| $q$ |" in md
+    assert "| $q$ | $x z + \\operatorname{ReLU}\\left(z\\right)$ | $9$ |" in md  # forward pass row
     assert "= 3 \\cdot 3 + 9 = 18" in md
 
 
