@@ -257,3 +257,14 @@ def test_gradients_right_and_with_one_entry_perturbed(f, i):
     grad[i] = grad[i] + x1 / 1000
     v = check(f, grad, [x1, x2])
     assert not v.ok and v.wrong_entries == ((i, 0),)
+
+
+def test_higher_derivatives():
+    assert check("x^4", "12x^2", "x", order=2).ok
+    assert check("x^4", 48, "x", order=2, at={"x": 2}).ok
+    v = check("sin(x^2)", "2cos(x^2) + 4x^2 sin(x^2)", "x", order=2)   # d/dx cos(x^2) taken as +sin
+    assert not v.ok and "sign_error" in v.diagnosis and "d^2/dx^2" in v.message
+    with pytest.raises(InputError):
+        check("x^4", "12x^2", "x", order=0)
+    with pytest.raises(InputError):
+        check("x1*x2", ["x2", "x1"], "x1, x2", order=2)

@@ -83,3 +83,8 @@ def test_the_answer_may_follow_the_expression(capsys):
     assert code == 2 and "answer" in err
     code, _, err = run(capsys, "sin(x^2)", "cos(x^2)", "--claimed", "cos(x^2)", "--wrt", "x")
     assert code == 2
+
+
+def test_order_option(capsys):
+    assert run(capsys, "x^4", "12x^2", "--wrt", "x", "--order", "2")[0] == 0
+    assert run(capsys, "x^4", "4x^3", "--wrt", "x", "--order", "2")[0] == 1

@@ -22,6 +22,7 @@ EXAMPLES = """examples:
   derivkit check "sin(x^2)" "2x cos(x^2)" --wrt x                 the answer may follow EXPR
   derivkit check "sigmoid(x)" --claimed "e^(-x)/(1+e^(-x))^2" --wrt x   right, in another form
   derivkit check "x^3" --claimed 12 --wrt x --at x=2              a value at a point
+  derivkit check "x^4" --claimed "12x^2" --wrt x --order 2        a second derivative
   derivkit check "x1^2*x2" --claimed "[2*x1*x2, x1^2]" --wrt x1,x2        a gradient
   derivkit check "[2*x1 + x2^2, 4*x1*x2]" --claimed "[[2, 2*x2], [4*x2, 4*x1]]" --wrt x1,x2   a Jacobian
   derivkit check "\\frac{1}{1+e^{-x}}" --claimed "\\sigma(x)(1-\\sigma(x))" --wrt x --latex-input
@@ -54,6 +55,8 @@ def register(subparsers) -> None:
     parser.add_argument("--wrt", required=True, metavar="VARS", help="the variable(s), e.g. x or x1,x2")
     parser.add_argument("--kind", choices=("derivative", "gradient", "jacobian", "hessian"),
                         help="what ANSWER is (default: decided from the shapes of EXPR and ANSWER)")
+    parser.add_argument("--order", "-n", type=int, default=1, metavar="N",
+                        help="check the N-th derivative (default: 1)")
     add_at(parser, "the derivative (ANSWER is then its value)")
     parser.add_argument("--start", metavar="B0", help="check a descent table starting here (b0, or x1=1,x2=2)")
     parser.add_argument("--lr", metavar="ALPHA", help="the learning rate of the descent table")
@@ -83,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         from derivkit.verify.check import check
 
         at = parse_values(args.at) if args.at else None
-        verdict = check(args.expr, args.claimed, args.wrt, at=at, latex=args.latex_input, kind=args.kind)
+        verdict = check(args.expr, args.claimed, args.wrt, at=at, latex=args.latex_input, kind=args.kind,
+                        order=args.order)
     emit(verdict, args.format)
     return 0 if verdict.ok else 1

@@ -248,10 +248,10 @@ def _raw_entries(obj: Any, shape: tuple[int, int]) -> list[list[Any]]:
 
 # ---------------------------------------------------------------- the correct answer
 
-def _derivation(expr: sympy.Basic, x: sympy.Symbol):
+def _derivation(expr: sympy.Basic, x: sympy.Symbol, order: int = 1):
     from derivkit.calculus.steps import derive
 
-    return derive(expr, x)
+    return derive(expr, x, order)
 
 
 def _matrix_derivation(kind: str, exprs: Sequence[sympy.Basic], wrt: tuple[sympy.Symbol, ...]):
@@ -274,12 +274,14 @@ def _entry_problems(kind: str, exprs, wrt) -> list[list[tuple[sympy.Basic, sympy
 # ---------------------------------------------------------------- check
 
 def check(expr: Any, claimed: Any, wrt: Any, at: dict | None = None, *, latex: bool = False,
-          kind: str | None = None) -> Verdict:
+          kind: str | None = None, order: int = 1) -> Verdict:
     """Check a hand-computed derivative (or gradient, Jacobian, Hessian, or value at a point).
 
     ``expr`` is the function (a list of functions for a Jacobian), ``claimed``
     the answer, ``wrt`` the variable(s), ``at`` an optional point (names to
-    values) at which ``claimed`` is a value. Returns a :class:`Verdict`.
+    values) at which ``claimed`` is a value; ``order`` asks for a higher
+    derivative of one function (mistakes are then looked for in the last
+    differentiation). Returns a :class:`Verdict`.
 
     >>> check("1/(1 + e^(-x))", "sigmoid(x)*(1 - sigmoid(x))", "x").ok
     True
@@ -293,6 +295,8 @@ def check(expr: Any, claimed: Any, wrt: Any, at: dict | None = None, *, latex: b
     """
     if kind is not None and kind not in KINDS:
         raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise InputError(f"the order must be a whole number of at least 1, not {order!r}")
     exprs = _read_functions(expr, latex)
     claim = read_claim(claimed, latex)
     syms = as_symbols(wrt, list(exprs) + ([claim] if not isinstance(claim, sympy.MatrixBase) else list(claim)))
@@ -306,7 +310,9 @@ def check(expr: Any, claimed: Any, wrt: Any, at: dict | None = None, *, latex: b
             if claim.shape != (1, 1):
                 raise ShapeError(f"the derivative of one function by one variable is a single expression, not a {_shape(claim)} matrix")
             claim = claim[0, 0]
-        return _check_scalar(exprs[0], claim, syms[0], at, claimed)
+        return _check_scalar(exprs[0], claim, syms[0], at, claimed, order)
+    if order != 1:
+        raise InputError(f"order applies to the derivative of one function by one variable, not to a {kind}")
     if kind in ("gradient", "hessian") and len(exprs) != 1:
         raise InputError(f"a {kind} is of one function; for several functions ask for the Jacobian")
     if not isinstance(claim, sympy.MatrixBase):
@@ -372,17 +378,19 @@ def _where(point: dict) -> str:
     return ", ".join(f"{k} = {expr_text(v)}" for k, v in point.items())
 
 
-def _check_scalar(expr, claim, x, at, raw) -> Verdict:
-    d = _derivation(expr, x)
+def _check_scalar(expr, claim, x, at, raw, order: int = 1) -> Verdict:
+    d = _derivation(expr, x, order)
     expected = d.result
+    # Mistakes are looked for in the last differentiation, of the (order-1)-th derivative.
+    last = sympy.diff(expr, x, order - 1) if order > 1 else expr
     base = dict(expected=expected, derivation=d, kind="derivative", expr=expr, wrt=(x,))
+    lhs = derivative_text(expr, x, order)
     if at is not None:
         point = _point(at, _variables(expr, claim, [x]))
-        return _check_value(expr, x, expected, claim, point, raw, base)
+        return _check_value(expr, last, x, expected, claim, point, raw, base, lhs)
     variables = _variables(expr, claim, [x])
     sampler = Sampler(expected, variables, domain=(expr,))
     cmp = compare(expected, claim, sorted(variables, key=str), sampler)
-    lhs = derivative_text(expr, x)
     if cmp.equal:
         return Verdict(True, claimed=claim, counterexample=None, diagnosis=(), method=cmp.method,
                        message=f"Correct: {lhs} = {expr_text(expected)}, and your answer is the same ({_METHODS[cmp.method]}).",
@@ -391,7 +399,7 @@ def _check_scalar(expr, claim, x, at, raw) -> Verdict:
         return Verdict(False, claimed=claim, counterexample=None, diagnosis=(), method="undecided",
                        message=f"Could not decide: {lhs} = {expr_text(expected)} is not real-valued at any test point and does not simplify to your answer.",
                        **base)
-    findings = diagnose(expr, x, expected, claim, sampler)
+    findings = diagnose(last, x, expected, claim, sampler)
     ce = _counterexample(cmp)
     return Verdict(False, claimed=claim, counterexample=ce, diagnosis=tuple(f.id for f in findings),
                    method=cmp.method, findings=findings, message=_wrong_message(lhs, expected, ce, findings), **base)
@@ -424,7 +432,7 @@ def _in_domain(exprs, point: dict, what: str = "the function") -> None:
             raise DomainError(f"{where} is outside the domain of {expr_text(e)}: {what} is undefined or not real there")
 
 
-def _check_value(expr, x, expected, claim, point, raw, base) -> Verdict:
+def _check_value(expr, last, x, expected, claim, point, raw, base, lhs) -> Verdict:
     _in_domain([expr], point)
     _in_domain([expected], point, "the derivative")
     e_val = substitute(expected, {s.name: v for s, v in point.items()}, variables=list(point))
@@ -432,12 +440,12 @@ def _check_value(expr, x, expected, claim, point, raw, base) -> Verdict:
     at_pairs = tuple((s.name, v) for s, v in point.items())
     d = written_decimals(raw)
     method = "exact" if d is None else f"to {d} decimals"
-    lhs = f"{derivative_text(expr, x)} at {_where({s.name: v for s, v in point.items()})}"
+    lhs = f"{lhs} at {_where({s.name: v for s, v in point.items()})}"
     common = dict(base, expected=e_val, at=at_pairs, method=method)
     if matches_written(raw, c_val, e_val):
         return Verdict(True, claimed=c_val, counterexample=None, diagnosis=(),
                        message=f"Correct: {lhs} is {_num(e_val)}, and so is your value ({method}).", **common)
-    findings = diagnose_value(expr, x, point, expected, c_val, raw)
+    findings = diagnose_value(last, x, point, expected, c_val, raw)
     ce = Counterexample(point={s.name: v for s, v in point.items()}, expected=e_val, claimed=c_val)
     shown = str(raw).strip() if d is not None else _num(c_val)
     msg = f"Not right: {lhs} is {_num(e_val)}, not {shown}."

@@ -205,7 +205,7 @@ def _product_variants(expr, x, node) -> Iterator[Variant]:
             wrong = const * sympy.diff(u, x) * sympy.diff(v, x)
             yield Variant("product_of_derivatives", _with_local(expr, x, node, wrong),
                           f"the derivative of a product is not the product of the derivatives: "
-                          f"d/dx [{_t(u)}·{_t(v)}] = {_t(sympy.diff(u, x))}·{_t(v)} + {_t(u)}·{_t(sympy.diff(v, x))}")
+                          f"d/dx [{_t(u)}·{_t(v)}] = {_times(sympy.diff(u, x), v)} + {_times(u, sympy.diff(v, x))}")
         dens = [a for a in parts if isinstance(a, sympy.Pow) and a.exp.is_number and a.exp.is_negative]
         if dens and len(parts) >= 2:
             right = sympy.diff(node, x)
