@@ -159,7 +159,12 @@ def as_real(expr: sympy.Basic, variables: Iterable[sympy.Symbol]) -> sympy.Basic
 
 
 def real_value(expr: sympy.Basic, point: dict) -> sympy.Basic | None:
-    """``expr`` at ``point`` as a real 40-digit Float, or None if undefined or complex there."""
+    """``expr`` at ``point`` as a real 40-digit Float, or None if undefined or complex there.
+
+    >>> x = sympy.Symbol("x")
+    >>> real_value(sympy.sqrt(x), {x: 4}), real_value(sympy.sqrt(x), {x: -4}), real_value(1/x, {x: 0})
+    (2.000000000000000000000000000000000000000, None, None)
+    """
     try:
         v = expr.xreplace(point) if point else expr
         if v.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
@@ -179,7 +184,11 @@ def real_value(expr: sympy.Basic, point: dict) -> sympy.Basic | None:
 
 
 def close(a: sympy.Basic, b: sympy.Basic) -> bool:
-    """Whether two evaluated values agree to 20 significant digits."""
+    """Whether two evaluated values agree to 20 significant digits.
+
+    >>> close(sympy.Float(1, 40), sympy.Float("1.000000000000000000001", 40)), close(sympy.Integer(1), sympy.Float("1.001"))
+    (True, False)
+    """
     return bool(abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b)))
 
 

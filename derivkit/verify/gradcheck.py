@@ -253,6 +253,16 @@ def gradcheck_graph(graph: Any, params: Mapping[str, Any], data: Mapping[str, An
 
     ``graph`` is a :class:`~derivkit.nn.graph.Graph` (compiled here) or a
     compiled graph; every parameter's gradient is compared, entry by entry.
+
+    >>> import numpy as np
+    >>> from derivkit.nn import mlp
+    >>> g = mlp([1, 1], activation="sigmoid", bias=False)          # O_out = σ(X W1), MSE
+    >>> def backprop(p, d):                                         # forgets σ'(O_in)
+    ...     O = 1 / (1 + np.exp(-(d["X"] @ p["W1"])))
+    ...     return {"W1": d["X"].T @ (2 * (O - d["Y"]) / len(d["X"]))}
+    >>> r = gradcheck_graph(g, {"W1": np.array([[0.5]])}, {"X": np.array([[1.0]]), "Y": np.array([[0.0]])}, backprop)
+    >>> r.ok, r.bad_params
+    (False, ('W1',))
     """
     _, rtol, atol = _defaults(None, rtol, atol)
     compiled = graph if hasattr(graph, "param_shapes") else graph.compile()
