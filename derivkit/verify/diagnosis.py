@@ -228,7 +228,11 @@ def variants(expr: sympy.Basic, x: sympy.Symbol) -> list[Variant]:
     out: list[Variant] = []
     for node in _nodes(expr, x):
         for gen in (_chain_variants, _product_variants):
-            for v in gen(expr, x, node):
+            try:
+                found = list(gen(expr, x, node))
+            except (TypeError, ValueError, NotImplementedError, AttributeError, KeyError):
+                continue  # a function this detector cannot take apart: no diagnosis from it
+            for v in found:
                 out.append(v)
                 if len(out) >= _MAX_VARIANTS:
                     return out
