@@ -84,6 +84,20 @@ def _log_base(expr: sympy.Basic) -> tuple[sympy.Basic, sympy.Basic] | None:
     return None
 
 
+def _prime_form(subs: sympy.Subs) -> tuple[Any, str, sympy.Basic] | None:
+    """``(f, "'", g)`` when ``subs`` is ``f'(u)`` at ``u = g`` for an unknown function ``f``: write ``f'(g)``."""
+    inner, old, new = subs.args
+    if (
+        isinstance(inner, sympy.Derivative)
+        and isinstance(inner.expr, sympy.core.function.AppliedUndef)
+        and len(old) == 1
+        and len(inner.variable_count) == 1
+        and inner.expr.args == (old[0],)
+    ):
+        return inner.expr.func, "'" * inner.variable_count[0][1], new[0]
+    return None
+
+
 def _float_text(value: float) -> str:
     text = format(value, ".12g")
     return text.replace("e+", "e") if "e" in text else text
@@ -215,16 +229,11 @@ class _TextPrinter(StrPrinter):
         return f"{num}/{den} {self._wrap(func)}"
 
     def _print_Subs(self, expr) -> str:
+        prime = _prime_form(expr)
+        if prime is not None:
+            func, primes, point = prime
+            return f"{func.__name__}{primes}({self._print(point)})"
         inner, old, new = expr.args
-        if (
-            isinstance(inner, sympy.Derivative)
-            and isinstance(inner.expr, sympy.core.function.AppliedUndef)
-            and len(old) == 1
-            and len(inner.variable_count) == 1
-            and inner.expr.args == (old[0],)
-        ):
-            primes = chr(39) * inner.variable_count[0][1]
-            return f"{inner.expr.func.__name__}{primes}({self._print(new[0])})"
         subs = ", ".join(f"{self._print(o)} = {self._print(n)}" for o, n in zip(old, new))
         return f"[{self._print(inner)}]_({subs})"
 
@@ -270,16 +279,10 @@ class _LatexPrinter(LatexPrinter):
 
 
     def _print_Subs(self, expr) -> str:
-        inner, old, new = expr.args
-        if (
-            isinstance(inner, sympy.Derivative)
-            and isinstance(inner.expr, sympy.core.function.AppliedUndef)
-            and len(old) == 1
-            and len(inner.variable_count) == 1
-            and inner.expr.args == (old[0],)
-        ):
-            primes = "'" * inner.variable_count[0][1]
-            return rf"{self._print(inner.expr.func)}{primes}\left({self._print(new[0])}\right)"
+        prime = _prime_form(expr)
+        if prime is not None:
+            func, primes, point = prime
+            return rf"{self._print(func)}{primes}\left({self._print(point)}\right)"
         return super()._print_Subs(expr)
 
 
