@@ -339,7 +339,14 @@ def math_inline(expr: Any) -> str:
 
 
 def math_display(expr: Any) -> str:
-    """``$$...$$`` display math for an expression (alone on its lines)."""
+    """``$$...$$`` display math for an expression (alone on its lines).
+
+    >>> import sympy
+    >>> print(math_display(sympy.sqrt(sympy.Symbol("x"))))
+    $$
+    \\sqrt{x}
+    $$
+    """
     return f"$$\n{expr_latex(expr)}\n$$"
 
 
@@ -559,5 +566,9 @@ def escape_markdown(text: str) -> str:
 
 
 def indent(text: str, prefix: str) -> str:
-    """Prefix every non-empty line of ``text`` with ``prefix``."""
+    """Prefix every non-empty line of ``text`` with ``prefix``.
+
+    >>> indent("a\\n\\nb", "  ")
+    '  a\\n\\n  b'
+    """
     return "\n".join(prefix + line if line else line for line in text.split("\n"))
