@@ -268,3 +268,10 @@ def test_higher_derivatives():
         check("x^4", "12x^2", "x", order=0)
     with pytest.raises(InputError):
         check("x1*x2", ["x2", "x1"], "x1, x2", order=2)
+
+
+def test_latex_subscripts_name_the_same_variables():
+    # LaTeX x_1 and plain x1 are the same variable.
+    assert check("x1^2*x2", [r"2 x_1 x_2", r"x_1^2"], "x1, x2").ok
+    assert check(r"x_1^2 x_2", ["2 x1 x2", "x1^2"], "x1, x2").ok
+    assert not check(r"x_1^2 x_2", ["2 x1 x2", "x1"], "x1, x2").ok

@@ -300,7 +300,9 @@ def check(expr: Any, claimed: Any, wrt: Any, at: dict | None = None, *, latex: b
     exprs = _read_functions(expr, latex)
     claim = read_claim(claimed, latex)
     syms = as_symbols(wrt, list(exprs) + ([claim] if not isinstance(claim, sympy.MatrixBase) else list(claim)))
+    syms = tuple(_same_name(s, set().union(*(e.free_symbols for e in exprs))) for s in syms)
     every = set(syms).union(*(e.free_symbols for e in exprs))
+    claim = _align_names(claim, every)
     claim = claim.applyfunc(lambda e: as_real(e, every)) if isinstance(claim, sympy.MatrixBase) else as_real(claim, every)
     kind = kind or _infer_kind(exprs, claim, syms)
     if kind == "derivative":
@@ -318,6 +320,29 @@ def check(expr: Any, claimed: Any, wrt: Any, at: dict | None = None, *, latex: b
     if not isinstance(claim, sympy.MatrixBase):
         claim = sympy.Matrix([claim])
     return _check_matrix(kind, exprs, claim, syms, at, claimed)
+
+
+def _key(name: str) -> str:
+    return name.replace("_", "").replace("{", "").replace("}", "")
+
+
+def _same_name(sym: sympy.Symbol, known: set) -> sympy.Symbol:
+    """``sym``, or the known symbol it means when written another way (``x_1`` for ``x1``)."""
+    if sym in known:
+        return sym
+    matches = [k for k in known if isinstance(k, sympy.Symbol) and _key(k.name) == _key(sym.name)]
+    return matches[0] if len(matches) == 1 else sym
+
+
+def _align_names(claim, known: set):
+    """The claim with its variables renamed to the known ones they mean (LaTeX ``x_1`` is ``x1``)."""
+    mapping = {}
+    for s in claim.free_symbols:
+        if isinstance(s, sympy.Symbol):
+            t = _same_name(s, known)
+            if t is not s:
+                mapping[s] = t
+    return claim.xreplace(mapping) if mapping else claim
 
 
 def _read_functions(expr: Any, latex: bool) -> tuple[sympy.Basic, ...]:
