@@ -50,6 +50,7 @@ __all__ = [
     "latex_matrix",
     "latex_align",
     "escape_latex_text",
+    "latex_text",
     "escape_markdown",
     "table_math",
     "indent",
@@ -554,6 +555,31 @@ def escape_latex_text(text: str) -> str:
     'x\\_1 \\& 50\\%'
     """
     return "".join(_LATEX_TEXT_ESCAPES.get(ch, ch) for ch in text)
+
+
+_TEXT_RELATIONS = {"<=": r"\leq ", ">=": r"\geq ", "!=": r"\neq ", "≠": r"\neq ", "≤": r"\leq ", "≥": r"\geq ",
+                   "<": "<", ">": ">", "|": "|"}
+_TEXT_RELATION = re.compile("(" + "|".join(re.escape(k) for k in _TEXT_RELATIONS) + ")")
+
+
+def latex_text(text: str) -> str:
+    r"""A sentence as LaTeX ``\text{...}``, with ``<``, ``>``, ``|`` and ``!=`` set as math.
+
+    Inside ``\text`` those characters print wrongly in pdfLaTeX's default font
+    (``<`` as ``¡``), so they are moved between text boxes, which works there and in MathJax.
+
+    >>> latex_text("holds for |x| < 1")
+    '\\text{holds for }|\\text{x}|\\text{ }<\\text{ 1}'
+    >>> latex_text("x != 0 & more")
+    '\\text{x }\\neq \\text{ 0 \\& more}'
+    """
+    out = []
+    for i, piece in enumerate(_TEXT_RELATION.split(text)):
+        if i % 2:
+            out.append(_TEXT_RELATIONS[piece])
+        elif piece:
+            out.append(rf"\text{{{escape_latex_text(piece)}}}")
+    return "".join(out)
 
 
 def escape_markdown(text: str) -> str:

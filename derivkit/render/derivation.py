@@ -43,6 +43,7 @@ from derivkit.render.common import (
     expr_latex,
     expr_text,
     latex_align,
+    latex_text,
     value_text,
 )
 from derivkit.renderable import Renderable
@@ -235,7 +236,7 @@ def _latex_rows(step: Step, derivation: Derivation | None = None) -> list[str]:
 def _derivation_rows(d: Derivation) -> list[str]:
     rows = _latex_rows(d.steps, d)
     for note in _all_notes(d):
-        rows.append(rf"&& \text{{{escape_latex_text('note: ' + note)}}}")
+        rows.append(rf"&& {latex_text('note: ' + note)}")
     rows.append(rf"{derivative_latex(d.expr, d.wrt, d.order)} &= {expr_latex(d.result)} && \text{{result}}")
     return rows
 
