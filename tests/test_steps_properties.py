@@ -81,6 +81,8 @@ _UNARY_NP = {
     sympy.acoth: lambda z: np.arctanh(1 / z),
     sympy.exp: np.exp, sympy.log: np.log, sympy.Abs: lambda z: np.abs(z).astype(_C),
     sympy.sign: lambda z: np.sign(z.real).astype(_C),
+    sympy.re: lambda z: z.real.astype(_C), sympy.im: lambda z: z.imag.astype(_C),
+    sympy.arg: lambda z: np.angle(z).astype(_C),
     sympy.DiracDelta: lambda z: np.where(z == 0, np.inf, 0).astype(_C),
     sympy.Heaviside: lambda z: np.where(z.real > 0, 1.0, np.where(z.real < 0, 0.0, 0.5)).astype(_C),
     sympy.erf: lambda z: _erf(z),
@@ -105,7 +107,7 @@ def _evaluate(expr, var, points, check=False):
         nonlocal ok
         if e == var:
             return z0
-        if e.is_Number or e.is_NumberSymbol:
+        if e.is_number:
             return np.full(points.shape, complex(e), dtype=_C)
         if e.is_Add:
             out = sum(ev(a) for a in e.args)
@@ -123,6 +125,8 @@ def _evaluate(expr, var, points, check=False):
                 out = np.exp(ev(n) * np.log(b))
         elif e.func in _UNARY_NP:
             out = _UNARY_NP[e.func](ev(e.args[0]))
+        elif isinstance(e, sympy.atan2):
+            out = np.arctan2(ev(e.args[0]).real, ev(e.args[1]).real).astype(_C)
         elif isinstance(e, step):
             t = ev(e.args[1]) if len(e.args) > 1 else 0
             out = np.where(ev(e.args[0]).real >= np.real(t), 1.0, 0.0).astype(_C)
@@ -195,6 +199,7 @@ def assert_same_derivative(expr, var, got, expected=None, points=RNG_POINTS) -> 
 def assert_steps_correct(step, points=RNG_POINTS) -> None:
     """Every step: rule steps differentiate their expression; rewrite/simplify steps keep its value."""
     for s in step.walk():
+        assert s.text.endswith("."), (s.rule, s.text)  # every step says which rule, in a sentence
         if s.rule in ("rewrite", "simplify"):
             mask = np.isfinite(_values(s.expr, s.wrt, points))
             assert np.allclose(_values(s.result, s.wrt, points[mask]), _values(s.expr, s.wrt, points[mask]),
