@@ -145,3 +145,9 @@ def test_every_mistake_made_on_purpose_is_diagnosed(e, k):
         return
     verdict = check(e, v.expr, x)
     assert not verdict.ok and v.id in verdict.diagnosis, (v, verdict.diagnosis)
+
+
+def test_terms_of_the_correct_answer_dropped_or_negated():
+    # d/dx (x^2 + 1)(x - 3) = 3x^2 - 6x + 1
+    assert "missing_term" in check("(x^2 + 1)(x - 3)", "3x^2 - 6x", "x").diagnosis
+    assert "sign_error" in check("(x^2 + 1)(x - 3)", "3x^2 - 6x - 1", "x").diagnosis

@@ -249,6 +249,18 @@ def variants(expr: sympy.Basic, x: sympy.Symbol) -> list[Variant]:
     return out
 
 
+def _term_variants(expected: sympy.Basic) -> list[Variant]:
+    """The correct answer, as written, with one of its terms dropped or negated."""
+    terms = sympy.Add.make_args(expected)
+    if not 1 < len(terms) <= 12:
+        return []
+    out = []
+    for t in terms:
+        out.append(Variant("missing_term", expected - t, f"the term {_t(t)} of the derivative is missing"))
+        out.append(Variant("sign_error", expected - 2 * t, f"the term {_t(t)} of the derivative has the wrong sign"))
+    return out
+
+
 def _ratio(sampler: Sampler, claimed: sympy.Basic) -> sympy.Basic | None:
     """The constant ``claimed / expected`` if it is one at every sample point, else None."""
     k = None
@@ -299,7 +311,7 @@ def diagnose(expr: sympy.Basic, wrt: sympy.Symbol, expected: sympy.Basic, claime
     target = sampler.values(claimed)
     if any(t is None for t in target):
         target = []
-    for v in variants(expr, wrt):
+    for v in variants(expr, wrt) + _term_variants(expected):
         if target and all(f.id != v.id for f in found) and _agrees_with(sampler, v.expr, target):
             found.append(Finding(v.id, v.message))
     for f in _whole(sampler, claimed, expr.has(sympy.log)):
