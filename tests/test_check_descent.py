@@ -88,3 +88,11 @@ def test_a_numpy_table_is_read_with_the_decimals_of_its_floats():
     import numpy as np
     assert check_descent(F, "b", 4, 0.01, np.array([3.63, 3.297, 2.9973])).ok
     assert not check_descent(F, "b", 4, 0.01, np.array([3.63, 3.279])).ok
+
+
+def test_momentum_table_with_a_slip_is_continued_from_the_claimed_values():
+    # Correct: 3.63, 3.112. A slip writes 3.2; from it: 3.2 - 0.01*(32 - 3) + 0.5*(3.2 - 3.63) = 2.695
+    v = check_descent(F, "b", 4, 0.01, ["3.63", "3.2", "2.695"], momentum=0.5)
+    assert v.counterexample.iteration == 2
+    assert v.rows[2].from_claimed == sympy.Rational(2695, 1000) and v.rows[2].consistent
+    assert "right given your value at iteration 2" in v.message

@@ -9,10 +9,9 @@ are), and each claimed iterate ``b(1), b(2), ...`` is compared with it:
   and its likely cause (stepping uphill, a forgotten learning rate or momentum
   term, or otherwise an arithmetic slip);
 * each later iteration is also checked **from the claimed value before it**
-  (one step of :func:`~derivkit.descend` from there), so a table that carries one
-  slip forward correctly is told so. With momentum the step also depends on the
-  iterate before, which :func:`~derivkit.descend` cannot be started from, so
-  later iterations are then only compared with the correct run.
+  (one step of :func:`~derivkit.descend` from there, plus the momentum term
+  ``eta (b(r) - b(r-1))`` of the claimed values when there is momentum), so a
+  table that carries one slip forward correctly is told so.
 
 >>> v = check_descent("5b^2 - 3b + 2", "b", start=4, lr=0.01, claimed=["3.63", "3.297", "2.9973"])
 >>> v.ok
@@ -47,7 +46,7 @@ class IterateCheck:
     ``claimed`` and ``expected`` (the correct run) at ``iteration``; ``ok``
     whether they agree; ``from_claimed`` the iterate one correct step from the
     *claimed* previous iterate and ``consistent`` whether the claim matches it
-    (``None`` where that was not checked: the first iteration, or with momentum).
+    (``None`` where that was not checked: up to the first wrong iteration).
     ``expected`` is ``None`` past the end of a run that diverged.
     """
 
@@ -160,12 +159,10 @@ def check_descent(f: Any, wrt: Any, start: Any, lr: Any, claimed: Sequence[Any],
         expected = run.rows[k - 1].point if k <= len(run.rows) else None
         ok = expected is not None and _matches(raws, vals, expected)
         from_claimed = consistent = None
-        if first is not None and not with_momentum:
-            prev = _pack(values[k - 2], several)
-            step = descend(fx, syms, prev, run.lr, 1)
-            if step.rows:
-                from_claimed = step.rows[0].point
-                consistent = _matches(raws, vals, from_claimed)
+        if first is not None:
+            from_claimed = _step_from(fx, syms, run, values[k - 2],
+                                      values[k - 3] if k >= 3 else _components(run.start), several)
+            consistent = from_claimed is not None and _matches(raws, vals, from_claimed)
         checks.append(IterateCheck(k, _pack(vals, several), expected, ok, from_claimed, consistent))
         if not ok and first is None:
             first = k
@@ -193,13 +190,29 @@ def check_descent(f: Any, wrt: Any, start: Any, lr: Any, claimed: Sequence[Any],
            f"not {_show_written(table[first - 1], bad.claimed)}"
            f" (gradient descent with {setting}). Likely mistake: {finding.message}.")
     later = checks[first:]
-    if later and not with_momentum:
+    if later:
         if all(c.consistent for c in later):
             msg += f" The later iterations are right given your value at iteration {first}."
         else:
             k = next(c.iteration for c in later if not c.consistent)
             msg += f" Iteration {k} is wrong even starting from your value before it."
     return Verdict(False, counterexample=ce, diagnosis=(finding.id,), findings=(finding,), message=msg, **base)
+
+
+def _step_from(fx, syms, run: Descent, prev: list, before: list, several: bool) -> Any:
+    """One step from the claimed iterate ``prev`` (``before`` is the one before it, for momentum).
+
+    The gradient step is :func:`~derivkit.descend` started at ``prev``; with momentum
+    the course's term ``eta (b(r) - b(r-1))`` is added, as ``descend`` cannot be
+    started with a previous step.
+    """
+    step = descend(fx, syms, _pack(prev, several), run.lr, 1)
+    if not step.rows:
+        return None
+    point = _components(step.rows[0].point)
+    if run.momentum != 0:
+        point = [p + run.momentum * (a - b) for p, a, b in zip(point, prev, before)]
+    return _pack(point, several)
 
 
 def _diagnose_step(run: Descent, k: int, claimed: Any, raws: Sequence[Any], several: bool) -> Finding:
