@@ -262,6 +262,12 @@ def test_hostile_sizes_are_refused_quickly():
         derive(deep, x)
 
 
+def test_products_of_very_many_factors_are_refused():
+    with pytest.raises(InputError, match="product of 999 factors"):
+        derive(sympy.Mul(*[sin(x + k) for k in range(1, 1000)]), x)
+    assert derive(sympy.Mul(*[x + k for k in range(1, 30)]), x).rules[0] == "product"
+
+
 def test_large_power_is_cheap():
     d = derive(sympy.Pow(x, 10**6) + (x + 1) ** 5000, x)
     assert d.result == 10**6 * x ** (10**6 - 1) + 5000 * (x + 1) ** 4999

@@ -40,6 +40,8 @@ __all__ = ["derive", "MAX_NODES", "MAX_DEPTH", "MAX_ORDER"]
 #: Largest expression (nodes of its tree) the engine accepts, and the largest derivative it builds.
 MAX_NODES = 5000
 MAX_RESULT_NODES = 100000
+#: Largest (factors x nodes) of a product the product rule writes out (it writes factors^2 terms).
+MAX_PRODUCT_WORK = 1_000_000
 #: Deepest nesting accepted (``sin(sin(sin(...)))``).
 MAX_DEPTH = 150
 #: Highest order accepted.
@@ -197,6 +199,12 @@ class _Engine:
         return _step("constant_multiple", e, x, c * inner.result, text, [inner])
 
     def _product(self, e, factors, x) -> Step:
+        work = len(factors) * _measure(e, MAX_PRODUCT_WORK)[0]
+        if work > MAX_PRODUCT_WORK:
+            raise InputError(
+                f"a product of {len(factors)} factors is too large to derive step by step: the product rule "
+                f"would write {len(factors)} terms of {len(factors)} factors each"
+            )
         subs = [self.d(f, x) for f in factors]
         total = sympy.Add(*[sympy.Mul(*(factors[:i] + [s.result] + factors[i + 1:])) for i, s in enumerate(subs)])
         if len(factors) == 2:
@@ -397,6 +405,10 @@ def _conditions(rule: Rule, args: tuple, e) -> tuple[str, ...]:
             cond = rule.condition(*args)
         except TypeError:
             cond = None
+        if cond is not None and cond.has(sympy.Abs):
+            # |g^2| < 1 reads g^2 < 1 for real g
+            cond = cond.replace(lambda n: isinstance(n, sympy.Abs) and n.args[0].is_Pow and n.args[0].exp.is_even,
+                                lambda n: n.args[0])
         name = f"the {rule.name}" if rule.name.endswith("rule") else rule.name
         name = name[0].upper() + name[1:]
         if cond is sympy.false:
