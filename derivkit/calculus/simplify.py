@@ -122,15 +122,14 @@ def _written_out_sigmoids(expr: sympy.Basic) -> list[sympy.Basic]:
 
 
 def _one_minus_first(expr: sympy.Basic, s: sympy.Basic) -> sympy.Basic:
-    """Write ``-s*(s - 1)`` as ``s*(1 - s)``: flip a negative coefficient into a factor ``(s - 1)``."""
+    """Write a factor ``(s - 1)`` as ``-(1 - s)``: ``-s*(s - 1)`` reads ``s*(1 - s)``."""
     coeff, factors = expr.as_coeff_mul()
-    if coeff.is_negative:
-        for i, f in enumerate(factors):
-            base, n = f.as_base_exp()
-            if base == s - 1 and n.is_odd:
-                new = list(factors)
-                new[i] = sympy.Pow(sympy.Add(1, -s, evaluate=False), n)
-                return sympy.Mul(-coeff, *new)
+    for i, f in enumerate(factors):
+        base, n = f.as_base_exp()
+        if base == s - 1 and n.is_odd:
+            new = list(factors)
+            new[i] = sympy.Pow(sympy.Add(1, -s, evaluate=False), n)
+            return sympy.Mul(-coeff, *new)
     return expr
 
 
@@ -145,9 +144,15 @@ def sigmoid_form(raw: sympy.Basic, expr: sympy.Basic) -> sympy.Basic | None:
     out = raw
     for a in args:
         s = sigmoid(-a)
-        out = out.xreplace({sympy.exp(a): (1 - s) / s})
-        if out.has(sympy.exp(a)):
-            return None
+        # e^(k a) = ((1 - s)/s)^k for whole k; any other exponential of a's variables stays, and then we give up
+        powers = {}
+        for node in out.atoms(sympy.exp):
+            k = sympy.cancel(node.args[0] / a)
+            if k.is_Integer:
+                powers[node] = ((1 - s) / s) ** k
+            elif node.args[0].free_symbols & a.free_symbols:
+                return None
+        out = out.xreplace(powers)
         out = sympy.factor(sympy.cancel(out))
         out = _one_minus_first(out, s)
     if out == raw or out.has(sympy.exp) and not raw.has(sympy.exp):
@@ -170,18 +175,52 @@ def size(e: sympy.Basic) -> int:
     return n
 
 
+#: Expansions are tried only on results this small (in nodes) with powers at most this high.
+EXPAND_LIMIT = 80
+EXPAND_MAX_POWER = 6
+
+
+def _expandable(e: sympy.Basic) -> bool:
+    return size(e) <= EXPAND_LIMIT and all(
+        not p.exp.is_Integer or abs(int(p.exp)) <= EXPAND_MAX_POWER for p in e.atoms(sympy.Pow))
+
+
+def _expand_numerators(e: sympy.Basic) -> sympy.Basic:
+    """Expand the polynomial sums of a product (the numerator a quotient rule leaves), keep the rest."""
+    if e.is_Mul:
+        return sympy.Mul(*[sympy.expand(f) if f.is_Add and f.is_polynomial() else f for f in e.args])
+    return e
+
+
 def tidy(raw: sympy.Basic) -> sympy.Basic:
-    """A cheap tidy: collect common factors of a sum when that makes ``raw`` smaller.
+    """A cheap tidy into the form a teacher writes, used only when it makes ``raw`` smaller.
+
+    Tries collecting common factors (``factor_terms``), expanding (``2x(x - 1) - x^2 + 1``
+    becomes ``x^2 - 2x + 1``) and expanding the numerator a quotient rule leaves. A product
+    may also be rewritten at equal size (``2(2 - 2t^2)t`` becomes ``4t(1 - t^2)``); a sum only
+    when strictly smaller, so ``2x - 4`` stays as it is.
 
     >>> import sympy
     >>> x = sympy.Symbol("x")
     >>> tidy(x*sympy.sin(x)**2 + sympy.sin(x)**2)
     (x + 1)*sin(x)**2
+    >>> tidy(2*x*(x**4/3 - 21*x**2/10 + 4) + x**2*(4*x**3/3 - 21*x/5))
+    2*x**5 - 42*x**3/5 + 8*x
     """
-    if not raw.is_Add or size(raw) > TIDY_LIMIT:
+    if raw.is_Atom or size(raw) > TIDY_LIMIT:
         return raw
-    candidate = sympy.factor_terms(raw)
-    return candidate if size(candidate) < size(raw) else raw
+    best, best_size = raw, size(raw)
+    factored = sympy.factor_terms(raw)
+    n = size(factored)
+    if n < best_size or (n == best_size and raw.is_Mul):
+        best, best_size = factored, n
+    if _expandable(raw):
+        # Expanding must pay clearly: 4t(1 - t^2) stays, 2x(x - 1) - x^2 + 1 becomes x^2 - 2x + 1.
+        for c in (_expand_numerators(raw), sympy.expand(raw)):
+            n = size(c)
+            if n <= 0.8 * best_size:
+                best, best_size = c, n
+    return best
 
 
 def teacher_rewrites(raw: sympy.Basic, expr: sympy.Basic, wrt: sympy.Symbol) -> tuple[Rewrite, ...]:

@@ -351,8 +351,17 @@ class _Engine:
                 return self._chain_with(e, e.args[0], x, outer(u), u)
             self.used.discard(u.name)
         result = sympy.diff(e, x)
-        rule = "undefined_function" if e.atoms(AppliedUndef) else "sympy"
-        return _step(rule, e, x, result, _fallback_text(e, x))
+        if e.atoms(AppliedUndef):
+            return _step("undefined_function", e, x, result, _fallback_text(e, x))
+        notes = ()
+        if result.has(sympy.Derivative):
+            # re, im, sign, ... of a symbol without assumptions: differentiate for real x, as the course does
+            real = sympy.Dummy(x.name, real=True)
+            as_real = sympy.diff(e.xreplace({x: real}), real)
+            if not as_real.has(sympy.Derivative):
+                result = as_real.xreplace({real: x})
+                notes = (f"SymPy differentiates {_t(e)} treating {_t(x)} as real.",)
+        return _step("sympy", e, x, result, _fallback_text(e, x), notes=notes)
 
     def _chain_with(self, e, inner_expr, x, o: Step, u, notes=()) -> Step:
         i = self.d(inner_expr, x)
