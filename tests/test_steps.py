@@ -277,3 +277,31 @@ def test_abs_uses_sign_and_keeps_abs_of_the_inner_function():
     assert derive("abs(x)", "x").result == sympy.sign(x)
     d = derive("asec(2^x)", "x")
     assert not d.result.has(sympy.re)
+
+
+def test_teacher_forms_of_course_results():
+    # worked-examples §3: d/dx1 of (4 - 2.1 x1^2 + x1^4/3) x1^2 is 2 x1^5 - 8.4 x1^3 + 8 x1
+    d = derive("(4 - 2.1*x^2 + x^4/3)*x^2", "x")
+    assert d.result == 2 * x**5 - Rational(42, 5) * x**3 + 8 * x
+    assert d.rules[-1] == "simplify"
+    # binary cross-entropy through a sigmoid: dL/dz = sigmoid(z) - y
+    bce = derive("-y*log(sigmoid(x)) - (1 - y)*log(1 - sigmoid(x))", "x")
+    assert bce.result == sigmoid(x) - y
+    # the quotient rule's numerator is expanded: (x^2 - 2x - 1)/(x - 1)^2
+    q = derive("(x^2 + 1)/(x - 1)", "x")
+    assert q.result == (x**2 - 2 * x - 1) / (x - 1) ** 2
+    # a chain through tanh keeps the 1 - tanh^2 form, constants in front
+    t = derive("tanh(2*x + 1)^2", "x")
+    assert t.result == 4 * tanh(2 * x + 1) * (1 - tanh(2 * x + 1) ** 2)
+    # worked-examples §3: f(x) = x^2 - 4x + 3, f'(x) = 2x - 4 (not 2(x - 2))
+    assert derive("x^2 - 4*x + 3", "x").result == 2 * x - 4
+    # a chain stays factored rather than expanded
+    assert derive("(x^2 + 1)^3", "x").result == 6 * x * (x**2 + 1) ** 2
+
+
+def test_every_rewrite_keeps_the_value():
+    for text in ["(4 - 2.1*x^2 + x^4/3)*x^2", "(x^2 + 1)/(x - 1)", "1/(1 + exp(-2*x))", "exp(x)/(1 + exp(x))"]:
+        d = derive(text, "x")
+        for s in d.steps.walk():
+            if s.rule in ("rewrite", "simplify"):
+                assert sympy.simplify((s.expr - s.result).rewrite(sympy.exp)) == 0, (text, s.expr, s.result)
