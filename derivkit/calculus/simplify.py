@@ -207,20 +207,26 @@ def tidy(raw: sympy.Basic) -> sympy.Basic:
     >>> tidy(2*x*(x**4/3 - 21*x**2/10 + 4) + x**2*(4*x**3/3 - 21*x/5))
     2*x**5 - 42*x**3/5 + 8*x
     """
+    return _tidy(raw)[0]
+
+
+def _tidy(raw: sympy.Basic) -> tuple[sympy.Basic, str]:
+    """:func:`tidy`, and a sentence saying what it did."""
     if raw.is_Atom or size(raw) > TIDY_LIMIT:
-        return raw
-    best, best_size = raw, size(raw)
+        return raw, ""
+    best, best_size, how = raw, size(raw), ""
     factored = sympy.factor_terms(raw)
     n = size(factored)
     if n < best_size or (n == best_size and raw.is_Mul):
-        best, best_size = factored, n
+        best, best_size, how = factored, n, "Simplify by collecting common factors."
     if _expandable(raw):
         # Expanding must pay clearly: 4t(1 - t^2) stays, 2x(x - 1) - x^2 + 1 becomes x^2 - 2x + 1.
-        for c in (_expand_numerators(raw), sympy.expand(raw)):
+        for c, text in ((_expand_numerators(raw), "Simplify by expanding the numerator and collecting like terms."),
+                        (sympy.expand(raw), "Simplify by expanding and collecting like terms.")):
             n = size(c)
             if n <= 0.8 * best_size:
-                best, best_size = c, n
-    return best
+                best, best_size, how = c, n, text
+    return best, how
 
 
 def teacher_rewrites(raw: sympy.Basic, expr: sympy.Basic, wrt: sympy.Symbol) -> tuple[Rewrite, ...]:
@@ -231,14 +237,14 @@ def teacher_rewrites(raw: sympy.Basic, expr: sympy.Basic, wrt: sympy.Symbol) -> 
         sig = sigmoid_form(current, expr)
         if sig is not None and same_value(sig, current):
             z = -_written_out_sigmoids(expr)[0]
-            zs = sympy.sstr(z) if z.is_Atom else f"({sympy.sstr(z)})"
+            ez = f"e^({sympy.sstr(-z)})"
             out.append(Rewrite("rewrite", current, sig,
-                               f"Write the result through the sigmoid: 1/(1 + e^(-{zs})) = sigmoid({sympy.sstr(z)}) "
-                               f"and e^(-{zs})/(1 + e^(-{zs})) = 1 - sigmoid({sympy.sstr(z)})."))
+                               f"Write the result through the sigmoid: 1/(1 + {ez}) = sigmoid({sympy.sstr(z)}) "
+                               f"and {ez}/(1 + {ez}) = 1 - sigmoid({sympy.sstr(z)})."))
             current = sig
-        tidied = tidy(current)
+        tidied, how = _tidy(current)
         if tidied != current and same_value(tidied, current):
-            out.append(Rewrite("simplify", current, tidied, "Simplify by collecting common factors."))
+            out.append(Rewrite("simplify", current, tidied, how))
             current = tidied
     return tuple(out)
 
