@@ -68,6 +68,12 @@ class _TextPrinter(StrPrinter):
     def _print_And(self, expr):
         return " and ".join(self._print(a) for a in expr.args)
 
+    def _print_Max(self, expr):
+        return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Min(self, expr):
+        return "min(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
     def _print_log(self, expr):
         return f"ln({self._print(expr.args[0])})"
 
@@ -308,7 +314,8 @@ class _Engine:
         word = "largest" if rule.id == "max" else "smallest"
         text = (f"By the {rule.name}, the derivative of {_t(e)} is the derivative of whichever argument "
                 f"is the {word}.")
-        ties = [f"{_t(args[i])} = {_t(args[j])}" for i in range(len(args)) for j in range(i + 1, len(args))]
+        pairs = [(args[i], args[j]) for i in range(len(args)) for j in range(i + 1, len(args))]
+        ties = [f"{_t(a)} = {_t(b)}" if a.has(x) or not b.has(x) else f"{_t(b)} = {_t(a)}" for a, b in pairs]
         notes = (f"{_t(e)} is not differentiable where its arguments tie: {', '.join(ties)}.",)
         return _step(rule.id, e, x, result, text, subs, notes=notes)
 
