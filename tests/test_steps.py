@@ -305,3 +305,8 @@ def test_every_rewrite_keeps_the_value():
         for s in d.steps.walk():
             if s.rule in ("rewrite", "simplify"):
                 assert sympy.simplify((s.expr - s.result).rewrite(sympy.exp)) == 0, (text, s.expr, s.result)
+
+
+def test_variable_matched_by_name_whatever_its_assumptions():
+    d = derive("x^3", sympy.Symbol("x", positive=True))
+    assert d.result == 3 * x**2 and d.wrt == x

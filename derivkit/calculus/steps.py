@@ -493,6 +493,9 @@ def derive(expr: ExprLike, wrt: SymbolLike, order: int = 1) -> Derivation:
     if not isinstance(e, sympy.Expr) or isinstance(e, sympy.MatrixBase):
         raise InputError(f"derive needs a scalar expression, not {type(e).__name__} {e}")
     x = as_symbol(wrt, e)
+    if x not in e.free_symbols:
+        # a Symbol("x", real=True) given for the x of a parsed string means that x
+        x = next((s for s in e.free_symbols if isinstance(s, sympy.Symbol) and s.name == x.name), x)
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         raise InputError(f"the order must be a positive whole number, not {order!r}")
     if order > MAX_ORDER:
