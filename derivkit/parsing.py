@@ -36,6 +36,7 @@ import difflib
 import keyword
 import math
 import re
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -52,6 +53,8 @@ __all__ = [
     "MAX_LENGTH",
     "MAX_DEPTH",
     "MAX_DIGITS",
+    "MAX_MINMAX_ARGS",
+    "MAX_SECONDS",
 ]
 
 #: Longest input accepted, in characters.
@@ -64,6 +67,11 @@ MAX_DIGITS = 4_000
 MAX_LITERAL_DIGITS = 1_000
 #: ``gamma`` of a number above this (a factorial) is refused.
 MAX_GAMMA_ARG = 1_000
+#: Most arguments of one ``max``/``min`` (nested ones count too): SymPy compares every pair.
+MAX_MINMAX_ARGS = 10
+#: Building a formula stops with an error after this many seconds (a last resort:
+#: the limits above keep ordinary and hostile input far below it).
+MAX_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,7 @@ _ONE_ARG = {
     for name in (
         "sin cos tan csc sec cot asin acos atan acot asec acsc "
         "sinh cosh tanh csch sech coth asinh acosh atanh acsch asech acoth "
-        "exp sqrt erf gamma Abs"
+        "exp sqrt erf gamma Abs sign"
     ).split()
 }
 
@@ -281,6 +289,7 @@ class _Parser:
         self.depth = 0
         self.abs_depth = 0
         self.numbers_juxtapose = numbers_juxtapose
+        self.deadline = time.perf_counter() + MAX_SECONDS
 
     # -- helpers -----------------------------------------------------------------
     @property
@@ -315,6 +324,11 @@ class _Parser:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise self.error(f"formula nested too deeply (more than {MAX_DEPTH} levels)")
+        self.on_time()
+
+    def on_time(self) -> None:
+        if time.perf_counter() > self.deadline:
+            raise self.error(f"formula too costly to read (over {MAX_SECONDS:g} s)")
 
     # -- grammar -----------------------------------------------------------------
     def parse_all(self) -> sympy.Basic:
@@ -338,16 +352,23 @@ class _Parser:
         return result
 
     def expr(self) -> sympy.Basic:
-        left = self.term()
+        # n-ary: one Add of all terms (adding one at a time is quadratic in SymPy)
+        terms = [self.term()]
+        first_op = None
         while self.tok.text in ("+", "-") and self.tok.kind == "op":
             op = self.advance()
+            first_op = op.pos if first_op is None else first_op
             self.expect_operand()
             right = self.term()
-            left = self.checked(left + right if op.text == "+" else left - right, op.pos)
-        return left
+            terms.append(right if op.text == "+" else -right)
+        if first_op is None:
+            return terms[0]
+        return self.checked(sympy.Add(*terms), first_op)
 
     def term(self) -> sympy.Basic:
-        left = self.unary()
+        # n-ary like expr(): one Mul of all factors, a/b being a*b^-1 as in SymPy
+        factors = [self.unary()]
+        first_op = None
         while True:
             tok = self.tok
             if tok.kind == "op" and tok.text in ("*", "/"):
@@ -357,14 +378,19 @@ class _Parser:
                 if tok.text == "/":
                     if right.is_zero:
                         raise self.error("division by zero", tok.pos)
-                    left = self.checked(left / right, tok.pos)
-                else:
-                    left = self.checked(left * right, tok.pos)
+                    right = sympy.Pow(right, -1)
+                factors.append(right)
             elif self.juxtaposed(tok):
-                right = self.power()
-                left = self.checked(left * right, tok.pos)
+                factors.append(self.power())
             else:
-                return left
+                break
+            first_op = tok.pos if first_op is None else first_op
+        if first_op is None:
+            return factors[0]
+        coeffs = (f.as_coeff_Mul()[0] for f in factors)
+        if sum(_digits(c) for c in coeffs if isinstance(c, sympy.Rational)) > MAX_DIGITS:
+            raise self.error(f"number too large (over {MAX_DIGITS} digits)", first_op)
+        return self.checked(sympy.Mul(*factors), first_op)
 
     def juxtaposed(self, tok: _Token) -> bool:
         """Implicit multiplication: ``2x``, ``x y``, ``2(x+1)``, ``(x+1)(x-1)``, ``2|x|``."""
@@ -412,6 +438,7 @@ class _Parser:
 
     def checked(self, value: sympy.Basic, pos: int) -> sympy.Basic:
         """Refuse numbers grown past MAX_DIGITS and undefined values like 1/0."""
+        self.on_time()
         coeff = value
         if isinstance(value, sympy.Mul):
             coeff = value.as_coeff_Mul()[0]
@@ -507,6 +534,14 @@ class _Parser:
             raise ParseError(
                 f"{tok.text} takes {wanted} argument{plural}, got {n}", self.text, tok.pos
             )
+        if fn.build in (sympy.Max, sympy.Min):
+            flat = sum(len(a.args) if isinstance(a, (sympy.Max, sympy.Min)) else 1 for a in args)
+            if flat > MAX_MINMAX_ARGS:
+                raise ParseError(
+                    f"{tok.text} of more than {MAX_MINMAX_ARGS} terms is not supported",
+                    self.text,
+                    tok.pos,
+                )
         if fn.build is sympy.gamma and args[0].is_number and abs(args[0]) > MAX_GAMMA_ARG:
             raise ParseError(
                 f"gamma of a number above {MAX_GAMMA_ARG} is too large to evaluate",
