@@ -179,13 +179,13 @@ def test_tanh_mentions_sech_squared():
 
 def test_domain_conditions_are_collected():
     assert "The natural logarithm rule holds for x^2 + 1 > 0." in derive("ln(x^2 + 1)", "x").notes
-    assert any("2*|x| < 1" in n for n in derive("atanh(2*x)", "x").notes)
+    assert any("2|x| < 1" in n for n in derive("atanh(2*x)", "x").notes)
     assert any("x > 1" in n for n in derive("acosh(x)", "x").notes)
 
 
 def test_non_smooth_points_are_named():
     assert any("x = 0" in n for n in derive("relu(x)", "x").notes)
-    assert any("3*x - 1 = 0" in n for n in derive("relu(3*x - 1)", "x").notes)
+    assert any("3x - 1 = 0" in n for n in derive("relu(3*x - 1)", "x").notes)
     notes = derive("step(x, 2)", "x").notes
     assert any("x = 2" in n for n in notes)
     assert "gradient descent cannot move" in derive("step(x)", "x").steps.text

@@ -27,12 +27,12 @@ from typing import Iterator
 
 import sympy
 from sympy.core.function import AppliedUndef
-from sympy.printing.str import StrPrinter
 
 from derivkit.calculus.derivation import Derivation, Step
 from derivkit.calculus.simplify import teacher_rewrites
 from derivkit.errors import InputError
 from derivkit.inputs import ExprLike, SymbolLike, as_expr, as_symbol
+from derivkit.notation import expr_text
 from derivkit.rules import RULES, Rule, rule_for
 
 __all__ = ["derive", "MAX_NODES", "MAX_DEPTH", "MAX_ORDER"]
@@ -50,42 +50,9 @@ MAX_ORDER = 50
 _LETTERS = ("u", "v", "w")
 
 
-class _TextPrinter(StrPrinter):
-    """Plain text for the sentences of steps: ``x^2``, ``|x|``, ``x = 0``."""
-
-    def _print_Pow(self, expr, rational=False):
-        return super()._print_Pow(expr, rational).replace("**", "^")
-
-    def _print_Abs(self, expr):
-        return f"|{self._print(expr.args[0])}|"
-
-    def _print_Equality(self, expr):
-        return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
-
-    def _print_Unequality(self, expr):
-        return f"{self._print(expr.lhs)} != {self._print(expr.rhs)}"
-
-    def _print_And(self, expr):
-        return " and ".join(self._print(a) for a in expr.args)
-
-    def _print_Max(self, expr):
-        return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"
-
-    def _print_Min(self, expr):
-        return "min(" + ", ".join(self._print(a) for a in expr.args) + ")"
-
-    def _print_log(self, expr):
-        return f"ln({self._print(expr.args[0])})"
-
-    def _print_exp(self, expr):
-        return f"e^({self._print(expr.args[0])})"
-
-
-_PRINTER = _TextPrinter()
-
-
 def _t(expr) -> str:
-    return _PRINTER.doprint(expr).replace("**", "^")
+    """Expressions in step sentences use the same notation as the renderers."""
+    return expr_text(expr)
 
 
 def _measure(expr: sympy.Basic, max_nodes: int) -> tuple[int, int]:
