@@ -45,6 +45,7 @@ from typing import Any, Callable, Mapping, Sequence, Union
 
 import sympy
 
+from derivkit.calculus.steps import derive
 from derivkit.errors import InputError, ParseError, ShapeError
 from derivkit.functions import ACTIVATIONS, relu, sigmoid, step
 from derivkit.renderable import Renderable
@@ -380,8 +381,8 @@ def derivative_of(body: sympy.Basic) -> sympy.Basic:
     app = _single(body)
     if app is not None:
         return local_derivative(app.func, app.args)
-    # A composite body such as u**2: the power and chain rules, through SymPy.
-    return sympy.diff(body, U)
+    # A composite body such as u**2: the step engine applies the power and chain rules.
+    return derive(body, U).result
 
 
 def fprime(body: sympy.Basic, a: Node, out: Node | None = None, *, simplify: bool = True) -> Node:

@@ -41,6 +41,7 @@ from typing import Any, Mapping, Sequence, Union
 import numpy as np
 import sympy
 
+from derivkit.calculus.steps import derive
 from derivkit.errors import InputError
 from derivkit.inputs import ExprLike, as_expr, as_number, as_symbols
 from derivkit.renderable import Renderable
@@ -339,7 +340,7 @@ def descend(
     if not (eta.is_real and eta.is_nonnegative):
         raise InputError(f"the momentum must be a number of 0 or more, not {eta}")
     b = _start_values(start, syms)
-    derivs = tuple(sympy.diff(fx, s) for s in syms)
+    derivs = tuple(derive(fx, s).result for s in syms)
 
     ev = _Evaluator(syms, fx, derivs, all(v.is_Rational for v in b) and alpha.is_Rational and eta.is_Rational)
     b = [ev.number(v) for v in b]
