@@ -175,10 +175,13 @@ def table_math(latex: str) -> str:
 
     >>> print(table_math(r"\frac{d}{dx}|x| = \left|x\right| / x"))
     $\frac{d}{dx}\vert x\vert  = \left\vert x\right\vert  / x$
+    >>> print(table_math(r"\left|x\right|"))
+    $\left\vert x\right\vert$
     """
     latex = latex.replace(r"\left|", r"\left\vert ").replace(r"\right|", r"\right\vert ")
     latex = re.sub(r"(?<!\\)\|", r"\\vert ", latex)
-    return "$" + latex.replace("\n", " ") + "$"
+    # no space before the closing "$", or Markdown would not close the math
+    return "$" + latex.replace("\n", " ").strip() + "$"
 
 
 def _md_cell(value: Any) -> str:
