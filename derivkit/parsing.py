@@ -54,6 +54,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_DIGITS",
     "MAX_MINMAX_ARGS",
+    "MAX_TOWER",
     "MAX_SECONDS",
 ]
 
@@ -67,6 +68,10 @@ MAX_DIGITS = 4_000
 MAX_LITERAL_DIGITS = 1_000
 #: ``gamma`` of a number above this (a factorial) is refused.
 MAX_GAMMA_ARG = 1_000
+#: Largest integer power ``x^n`` allowed inside an exponent (``2^(x^64)``).
+MAX_EXPONENT_IN_EXPONENT = 64
+#: Highest power tower with variable exponents (``x^x^x^x`` is 3 levels).
+MAX_TOWER = 4
 #: Most arguments of one ``max``/``min`` (nested ones count too): SymPy compares every pair.
 MAX_MINMAX_ARGS = 10
 #: Building a formula stops with an error after this many seconds (a last resort:
@@ -275,6 +280,38 @@ def _digits(q: sympy.Rational) -> float:
     return (math.log10(p) if p else 0.0) + math.log10(q)
 
 
+_BIG_EXPONENT_MESSAGE = (
+    "power too large inside an exponent (x^n within an exponent takes |n| <= 64): "
+    "SymPy would expand it"
+)
+
+
+def _big_integer_power(expr: sympy.Basic) -> bool:
+    """Whether ``expr`` holds ``u^n`` with an integer ``|n| > MAX_EXPONENT_IN_EXPONENT``.
+
+    Inside an exponent such a power makes SymPy expand ``(re + i im)^n`` when it
+    looks at the sign of the result (``Abs(2^(x^1024))`` takes minutes).
+    """
+    return any(
+        p.exp.is_Integer and abs(p.exp) > MAX_EXPONENT_IN_EXPONENT for p in expr.atoms(sympy.Pow)
+    )
+
+
+_TOWER_MESSAGE = f"power tower too high (at most {MAX_TOWER} levels of variable exponents)"
+
+
+def _tower_height(expr: sympy.Basic) -> int:
+    """Levels of variable exponents: ``x^2`` is 0, ``2^x`` is 1, ``x^(x^x)`` is 2."""
+    if expr.is_Atom:
+        return 0
+    if isinstance(expr, sympy.Pow):
+        lift = 0 if expr.exp.is_number else 1 + _tower_height(expr.exp)
+        return max(_tower_height(expr.base), lift)
+    if isinstance(expr, sympy.exp):
+        return 0 if expr.args[0].is_number else 1 + _tower_height(expr.args[0])
+    return max((_tower_height(a) for a in expr.args), default=0)
+
+
 def _starts_operand(tok: _Token) -> bool:
     return tok.kind in ("num", "name") or tok.text == "("
 
@@ -434,6 +471,11 @@ class _Parser:
                 raise self.error(
                     f"power too large: the result would have over {MAX_DIGITS} digits", pos
                 )
+        if not exponent.is_number:
+            if _big_integer_power(exponent):
+                raise self.error(_BIG_EXPONENT_MESSAGE, pos)
+            if max(_tower_height(base), 1 + _tower_height(exponent)) > MAX_TOWER:
+                raise self.error(_TOWER_MESSAGE, pos)
         return self.checked(base**exponent, pos)
 
     def checked(self, value: sympy.Basic, pos: int) -> sympy.Basic:
@@ -489,7 +531,7 @@ class _Parser:
     def name(self) -> sympy.Basic:
         tok = self.advance()
         name = tok.text
-        called = self.tok.text == "("
+        called = self.tok.text == "(" or self.called_after_power()
         m = _LOG_BASE.match(name)
         if m:
             base = sympy.Integer(m.group(1))
@@ -510,6 +552,25 @@ class _Parser:
                 tok.pos,
             )
         return sympy.Symbol(name)
+
+    def called_after_power(self) -> bool:
+        """``sigma^2(x)``: a power between the name and its parenthesis."""
+        i = self.i
+        if self.tokens[i].text != "^":
+            return False
+        i += 1
+        if self.tokens[i].text == "-":
+            i += 1
+        if self.tokens[i].kind == "num":
+            return self.tokens[i + 1].text == "("
+        if self.tokens[i].text != "(":
+            return False
+        level = 0
+        for j in range(i, len(self.tokens)):
+            level += {"(": 1, ")": -1}.get(self.tokens[j].text, 0)
+            if level == 0:
+                return self.tokens[j + 1].text == "("
+        return False
 
     def call(self, tok: _Token, fn: _Function) -> sympy.Basic:
         power = None
@@ -542,6 +603,10 @@ class _Parser:
                     self.text,
                     tok.pos,
                 )
+        if fn.build is sympy.exp and _big_integer_power(args[0]):
+            raise ParseError(_BIG_EXPONENT_MESSAGE, self.text, tok.pos)
+        if fn.build is sympy.exp and 1 + _tower_height(args[0]) > MAX_TOWER:
+            raise ParseError(_TOWER_MESSAGE, self.text, tok.pos)
         if fn.build is sympy.gamma and args[0].is_number and abs(args[0]) > MAX_GAMMA_ARG:
             raise ParseError(
                 f"gamma of a number above {MAX_GAMMA_ARG} is too large to evaluate",

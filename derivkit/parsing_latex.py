@@ -62,8 +62,9 @@ _GREEK_COMMANDS.update(
     {"varepsilon": "epsilon", "varphi": "phi", "vartheta": "theta", "varsigma": "sigma", "varrho": "rho"}
 )
 _GREEK_COMMANDS.update(
-    {n.capitalize(): n.capitalize() for n in "gamma delta theta lambda xi pi sigma upsilon phi psi omega".split()}
+    {n.capitalize(): n.capitalize() for n in "delta theta lambda xi pi sigma upsilon phi psi omega".split()}
 )
+_GREEK_COMMANDS["Gamma"] = "gamma"  # \Gamma(x) is the gamma function; \Gamma alone the symbol gamma
 
 _TIMES = {"cdot", "times", "ast"}
 _DIVIDE = {"div"}

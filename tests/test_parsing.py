@@ -405,3 +405,17 @@ def test_latex_junk_parses_or_raises_parse_error(text):
         assert err.position is None or 0 <= err.position <= len(text)
     else:
         assert isinstance(result, sympy.Basic)
+
+
+
+
+@settings(max_examples=200)
+@given(_exprs.filter(lambda e: not e.free_symbols & {Symbol("x1")}))
+def test_sympy_latex_parses_back_with_latex_true(e):
+    text = sympy.latex(e)
+    result = parse(text, latex=True)
+    if result != e:
+        # as for str(): SymPy's own reading of its printing may re-evaluate
+        oracle = sympy.sympify(str(e), locals={"sigmoid": sigmoid, "relu": relu, "step": step, "f": f})
+        # LaTeX is not str(): -2(x+y)/x may come back as -(2x+2y)/x, equal after expanding
+        assert result == oracle or sympy.expand(result - oracle) == 0, text

@@ -74,6 +74,10 @@ HOSTILE = [
     "x^" * 300 + "x",
     "x" * (MAX_LENGTH + 1),
     "gamma(10**6)",
+    "Abs(2^(x^1024))",
+    "2**2**-2**x**-2**10",
+    "max(x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11)",
+    "max(x1, max(x2, max(x3, max(x4, max(x5, max(x6, max(x7, max(x8, max(x9, max(x10, x11))))))))))",
 ]
 
 HOSTILE_LATEX = [
@@ -199,7 +203,9 @@ def test_arbitrary_text_parses_or_raises_parse_error(text):
     assert time.perf_counter() - start < 1.0
 
 
-_POWERS = st.lists(st.sampled_from(["9", "10", "2", "x", "(1/3)", "99", "-2", "0.5"]), min_size=2, max_size=6)
+_POWERS = st.lists(
+    st.sampled_from(["9", "10", "2", "x", "(1/3)", "99", "-2", "0.5", "-x", "e", "|x|"]), min_size=2, max_size=7
+)
 
 
 @settings(max_examples=200)
