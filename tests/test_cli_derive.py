@@ -82,7 +82,6 @@ def test_markdown_output(capsys):
 
 
 def test_latex_input(capsys):
-    pytest.importorskip("lark")
     code, out, _ = run(capsys, "derive", r"\frac{1}{1+e^{-x}}", "--latex-input", "--at", "x=0", "--format", "json")
     assert code == 0
     assert sympy.sympify(json.loads(out)["value"]) == sympy.Rational(1, 4)
