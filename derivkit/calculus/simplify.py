@@ -186,10 +186,24 @@ def _expandable(e: sympy.Basic) -> bool:
 
 
 def _expand_numerators(e: sympy.Basic) -> sympy.Basic:
-    """Expand the polynomial sums of a product (the numerator a quotient rule leaves), keep the rest."""
+    """Multiply out the sums of a product (the numerator a quotient rule leaves), keep the rest.
+
+    Only products and integer powers are multiplied out; ``e^(a+b)``, logarithms and the
+    arguments of functions are left as they are.
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> _expand_numerators((-x*sympy.log(x) + (x + 1)*(sympy.log(x) + 1))/(x + 1)**2)
+    (x + log(x) + 1)/(x + 1)**2
+    """
     if e.is_Mul:
-        return sympy.Mul(*[sympy.expand(f) if f.is_Add and f.is_polynomial() else f for f in e.args])
+        return sympy.Mul(*[_multiply_out(f) if f.is_Add else f for f in e.args])
     return e
+
+
+def _multiply_out(e: sympy.Basic) -> sympy.Basic:
+    opts = dict(deep=False, power_exp=False, power_base=False, log=False)
+    return sympy.Add(*[sympy.expand(t, **opts) for t in e.args])
 
 
 def tidy(raw: sympy.Basic) -> sympy.Basic:
