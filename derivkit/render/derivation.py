@@ -144,6 +144,16 @@ def _step_equation_text(s: Step, order: int) -> str:
     return f"{derivative_text(s.expr, s.wrt, order)} = {expr_text(s.result)}"
 
 
+def _sentence(s: Step, order: int) -> str:
+    """The engine's sentence, or "" when it only repeats the step's own equation."""
+    text = s.text
+    if text.startswith("By the ") and ", " in text:
+        said = text.split(", ", 1)[1].rstrip(".")
+        if said == _step_equation_text(s, order):
+            return ""
+    return text
+
+
 def _step_equation_latex(s: Step, order: int, align: bool) -> str:
     eq = "&=" if align else "="
     if s.rule in EQUALITY_RULES:
@@ -187,8 +197,9 @@ def _step_lines(step: Step, derivation: Derivation | None = None) -> list[str]:
         body = pad + " " * (len(number) + 2)
         for name, value in s.let:
             lines.append(f"{body}Let {expr_text(name)} = {expr_text(value)}.")
-        if s.text:
-            lines.append(f"{body}{s.text}")
+        sentence = _sentence(s, order)
+        if sentence:
+            lines.append(f"{body}{sentence}")
     return lines
 
 
@@ -275,8 +286,9 @@ def _markdown_items(step: Step, derivation: Derivation | None = None) -> list[st
         order = _order_of(s, derivation) if derivation is not None else 1
         item = f"{'    ' * depth}{index}. **{rule_name(s.rule)}**: ${_step_equation_latex(s, order, align=False)}$"
         extra = [f"Let ${expr_latex(name)} = {expr_latex(value)}$." for name, value in s.let]
-        if s.text:
-            extra.append(escape_markdown(s.text))
+        sentence = _sentence(s, order)
+        if sentence:
+            extra.append(escape_markdown(sentence))
         if extra:
             item += ". " + " ".join(extra)
         lines.append(item)
