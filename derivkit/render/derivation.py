@@ -147,6 +147,8 @@ def _step_equation_text(s: Step, order: int) -> str:
 def _sentence(s: Step, order: int) -> str:
     """The engine's sentence, or "" when it only repeats the step's own equation."""
     text = s.text
+    for name, value in s.let:  # the "Let u = ..." line above already says it
+        text = text.replace(f"let {expr_text(name)} = {expr_text(value)}; then ", "")
     if text.startswith("By the ") and ", " in text:
         said = text.split(", ", 1)[1].rstrip(".")
         if said == _step_equation_text(s, order):
