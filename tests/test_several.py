@@ -236,3 +236,20 @@ def test_hessian_diagonal_agrees_with_second_derivatives_from_derive():
     h = hessian(f, [x, y])
     for k, s in enumerate((x, y)):
         assert _equal(h.result[k, k], derive(f, s, order=2).result)
+
+
+def test_feature_transform_of_the_course_moves_the_unit_square():
+    # worked-examples §8: x' = (x1/(2 x1 x2 + 0.5), x2/(2 x1 x2 + 0.5))
+    from derivkit.inputs import substitute
+
+    t = jacobian(["x1/(2*x1*x2 + 0.5)", "x2/(2*x1*x2 + 0.5)"], "x1, x2")
+    images = {
+        (0, 0): (0, 0),
+        (1, 0): (2, 0),
+        (0, 1): (0, 2),
+        (1, 1): (sympy.Rational(2, 5), sympy.Rational(2, 5)),
+    }
+    for (p1, p2), image in images.items():
+        assert tuple(substitute(f, {"x1": p1, "x2": p2}) for f in t.exprs) == image
+    # near the origin the transform doubles every direction
+    assert t.at(x1=0, x2=0) == sympy.Matrix([[2, 0], [0, 2]])
