@@ -257,7 +257,6 @@ class _LatexPrinter(LatexPrinter):
         sign = "- " if coeff.is_negative else ""
         return f"{sign}{head} {tail}"
 
-
     def _print_Subs(self, expr) -> str:
         prime = _prime_form(expr)
         if prime is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from derivkit.errors import InputError
 from derivkit.nn.graph import Backprop, Factor, Graph, node_latex, node_text, shape_text
 from derivkit.render import renderer
-from derivkit.render.common import escape_latex_text, latex_align
+from derivkit.render.common import escape_latex_text, latex_align, latex_aligned, math_display
 
 __all__ = ["backprop_text", "backprop_latex", "backprop_markdown", "graph_text", "graph_latex", "graph_markdown"]
 
@@ -86,11 +86,6 @@ def _definition_rows(graph: Graph) -> list[tuple[str, str, str]]:
             if n not in graph.inputs and n not in graph.params]
 
 
-def _display(rows: list[str]) -> str:
-    """Display math for Markdown: an ``aligned`` block (MathJax refuses ``align*`` inside ``$$``)."""
-    return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$"
-
-
 def _aligned(rows: list[tuple[str, ...]], indent: str = "  ") -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))] if rows else []
     out = []
@@ -124,7 +119,7 @@ def graph_latex(g: Graph) -> str:
 def graph_markdown(g: Graph) -> str:
     inputs = ", ".join(f"${_name_latex(n)}$ (${_shape_latex(g[n].shape)}$)" for n in g.inputs)
     params = ", ".join(f"${_name_latex(n)}$ (${_shape_latex(g[n].shape)}$)" for n in g.params)
-    return f"Inputs: {inputs}; parameters: {params}.\n\n{_display(_graph_latex_rows(g))}"
+    return f"Inputs: {inputs}; parameters: {params}.\n\n{math_display(latex_aligned(_graph_latex_rows(g)))}"
 
 
 renderer(Graph, "text")(graph_text)
@@ -193,14 +188,14 @@ def backprop_latex(bp: Backprop) -> str:
 
 def backprop_markdown(bp: Backprop) -> str:
     g = bp.graph
-    parts = ["**Forward pass**", "", _display(_graph_latex_rows(g))]
+    parts = ["**Forward pass**", "", math_display(latex_aligned(_graph_latex_rows(g)))]
     if bp.definitions:
         rows = [rf"{_name_latex(n)} &= {node_latex(e, top=True)} && {_shape_latex(e.shape)}"
                 for n, e in bp.definitions.items()]
-        parts += ["", "**Backward pass** (the gradient arriving at each layer)", "", _display(rows)]
+        parts += ["", "**Backward pass** (the gradient arriving at each layer)", "", math_display(latex_aligned(rows))]
     for p in bp.gradients:
         parts += ["", f"**Gradient of ${_name_latex(bp.loss)}$ with respect to ${_name_latex(p)}$** "
-                      f"(${_shape_latex(g[p].shape)}$)", "", _display(_param_latex_rows(bp, p))]
+                      f"(${_shape_latex(g[p].shape)}$)", "", math_display(latex_aligned(_param_latex_rows(bp, p)))]
     if bp.notes:
         parts += [""] + [f"!!! note\n    {note}\n" for note in bp.notes]
     return "\n".join(parts).rstrip() + "\n"

@@ -14,12 +14,14 @@ import sympy
 
 from derivkit.calculus.chains import Chain, ChainAt
 from derivkit.render import renderer
-from derivkit.render.several import align
 from derivkit.render.common import (
     expr_latex,
     expr_text,
     indent,
+    latex_align,
+    latex_aligned,
     markdown_table,
+    math_display,
     text_table,
     value_text,
 )
@@ -163,17 +165,13 @@ def _chain_latex_rows(c: Chain) -> list[str]:
 @renderer(Chain, "latex")
 def chain_latex(c: Chain) -> str:
     """An ``align*`` block with the equations, factors and product, then each factor's derivation."""
-    return "\n\n".join([align(_chain_latex_rows(c))] + [d.to_latex() for d in c.derivations])
-
-
-def _md(latex: str) -> str:
-    return f"$$\n{latex}\n$$"
+    return "\n\n".join([latex_align(_chain_latex_rows(c))] + [d.to_latex() for d in c.derivations])
 
 
 @renderer(Chain, "markdown")
 def chain_markdown(c: Chain) -> str:
-    eqs = r" \\ ".join(rf"{tex(n)} &= {tex(e)}" for n, e in c.equations)
-    parts = [f"The chain rule for ${label_latex(c.label)}$, with", _md(rf"\begin{{aligned}} {eqs} \end{{aligned}}")]
+    eqs = [rf"{tex(n)} &= {tex(e)}" for n, e in c.equations]
+    parts = [f"The chain rule for ${label_latex(c.label)}$, with", math_display(latex_aligned(eqs))]
     note = _inputs_note(c)
     if note:
         parts.append(note)
@@ -185,7 +183,7 @@ def chain_markdown(c: Chain) -> str:
         )
     )
     if c.path_index:
-        parts.append(_md(r"\begin{aligned} " + r" \\ ".join(_product_rows(c)) + r" \end{aligned}"))
+        parts.append(math_display(latex_aligned(_product_rows(c))))
     else:
         parts.append(f"${label_latex(c.label)} = 0$: ${tex(c.output)}$ does not depend on ${tex(c.wrt)}$.")
     parts += [f"*Note:* {n}" for n in c.notes]
@@ -255,7 +253,7 @@ def _at_latex_rows(w: ChainAt) -> list[str]:
 
 @renderer(ChainAt, "latex")
 def chain_at_latex(w: ChainAt) -> str:
-    return align(_at_latex_rows(w))
+    return latex_align(_at_latex_rows(w))
 
 
 @renderer(ChainAt, "markdown")
@@ -272,7 +270,7 @@ def chain_at_markdown(w: ChainAt) -> str:
     )
     parts = [f"The chain rule at {point}.", "Forward pass:", forward, "Local derivatives, in chain order:", backward]
     if w.paths:
-        parts.append(_md(_at_product(w)))
+        parts.append(math_display(_at_product(w)))
     parts += [f"*Note:* {n}" for n in c.notes]
     if c.substituted_derivation is not None:
         parts.append(

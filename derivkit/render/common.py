@@ -33,6 +33,7 @@ __all__ = [
     "text_matrix",
     "latex_matrix",
     "latex_align",
+    "latex_aligned",
     "escape_latex_text",
     "latex_text",
     "escape_markdown",
@@ -249,6 +250,17 @@ def latex_align(rows: Sequence[str]) -> str:
     \end{align*}
     """
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
+def latex_aligned(rows: Sequence[str]) -> str:
+    r"""Rows as an ``aligned`` block: the form for inside ``$$...$$`` (MathJax refuses ``align*`` there).
+
+    >>> print(math_display(latex_aligned(["y &= 3x - 2", "z &= y^2"])))
+    $$
+    egin{aligned} y &= 3x - 2 \ z &= y^2 \end{aligned}
+    $$
+    """
+    return r"egin{aligned} " + r" \ ".join(rows) + r" \end{aligned}"
 
 
 _LATEX_TEXT_ESCAPES = {

@@ -14,7 +14,7 @@ from __future__ import annotations
 from derivkit.nn.layers import LinearScores
 from derivkit.nn.losses import LossGradient
 from derivkit.render import renderer
-from derivkit.render.common import escape_latex_text, expr_latex, expr_text, latex_matrix, text_matrix
+from derivkit.render.common import escape_latex_text, expr_latex, expr_text, latex_aligned, latex_matrix, text_matrix
 
 
 @renderer(LossGradient, "text")
@@ -27,7 +27,7 @@ def loss_gradient_text(g: LossGradient) -> str:
 
 def _gradient_aligned(g: LossGradient) -> str:
     rows = [r"\frac{\partial L}{\partial %s} &= %s" % (expr_latex(v), expr_latex(r)) for v, r in zip(g.wrt, g.result)]
-    return r"\begin{aligned} L &= %s \\ %s \end{aligned}" % (expr_latex(g.loss), r" \\ ".join(rows))
+    return latex_aligned([r"L &= %s" % expr_latex(g.loss)] + rows)
 
 
 @renderer(LossGradient, "latex")

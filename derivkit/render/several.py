@@ -17,7 +17,9 @@ from derivkit.render.common import (
     expr_latex,
     expr_text,
     indent,
+    latex_align,
     latex_matrix,
+    math_display,
     text_matrix,
 )
 
@@ -105,11 +107,6 @@ def matrix_text(m: MatrixDerivation) -> str:
     return "\n".join(lines).rstrip()
 
 
-def align(rows: list[str]) -> str:
-    """Rows (with ``&`` marks) as an ``align*`` block, the form derivations use."""
-    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
-
-
 def _latex_rows(m: MatrixDerivation) -> list[str]:
     sym = _SYMBOL_LATEX[m.kind]
     rows = [row.replace(" = ", " &= ", 1) for row in _functions_latex(m)]
@@ -128,7 +125,7 @@ def _latex_rows(m: MatrixDerivation) -> list[str]:
 
 def _latex(m: MatrixDerivation, extra: tuple[str, ...] = ()) -> str:
     """An ``align*`` block with the matrix and its entries, then each entry's derivation."""
-    blocks = [align(_latex_rows(m) + list(extra))]
+    blocks = [latex_align(_latex_rows(m) + list(extra))]
     blocks += [d.to_latex() for d in m.first]
     blocks += [d.to_latex() for i, j, d in m.entries() if not m.is_reused(i, j)]
     return "\n\n".join(blocks)
@@ -139,25 +136,21 @@ def matrix_latex(m: MatrixDerivation) -> str:
     return _latex(m)
 
 
-def _md_math(latex: str) -> str:
-    return f"$$\n{latex}\n$$"
-
-
 @renderer(MatrixDerivation, "markdown")
 def matrix_markdown(m: MatrixDerivation) -> str:
     sym = _SYMBOL_LATEX[m.kind]
     funcs = r" \\ ".join(_functions_latex(m))
     parts = [
         f"**{_TITLE[m.kind]}** of",
-        _md_math(rf"\begin{{gathered}} {funcs} \end{{gathered}}"),
+        math_display(rf"\begin{{gathered}} {funcs} \end{{gathered}}"),
         f"Layout: {_LAYOUT_MD[m.kind]}.",
-        _md_math(rf"{sym} = {latex_matrix(m.result)}"),
+        math_display(rf"{sym} = {latex_matrix(m.result)}"),
     ]
     if m.first:
         parts.append("First partial derivatives:")
         for s, d in zip(m.wrt, m.first):
             head = rf"\frac{{\partial f}}{{\partial {expr_latex(s)}}} = {expr_latex(d.result)}"
-            parts += [_md_math(head), d.to_markdown()]
+            parts += [math_display(head), d.to_markdown()]
         parts.append("Second partial derivatives:")
     for i, j, d in m.entries():
         label = entry_label_latex(m, i, j)
@@ -167,7 +160,7 @@ def matrix_markdown(m: MatrixDerivation) -> str:
                 "(the mixed partials agree; derived once, above)."
             )
         else:
-            parts += [_md_math(rf"{label} = {_forms(m, i, j, expr_latex)}"), d.to_markdown()]
+            parts += [math_display(rf"{label} = {_forms(m, i, j, expr_latex)}"), d.to_markdown()]
     parts += [f"*Note:* {n}" for n in m.notes]
     return "\n\n".join(parts)
 
@@ -201,4 +194,4 @@ def matrix_at_latex(a: MatrixAt) -> str:
 def matrix_at_markdown(a: MatrixAt) -> str:
     sym = _SYMBOL_LATEX[a.derivation.kind]
     value = rf"{sym}\,\big|_{{{_point_latex(a)}}} = {latex_matrix(a.value)}"
-    return matrix_markdown(a.derivation) + f"\n\nAt ${_point_latex(a)}$:\n\n" + _md_math(value)
+    return matrix_markdown(a.derivation) + f"\n\nAt ${_point_latex(a)}$:\n\n" + math_display(value)
