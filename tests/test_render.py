@@ -372,3 +372,11 @@ def test_random_derivations_render_well_formed(expr):
         assume(False)
         return
     check_all_formats(d)
+
+
+def test_markdown_aligned_blocks_are_well_formed():
+    from derivkit import chain, nn
+
+    for md in (chain({"y": "3*x - 2", "z": "y^2"}, "x").to_markdown(), nn.mlp([2, 3, 1]).backprop().to_markdown()):
+        assert "\\begin{aligned}" in md and md.count("\\begin{aligned}") == md.count("\\end{aligned}")
+        assert not any(ord(c) < 32 and c not in "\n\t" for c in md)

@@ -257,10 +257,10 @@ def latex_aligned(rows: Sequence[str]) -> str:
 
     >>> print(math_display(latex_aligned(["y &= 3x - 2", "z &= y^2"])))
     $$
-    egin{aligned} y &= 3x - 2 \ z &= y^2 \end{aligned}
+    \begin{aligned} y &= 3x - 2 \\ z &= y^2 \end{aligned}
     $$
     """
-    return r"egin{aligned} " + r" \ ".join(rows) + r" \end{aligned}"
+    return r"\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned}"
 
 
 _LATEX_TEXT_ESCAPES = {
