@@ -28,7 +28,7 @@ import sympy
 
 from derivkit.errors import InputError
 
-__all__ = ["as_expr", "as_symbol", "as_symbols", "as_matrix", "as_number", "ExprLike", "SymbolLike"]
+__all__ = ["as_expr", "as_symbol", "as_symbols", "as_matrix", "as_number", "substitute", "ExprLike", "SymbolLike"]
 
 ExprLike = Union[str, sympy.Basic, int, float, Fraction]
 SymbolLike = Union[str, sympy.Symbol]
@@ -117,7 +117,11 @@ def as_matrix(obj, *, latex: bool = False, what: str = "matrix") -> sympy.Matrix
 
 
 def as_number(obj, *, what: str = "value") -> sympy.Basic:
-    """Return a number as an exact SymPy number where possible (``0.01`` stays a Float)."""
+    """Return a number as an exact SymPy number (``0.01`` becomes ``1/100``).
+
+    >>> as_number(0.01), as_number("2/3")
+    (1/100, 2/3)
+    """
     e = as_expr(obj, what=what)
     if e.free_symbols:
         raise InputError(f"the {what} must be a number, not {e}")

@@ -223,10 +223,6 @@ def _tokenize(text: str) -> list[_Token]:
             tokens.append(_Token("name", _GREEK_LETTERS[c], i))
             i += 1
             continue
-        if c == "π":
-            tokens.append(_Token("name", "pi", i))
-            i += 1
-            continue
         if c in _SUPERSCRIPTS:
             tokens.append(_Token("op", "^", i))
             tokens.append(_Token("num", _SUPERSCRIPTS[c], i, sympy.Integer(_SUPERSCRIPTS[c])))

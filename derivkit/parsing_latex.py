@@ -290,8 +290,6 @@ class _Translator:
             self.emit("))*log", tok.pos)
         elif name in _FUNCTION_COMMANDS:
             self.emit(_FUNCTION_COMMANDS[name], tok.pos)
-        elif name == "sigma" or name == "varsigma":
-            self.emit("sigma", tok.pos)
         elif name in _GREEK_COMMANDS:
             greek = _GREEK_COMMANDS[name]
             if self.tok.kind == "char" and self.tok.text == "_":

@@ -10,6 +10,7 @@ expression.
 from __future__ import annotations
 
 import numpy as np
+import hypothesis
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -59,7 +60,13 @@ def expressions(draw, depth: int = 3):
         return sympy.Integer(draw(st.sampled_from([2, 3, 10]))) ** draw(sub)
     if kind == "general":
         return (x**2 + 1) ** draw(sub)
-    return draw(st.sampled_from([sympy.Max, sympy.Min]))(draw(sub), draw(sub))
+    a, b = draw(sub), draw(sub)
+    # SymPy refuses Max/Min of a constant that is nan (e.g. log(-1)-like constants after evaluation)
+    hypothesis.assume(not (a.has(sympy.nan) or b.has(sympy.nan)))
+    try:
+        return draw(st.sampled_from([sympy.Max, sympy.Min]))(a, b)
+    except ValueError:  # "The argument ... is not comparable": not a real-valued expression
+        hypothesis.reject()
 
 
 class Unsupported(Exception):
@@ -236,5 +243,8 @@ def test_random_cases_were_actually_checked():
 def test_second_derivative_equals_sympy(e):
     d = derive(e, x, order=2)
     expected = _oracle(_oracle(e, x), x)
+    # SymPy cannot always take the oracle's second step (sign(asin(x))' stays a Derivative):
+    # there is nothing to compare with, so such draws are rejected, not passed.
+    hypothesis.assume(not expected.has(sympy.Derivative))
     assert_same_derivative(e, x, d.result, expected=expected)
     assert len(d.stages) == 2 and d.rules[0] == "higher_order"

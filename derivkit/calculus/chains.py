@@ -45,6 +45,7 @@ from typing import Any, Iterable, Mapping, Union
 
 import sympy
 
+from derivkit.notation import expr_latex
 from derivkit.calculus.derivation import Derivation
 from derivkit.calculus.several import MAX_EXPANDED_TERMS, compact, terms_bound
 from derivkit.calculus.steps import derive
@@ -286,7 +287,7 @@ class Chain(Renderable):
             "paths": [list(labels) for labels, _ in self.paths],
             "chained": str(self.chained),
             "result": str(self.result),
-            "result_latex": sympy.latex(self.result),
+            "result_latex": expr_latex(self.result),
             "substituted": str(self.substituted),
             "substituted_derivative": (
                 str(self.substituted_derivation.result) if self.substituted_derivation is not None else None

@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 import sympy
 
+from derivkit.notation import expr_latex
 from derivkit.inputs import substitute
 from derivkit.renderable import Renderable
 
@@ -52,8 +53,8 @@ class Step(Renderable):
             "expr": str(self.expr),
             "wrt": str(self.wrt),
             "result": str(self.result),
-            "expr_latex": sympy.latex(self.expr),
-            "result_latex": sympy.latex(self.result),
+            "expr_latex": expr_latex(self.expr),
+            "result_latex": expr_latex(self.result),
             "let": [[str(s), str(v)] for s, v in self.let],
             "notes": list(self.notes),
             "substeps": [s.to_dict() for s in self.substeps],
@@ -92,7 +93,7 @@ class Derivation(Renderable):
             "wrt": str(self.wrt),
             "order": self.order,
             "result": str(self.result),
-            "result_latex": sympy.latex(self.result),
+            "result_latex": expr_latex(self.result),
             "rules": list(self.rules),
             "notes": list(self.notes),
             "steps": self.steps.to_dict(),

@@ -33,6 +33,7 @@ from typing import Any, Iterable, Iterator, Union
 
 import sympy
 
+from derivkit.notation import expr_latex
 from derivkit.calculus.derivation import Derivation
 from derivkit.calculus.steps import derive
 from derivkit.errors import InputError
@@ -214,7 +215,7 @@ result or its expansion where that is shorter). ``derivations`` has the
             "layout": self.layout,
             "shape": [rows, cols],
             "result": [[str(self.result[i, j]) for j in range(cols)] for i in range(rows)],
-            "result_latex": sympy.latex(sympy.Matrix(self.result)),
+            "result_latex": expr_latex(sympy.Matrix(self.result)),
             "first": [d.to_dict() for d in self.first],
             "entries": [
                 {"i": i, "j": j, "reused": self.is_reused(i, j), "derivation": d.to_dict()}
@@ -238,7 +239,7 @@ class MatrixAt(Renderable):
             **self.derivation.to_dict(),
             "at": {name: str(v) for name, v in self.point},
             "value": [[str(self.value[i, j]) for j in range(cols)] for i in range(rows)],
-            "value_latex": sympy.latex(sympy.Matrix(self.value)),
+            "value_latex": expr_latex(sympy.Matrix(self.value)),
         }
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import sympy
 from derivkit.functions import relu, sigmoid, step
+from derivkit.notation import expr_text
 
 __all__ = ["Rewrite", "teacher_rewrites", "tidy", "sigmoid_form", "same_value", "size"]
 
@@ -251,10 +252,10 @@ def teacher_rewrites(raw: sympy.Basic, expr: sympy.Basic, wrt: sympy.Symbol) -> 
         sig = sigmoid_form(current, expr)
         if sig is not None and same_value(sig, current):
             z = -_written_out_sigmoids(expr)[0]
-            ez = f"e^({sympy.sstr(-z)})"
+            ez, sz = expr_text(sympy.exp(-z)), expr_text(sigmoid(z))
             out.append(Rewrite("rewrite", current, sig,
-                               f"Write the result through the sigmoid: 1/(1 + {ez}) = sigmoid({sympy.sstr(z)}) "
-                               f"and {ez}/(1 + {ez}) = 1 - sigmoid({sympy.sstr(z)})."))
+                               f"Write the result through the sigmoid: 1/(1 + {ez}) = {sz} "
+                               f"and {ez}/(1 + {ez}) = 1 - {sz}."))
             current = sig
         tidied, how = _tidy(current)
         if tidied != current and same_value(tidied, current):
