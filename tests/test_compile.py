@@ -259,3 +259,13 @@ def test_sigmoid_bce_is_stable_for_large_scores():
                        {"X": np.array([[1.0], [-1.0]]), "Y": np.array([[0.0], [0.0]])})
     assert value == pytest.approx(500.0)
     np.testing.assert_allclose(grads["W1"], [[0.5]])
+
+
+def test_cross_entropy_is_fused_with_the_sigmoid_like_bce():
+    # saturated sigmoid: the unfused form would divide 0 by 0
+    params = {"W1": np.array([[50.0], [50.0]]), "b1": np.zeros((1, 1))}
+    data = {"X": np.array([[1.0, 1.0], [-1.0, -1.0]]), "Y": np.array([[0.0], [1.0]])}
+    loss_ce, grads_ce = mlp([2, 1], loss="cross_entropy").compile()(params, data)
+    loss_bce, grads_bce = mlp([2, 1], loss="bce").compile()(params, data)
+    assert loss_ce == pytest.approx(100.0) and loss_ce == loss_bce
+    assert np.allclose(grads_ce["W1"], grads_bce["W1"]) and np.all(np.isfinite(grads_ce["W1"]))

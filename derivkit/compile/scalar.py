@@ -68,7 +68,7 @@ def _loss(kind: str, P: sympy.Matrix, Y: sympy.Matrix) -> sympy.Basic:
         return losses.sse(P, Y)
     if kind == "l1":
         return losses.l1(P, Y) / n
-    if kind in ("bce", "cross_entropy"):
+    if kind == "bce":
         return losses.bce(P, Y) / n
     if kind == "hinge":
         return losses.hinge(P, Y) / n

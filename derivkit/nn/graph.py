@@ -432,10 +432,15 @@ def expand(g: Node, shape: Shape) -> Node:
     return Node("expand", (g,), tuple(shape))
 
 
+#: Other names of a loss: the node stores the canonical kind, so fusion and codegen see one name.
+LOSS_ALIASES = {"cross_entropy": "bce"}
+
+
 def loss(kind: str, P: Node, Y: Node) -> Node:
     """A loss node ``kind(P, Y)`` (a 1 x 1 value); see :data:`LOSSES`."""
     if kind not in LOSSES:
         raise InputError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}")
+    kind = LOSS_ALIASES.get(kind, kind)
     if P.shape != Y.shape:
         raise ShapeError(
             f"the {kind} loss compares {_short(P)} ({shape_text(P.shape)}) with {_short(Y)} "
@@ -481,7 +486,7 @@ def expand_loss(n: Node) -> Node:
         return total(hadamard(D, D))
     if kind == "l1":
         return scale(inv_n, total(apply(sympy.Abs, D)))
-    if kind in ("bce", "cross_entropy"):
+    if kind == "bce":
         if Z is not None:
             return scale(inv_n, total(sub(softplus(Z), hadamard(Y, Z))))
         LP = apply(sympy.log, P)
@@ -577,7 +582,7 @@ def _loss_vjp(n: Node, G: Node) -> tuple[Node, Node]:
         local = scale(2, D)
     elif kind == "l1":
         local = scale(inv_n, apply(sympy.sign, D))
-    elif kind in ("bce", "cross_entropy"):
+    elif kind == "bce":
         local = scale(inv_n, divide(D, hadamard(P, sub(const(1), P))))
     elif kind == "nll":
         local = scale(-inv_n, divide(Y, P))

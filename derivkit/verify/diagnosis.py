@@ -309,11 +309,10 @@ def diagnose(expr: sympy.Basic, wrt: sympy.Symbol, expected: sympy.Basic, claime
         return ()
     found: list[Finding] = []
     target = sampler.values(claimed)
-    if any(t is None for t in target):
-        target = []
-    for v in variants(expr, wrt) + _term_variants(expected):
-        if target and all(f.id != v.id for f in found) and _agrees_with(sampler, v.expr, target):
-            found.append(Finding(v.id, v.message))
+    if all(t is not None for t in target):  # the claim is defined at every point: try each mistake
+        for v in variants(expr, wrt) + _term_variants(expected):
+            if all(f.id != v.id for f in found) and _agrees_with(sampler, v.expr, target):
+                found.append(Finding(v.id, v.message))
     for f in _whole(sampler, claimed, expr.has(sympy.log)):
         if all(g.id != f.id for g in found):
             found.append(f)
