@@ -26,6 +26,7 @@ _EXPORTS = {
     "InputError": "derivkit.errors",
     "ShapeError": "derivkit.errors",
     "DomainError": "derivkit.errors",
+    "LimitError": "derivkit.errors",
     "MissingDependencyError": "derivkit.errors",
     # the rule table and the step engine
     "RULES": "derivkit.rules",

@@ -22,6 +22,7 @@ __all__ = [
     "InputError",
     "ShapeError",
     "DomainError",
+    "LimitError",
     "MissingDependencyError",
 ]
 
@@ -58,6 +59,25 @@ class ShapeError(InputError):
 
 class DomainError(InputError):
     """A value lies outside the domain where a formula holds (e.g. ``log`` of a negative)."""
+
+
+class LimitError(InputError):
+    """Work on user input would exceed one of derivkit's budgets, and was refused or stopped.
+
+    ``limit`` names the budget (``"time"``, ``"memory"``, ``"size"``, ``"order"``, ...),
+    ``value`` its setting (seconds, bytes, a count) and ``part`` the piece of input
+    that would exceed it, when one can be named. The message says all three in words.
+
+    >>> err = LimitError("the derivative of order 80 is refused: the limit is 50", limit="order", value=50)
+    >>> err.limit, err.value, isinstance(err, InputError)
+    ('order', 50, True)
+    """
+
+    def __init__(self, message: str, limit: str = "time", value: object = None, part: str | None = None):
+        self.limit = limit
+        self.value = value
+        self.part = part
+        super().__init__(message)
 
 
 class MissingDependencyError(DerivkitError, ImportError):
