@@ -25,7 +25,7 @@ import sympy
 
 from derivkit.errors import InputError, ShapeError
 from derivkit.graph.node import Node, make
-from derivkit.graph.ops import const, derivative_of, fprime, fused_input, hadamard, single, zeros
+from derivkit.graph.ops import const, derivative_of, expand, fprime, fused_input, hadamard, single, zeros
 from derivkit.graph.printing import node_latex, node_text
 from derivkit.graph.reverse import reverse, topo
 from derivkit.graph.shapes import Shape, is_scalar_shape, shape_text
@@ -102,13 +102,38 @@ class Backprop(Renderable):
             return const(1)
         found = self.adjoints.get(node.uid)
         if found is not None:
-            return found
+            return _shaped(found, node)
         root = self.graph[self.loss]
         if node.uid not in {n.uid for n in topo(root)}:
             return zeros(node.shape)
         # A node inside a fused pair (the softmax before its cross-entropy): differentiate without the fusion.
         adjoints, _ = reverse(root, const(1), keep={node.uid})
-        return adjoints.get(node.uid, zeros(node.shape))
+        return _shaped(adjoints.get(node.uid), node)
+
+    def backward(self, prefix: str = "d") -> tuple[tuple[str, str, Node], ...]:
+        """The backward pass as it is written by hand, one line per named node and float leaf.
+
+        Each entry is ``(gradient name, node name, expression)``: ``dlogits``
+        for ``logits`` and its expression in the gradients of the nodes above
+        it (``dh = dlogits W2^T``), in the order the pass computes them.
+        """
+        root = self.graph[self.loss]
+        taken = set(self.graph.names)
+
+        def namer(node: Node, names: set[str]) -> str | None:
+            out = f"{prefix}{node.name}"
+            while out in names:
+                out += "_"
+            return out
+
+        adjoints, _ = reverse(root, const(1), name_adjoints=taken, namer=namer)
+        rows = []
+        for node in reversed(topo(root)):
+            if node.name is None or node is root or node.dtype == "int" or node.op == "const":
+                continue
+            adj = _shaped(adjoints.get(node.uid), node)
+            rows.append((adj.name if adj.name is not None else f"{prefix}{node.name}", node.name, adj))
+        return tuple(rows)
 
     def chain(self, name: str) -> tuple[Factor, ...]:
         """The local factors from the loss down to ``name``, in the course's order."""
@@ -166,6 +191,15 @@ class Backprop(Renderable):
 
     def __repr__(self) -> str:
         return f"Backprop({self.loss}: gradients of {', '.join(self.gradients) or 'nothing'})"
+
+
+def _shaped(gradient: Node | None, node: Node) -> Node:
+    """The gradient with the node's own shape (a number that reached it broadcast to it; 0 if nothing did)."""
+    if gradient is None:
+        return zeros(node.shape)
+    if tuple(gradient.shape) != tuple(node.shape):
+        return expand(gradient, node.shape)
+    return gradient
 
 
 def _classify(G: Node, vjp_expr: Node) -> tuple[Node, str]:
@@ -246,9 +280,7 @@ def backprop(graph: "Graph", loss_name: str | None = None) -> Backprop:
     adjoints, nodes = reverse(root, const(1), name_adjoints=taken)
     gradients: dict[str, Node] = {}
     for p in graph.params:
-        node = graph[p]
-        adj = adjoints.get(node.uid)
-        gradients[p] = adj if adj is not None else zeros(node.shape)
+        gradients[p] = _shaped(adjoints.get(graph[p].uid), graph[p])
     order = topo(root)
     # named adjoints, in the order the backward pass computes them (loss first)
     definitions: dict[str, Node] = {}

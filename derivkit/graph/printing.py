@@ -17,6 +17,7 @@ names and numbers.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sympy
@@ -102,6 +103,8 @@ class Printer:
         """A scalar body in ``u`` with the node's text in place of ``u`` (``σ(H_in)``)."""
         mark = sympy.Symbol("ZZARGZZ")
         text = (expr_latex if self.latex else expr_text)(expr.subs(U, mark))
+        if not self.latex:  # 2ZZARGZZ: keep a number apart from a name (2 bndiff, not 2bndiff)
+            text = re.sub(r"(?<=[0-9])ZZARGZZ", " ZZARGZZ", text)
         return text.replace("ZZARGZZ", arg)
 
     def call(self, fname: str, *args: str, operator: bool = True) -> str:

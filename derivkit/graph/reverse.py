@@ -53,6 +53,11 @@ def adjoint_name(name: str, taken: set[str]) -> str:
     return out
 
 
+def _is_number(G: Node) -> bool:
+    """A number, perhaps broadcast: not worth a name."""
+    return G.op == "const" or (G.op == "expand" and G.args[0].op == "const")
+
+
 def _total(parts: list[Node]) -> Node:
     G = parts[0]
     for part in parts[1:]:
@@ -60,15 +65,32 @@ def _total(parts: list[Node]) -> Node:
     return G
 
 
+def course_names(node: Node, taken: set[str]) -> str | None:
+    """The course's names: the gradient arriving at each named linear layer (``O_in`` -> ``G_O``)."""
+    if node.record.names_adjoint:
+        return adjoint_name(node.name, taken)
+    return None
+
+
+def d_names(node: Node, taken: set[str]) -> str | None:
+    """A name for the gradient at every named node: ``logits`` -> ``dlogits`` (as in hand-written backprop)."""
+    out = f"d{node.name}"
+    while out in taken:
+        out += "_"
+    return out
+
+
 def reverse(root: Node, seed: Node, *, stop_at_named: bool = False, name_adjoints: set[str] | None = None,
-            keep: Collection[int] = ()) -> tuple[dict[int, Node], dict[int, Node]]:
+            keep: Collection[int] = (), namer: Callable[[Node, set[str]], str | None] = course_names,
+            ) -> tuple[dict[int, Node], dict[int, Node]]:
     """Reverse mode from ``root`` with adjoint ``seed``.
 
     Returns ``(adjoints, nodes)`` keyed by node uid. With ``stop_at_named`` the
     walk stays inside ``root``'s own definition (named nodes are leaves). With
-    ``name_adjoints`` (the names in use), the adjoint of each named node whose
-    record says so (a linear layer such as ``O_in``) becomes a named node
-    (``G_O``). A rule that skips an operand (a loss fused with its output
+    ``name_adjoints`` (the names in use), the adjoint of a named node becomes a
+    named node when ``namer`` gives it a name: by default the course's names
+    for the linear layers (``O_in`` -> ``G_O``), with :func:`d_names` every
+    named node's (``dlogits``). A rule that skips an operand (a loss fused with its output
     activation) is asked for its plain form when that operand's uid is in
     ``keep``, so that its gradient exists.
     """
@@ -81,11 +103,12 @@ def reverse(root: Node, seed: Node, *, stop_at_named: bool = False, name_adjoint
         if not parts:
             continue
         G = _total(parts)
-        if (name_adjoints is not None and node.name is not None and node.record.names_adjoint
-                and G.name is None and G.op not in LEAVES):
-            adj_name = adjoint_name(node.name, name_adjoints)
-            name_adjoints.add(adj_name)
-            G = G.renamed(adj_name)
+        if (name_adjoints is not None and node.name is not None and not node.record.leaf
+                and G.name is None and G.op not in LEAVES and not _is_number(G)):
+            adj_name = namer(node, name_adjoints)
+            if adj_name is not None:
+                name_adjoints.add(adj_name)
+                G = G.renamed(adj_name)
         adjoints[node.uid] = G
         if node is not root and stop_at_named and node.name is not None:
             continue

@@ -65,6 +65,16 @@ def times(G: Node, contribution: Node) -> Node:
     return hadamard(G, contribution)
 
 
+def _without_broadcasts(args: tuple, shape: Shape) -> tuple | None:
+    """The operands with an explicit broadcast dropped where the other operand has the result's shape."""
+    a, b = args
+    if a.op == "expand" and a.name is None and tuple(b.shape) == tuple(shape):
+        a = a.args[0]
+    if b.op == "expand" and b.name is None and tuple(a.shape) == tuple(shape):
+        b = b.args[0]
+    return (a, b) if (a, b) != args else None
+
+
 class _Binary(Op):
     symbol = ""
     latex_symbol = ""
@@ -93,6 +103,9 @@ class Add(_Binary):
         return _broadcast(args, "+")
 
     def simplify(self, args: tuple, param: Any, shape: Shape) -> Node | None:
+        plain = _without_broadcasts(args, shape)
+        if plain is not None:
+            return add(*plain)
         a, b = args
         if a.op == "const" and b.op == "const":
             return const(a.param + b.param)
@@ -104,6 +117,8 @@ class Add(_Binary):
             return scale(2, a)
         if a.op == "transpose" and a.name is None and a.args[0] is b:  # A^T + A -> A + A^T
             return add(b, a)
+        if b.op == "scale" and b.name is None and b.param.could_extract_minus_sign():  # a + (-c) b = a - c b
+            return sub(a, scale(-b.param, b.args[0]))
         if a.op == "matmul" and b.op == "matmul" and a.name is None and b.name is None:
             (p, q), (r, s) = a.args, b.args
             if q is s:  # P x + R x -> (P + R) x
@@ -113,7 +128,10 @@ class Add(_Binary):
         return None
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
-        return f"{p.sub(n.args[0], 10, 'add')} + {p.sub(n.args[1], 10, 'add')}", 10
+        left, right = p.sub(n.args[0], 10, "add"), p.sub(n.args[1], 10, "add")
+        if right.startswith("-"):  # a + (-t + ...) = a - t + ...
+            return f"{left} - {right[1:].lstrip()}", 10
+        return f"{left} + {right}", 10
 
     def vjp(self, n: Node, G: Node) -> list[tuple[Node, Node]]:
         return [(a, unbroadcast(G, a.shape)) for a in n.args]
@@ -136,11 +154,16 @@ class Sub(_Binary):
         return _broadcast(args, "-")
 
     def simplify(self, args: tuple, param: Any, shape: Shape) -> Node | None:
+        plain = _without_broadcasts(args, shape)
+        if plain is not None:
+            return sub(*plain)
         a, b = args
         if is_zero(b) and a.shape == shape:
             return a
         if is_zero(a) and b.shape == shape:
             return scale(-1, b)
+        if b.op == "scale" and b.name is None and b.param == -1:  # a - (-b) = a + b
+            return add(a, b.args[0])
         return None
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
@@ -167,9 +190,16 @@ class Hadamard(_Binary):
         return _broadcast(args, "∘")
 
     def simplify(self, args: tuple, param: Any, shape: Shape) -> Node | None:
+        plain = _without_broadcasts(args, shape)
+        if plain is not None:
+            return hadamard(*plain)
         a, b = args
         if is_zero(a) or is_zero(b):
             return zeros(shape)
+        if a.op == "scale" and a.name is None and a.param == -1:  # (-A) ∘ B = -(A ∘ B)
+            return scale(-1, hadamard(a.args[0], b))
+        if b.op == "scale" and b.name is None and b.param == -1:
+            return scale(-1, hadamard(a, b.args[0]))
         a2 = a.args[0] if a.op == "expand" and a.args[0].op == "const" else a
         b2 = b.args[0] if b.op == "expand" and b.args[0].op == "const" else b
         if a2.op == "const" and b2.shape == shape:
@@ -205,6 +235,9 @@ class Divide(_Binary):
         return _broadcast(args, "/")
 
     def simplify(self, args: tuple, param: Any, shape: Shape) -> Node | None:
+        plain = _without_broadcasts(args, shape)
+        if plain is not None:
+            return divide(*plain)
         a, b = args
         if is_zero(a):
             return zeros(shape)
@@ -261,7 +294,7 @@ class Scale(Op):
         if c == 1:
             return inner, prec
         if c == -1:
-            return "-" + (inner if prec > 15 else p.paren(inner)), 15
+            return "-" + (inner if prec > 15 or n.args[0].record.big_operator else p.paren(inner)), 15
         if p.latex:
             ctext = sympy.latex(c)
             ctext = ctext if (c.is_Integer or c.is_Symbol) else rf"\left({ctext}\right)" if c.is_Add else ctext

@@ -25,7 +25,7 @@ import sympy
 from derivkit.errors import InputError
 from derivkit.functions import ACTIVATIONS
 from derivkit.graph.node import DEFINITION_FUNCTIONS, U, Node, Op, build, make, register
-from derivkit.graph.ops.arith import hadamard
+from derivkit.graph.ops.arith import divide, hadamard
 from derivkit.graph.ops.leaves import zeros
 from derivkit.graph.printing import function_name
 from derivkit.graph.shapes import Shape
@@ -104,6 +104,11 @@ def _level(expr: sympy.Basic) -> int:
     return max((own if a == U else _level(a) for a in expr.args), default=0)
 
 
+def _precedence(body: sympy.Basic) -> int:
+    """A body printed with a leading minus (``-1/A^2``) binds like a negated term."""
+    return 15 if body.could_extract_minus_sign() else 90
+
+
 def _with_argument(p: Any, body: sympy.Basic, child: Node) -> str:
     """``body`` printed around the child's text, the child bracketed where it would bind less tightly."""
     inner, prec = p.fmt(child)
@@ -120,10 +125,16 @@ class Apply(Op):
         return args[0] if param == U else None
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
-        return _with_argument(p, n.param, n.args[0]), 90
+        return _with_argument(p, n.param, n.args[0]), _precedence(n.param)
 
     def vjp(self, n: Node, G: Node) -> list[tuple[Node, Node]]:
-        return [(n.args[0], hadamard(G, fprime(n.param, n.args[0], n)))]
+        a = n.args[0]
+        d = derivative_of(n.param)
+        if d == 1 / U:  # log: G / A
+            return [(a, divide(G, a))]
+        if d == n.param and single(n.param) is not None:  # exp: G ∘ e^A, the forward value itself
+            return [(a, hadamard(G, n))]
+        return [(a, hadamard(G, fprime(n.param, a, n)))]
 
     def lower(self, n: Node, em: Any) -> str:
         return em.function(n.param, em.ref_name(n.args[0]))
@@ -158,13 +169,16 @@ class FPrime(Op):
     def print(self, n: Node, p: Any) -> tuple[str, int]:
         inner = p.text(n.args[0])
         app = single(n.param)
-        if app is not None:
+        if app is not None and app.func.__name__ in ACTIVATIONS:  # the course writes σ'(O_in), tanh'(H_in)
             rest = [p.scalar(a) for a in app.args[1:]]
             inside = ", ".join([inner] + rest)
             if p.latex:
                 return rf"{function_name(app, True)}'\left({inside}\right)", 90
             return f"{function_name(app, False)}'({inside})", 90
-        return _with_argument(p, derivative_of(n.param), n.args[0]), 90
+        d = derivative_of(n.param)
+        if len(n.args) > 1 and app is not None and d.has(app) and n.args[1].name is not None:
+            d = d.subs(app, sympy.Symbol(n.args[1].name))  # e.g. exp' = the forward value
+        return _with_argument(p, d, n.args[0]), _precedence(d)
 
     def lower(self, n: Node, em: Any) -> str:
         d = derivative_of(n.param)

@@ -113,7 +113,16 @@ class Sum(_Reduction):
     latex_name = r"\sum"
 
     def simplify(self, args: tuple, param: Any, shape: Shape) -> Node | None:
-        return zeros(shape) if args[0].op == "zeros" else None
+        (a,) = args
+        if a.op == "zeros":
+            return zeros(shape)
+        if a.op == "expand" and a.args[0].op == "const" and param[0] is None:  # Σ of a broadcast number c: c n
+            from derivkit.graph.ops.leaves import const
+
+            return const(a.args[0].param * axis_count(a.shape, None))
+        if a.op == "scale" and a.name is None:  # Σ (c A) = c Σ A
+            return scale(a.param, total(a.args[0], param[0], param[1]))
+        return None
 
     def vjp(self, n: Node, G: Node) -> list[tuple[Node, Node]]:
         return [(n.args[0], expand(G, n.args[0].shape))]
@@ -287,6 +296,8 @@ class Expand(Op):
         return None
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
+        if n.args[0].op == "const":  # a number broadcasts by itself
+            return p.fmt(n.args[0])
         if p.latex:
             return rf"{p.sub(n.args[0], 91)} \mathbf{{1}}", 90
         return f"broadcast({p.text(n.args[0])})", 90

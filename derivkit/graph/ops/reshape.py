@@ -45,6 +45,12 @@ class Reshape(Op):
             from derivkit.graph.ops.leaves import zeros
 
             return zeros(shape)
+        if a.op == "const":  # a number broadcasts by itself
+            return a
+        if a.op == "expand" and a.args[0].op == "const":
+            from derivkit.graph.ops.reduce import expand
+
+            return expand(a.args[0], shape)
         return None
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
