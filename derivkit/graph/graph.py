@@ -56,6 +56,7 @@ class Graph(Renderable):
         self._defined: list[str] = []
         self.init: dict[str, str] = {}
         self.output_name: str | None = None
+        self._sizes: set[str] = set()
 
     # -- building -----------------------------------------------------------
     def _check_name(self, name: str) -> None:
@@ -76,6 +77,7 @@ class Graph(Renderable):
                 raise InputError(f"the size name {d} of {name} is already a node name or a reserved word")
         node = leaf(kind, name, shape, dtype)
         self._nodes[name] = node
+        self._sizes |= dims_of([shape])
         return node
 
     def input(self, name: str, shape: Any, dtype: str = "float") -> Node:
@@ -156,8 +158,8 @@ class Graph(Renderable):
 
     @property
     def sizes(self) -> set[str]:
-        """The size names (``N``) of the graph's shapes."""
-        return dims_of([n.shape for n in self._nodes.values()])
+        """The size names (``N``) of the graph's shapes (those of its inputs and parameters)."""
+        return set(self._sizes)
 
     def node(self, name: str) -> Node:
         return self[name]

@@ -335,7 +335,7 @@ def short(node: Node) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def require(ok: bool, message: str) -> None:
-    """Raise a :class:`~derivkit.errors.ShapeError` unless ``ok``."""
+def require(ok: bool, message: Callable[[], str]) -> None:
+    """Raise a :class:`~derivkit.errors.ShapeError` with ``message()`` unless ``ok`` (the message is built only then)."""
     if not ok:
-        raise ShapeError(message)
+        raise ShapeError(message())

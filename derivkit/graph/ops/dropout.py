@@ -30,7 +30,7 @@ class Dropout(Op):
 
     def shape(self, args: tuple, param: Any) -> Shape:
         A, M = args
-        require(tuple(A.shape) == tuple(M.shape),
+        require(tuple(A.shape) == tuple(M.shape), lambda:
                 f"dropout({short(A)}, {short(M)}, p): the mask must have the shape of {short(A)} "
                 f"({shape_text(A.shape)}), got {shape_text(M.shape)}")
         return A.shape

@@ -37,11 +37,11 @@ class Gather(Op):
 
     def shape(self, args: tuple, param: Any) -> Shape:
         C, ix = args
-        require(ix.dtype == "int", f"{short(C)}[{short(ix)}]: the index {short(ix)} must be an integer input "
+        require(ix.dtype == "int", lambda: f"{short(C)}[{short(ix)}]: the index {short(ix)} must be an integer input "
                                    "(declare it with dtype=\"int\")")
-        require(C.rank >= 1, f"{short(C)}[...] needs a tensor to pick rows from")
+        require(C.rank >= 1, lambda: f"{short(C)}[...] needs a tensor to pick rows from")
         shape = tuple(ix.shape) + tuple(C.shape[1:])
-        require(len(shape) <= MAX_RANK, f"{short(C)}[{short(ix)}] would have rank {len(shape)} "
+        require(len(shape) <= MAX_RANK, lambda: f"{short(C)}[{short(ix)}] would have rank {len(shape)} "
                                         f"({shape_text(shape)}); derivkit handles ranks 1 to {MAX_RANK}")
         return shape
 

@@ -26,11 +26,11 @@ __all__ = ["matmul", "transpose", "trace", "inv", "logdet"]
 
 
 def _rank2(a: Node, what: str) -> None:
-    require(a.rank == 2, f"{what} needs a matrix, but {short(a)} has shape {shape_text(a.shape)}")
+    require(a.rank == 2, lambda: f"{what} needs a matrix, but {short(a)} has shape {shape_text(a.shape)}")
 
 
 def _square(a: Node, what: str) -> None:
-    require(a.rank == 2 and same_dim(a.shape[0], a.shape[1]),
+    require(a.rank == 2 and same_dim(a.shape[0], a.shape[1]), lambda:
             f"{what} needs a square matrix, but {short(a)} has shape {shape_text(a.shape)}")
 
 
@@ -45,7 +45,7 @@ class MatMul(Op):
             return b.shape or a.shape
         _rank2(a, "a matrix product")
         _rank2(b, "a matrix product")
-        require(same_dim(a.shape[1], b.shape[0]),
+        require(same_dim(a.shape[1], b.shape[0]), lambda:
                 f"cannot multiply {short(a)} ({shape_text(a.shape)}) by {short(b)} ({shape_text(b.shape)}): "
                 f"a matrix product needs the columns of the first ({a.shape[1]}) to equal the rows of the second "
                 f"({b.shape[0]})")

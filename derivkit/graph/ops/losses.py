@@ -157,8 +157,9 @@ class Loss(Op):
         inv_n = 1 / batch_size(P)
         D = sub(P, Y)
         Z = fused_input(n) if fuse else None
+        target = self._target(n, G)
         if Z is not None:  # softmax + cross-entropy, sigmoid + BCE: (P - Y)/N
-            return [(Z, times(G, scale(inv_n, D)))]
+            return [(Z, times(G, scale(inv_n, D)))] + target
         if kind == "mse":
             local = scale(2 * inv_n, D)
         elif kind == "sse":
@@ -176,7 +177,17 @@ class Loss(Op):
         else:  # multiclass hinge: each violated margin pushes its score up and the right class's down
             active = hadamard(apply(step, _margins(P, Y)), sub(const(1), Y))
             local = scale(inv_n, sub(active, hadamard(Y, expand(total(active, 1), P.shape))))
-        return [(P, times(G, local))]
+        return [(P, times(G, local))] + target
+
+    def _target(self, n: Node, G: Node) -> list[tuple[Node, Node]]:
+        """The gradient for the target, when it is not data that has none (a learned or requested target)."""
+        Y = n.args[1]
+        if Y.op in ("onehot", "const"):
+            return []
+        from derivkit.graph.reverse import reverse
+
+        adjoints, _ = reverse(self.expansion(n), G)
+        return [(Y, adjoints[Y.uid])] if Y.uid in adjoints else []
 
     def scalar(self, n: Node, vals: list, ctx: Any) -> Any:
         kind = n.param
