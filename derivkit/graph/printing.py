@@ -80,13 +80,14 @@ class Printer:
     def text(self, n: Node, top: bool = False) -> str:
         return self.fmt(n, top)[0]
 
-    def sub(self, child: Node, level: int, like: str | None = None) -> str:
+    def sub(self, child: Node, level: int, like: str | tuple[str, ...] | None = None) -> str:
         """``child`` inside an operation of precedence ``level``, bracketed when it binds less tightly.
 
-        At the same level, a child of operation ``like`` needs no brackets (``A B C``).
+        At the same level, a child of operation ``like`` (one name or several) needs no brackets (``A B C``).
         """
         text, prec = self.fmt(child)
-        if prec < level or (prec == level and child.op != like):
+        alike = child.op in like if isinstance(like, tuple) else child.op == like
+        if prec < level or (prec == level and not alike):
             return self.paren(text)
         return text
 

@@ -157,6 +157,15 @@ def _map(A: Any, fn: Any) -> Any:
     return out
 
 
+def as_function(n: Node) -> tuple[sympy.Basic, Node] | None:
+    """``(body, A)`` when ``n`` is ``f(A)`` (an unnamed elementwise function), or ``A`` itself (``u``)."""
+    if n.op == "apply" and n.name is None:
+        return n.param, n.args[0]
+    if n.op not in ("const", "zeros"):
+        return U, n
+    return None
+
+
 def apply(func: Any, a: Node) -> Node:
     """Apply a scalar function to every entry of ``a`` (``σ(H_in)``)."""
     return build("apply", (a,), function_body(func))
