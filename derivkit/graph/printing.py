@@ -33,10 +33,12 @@ def name_latex(name: str) -> str:
 
     >>> name_latex("H_in"), name_latex("W1"), name_latex("MSE"), name_latex("H1_in")
     ('H_{in}', 'W_{1}', '\\mathrm{MSE}', 'H_{1,in}')
+    >>> print(name_latex("counts_sum_inv"))
+    \mathrm{counts\_sum\_inv}
     """
     base, _, sub = name.partition("_")
-    if len(base) > 1 and base.isalpha():
-        return rf"\mathrm{{{base}}}" + (f"_{{{sub}}}" if sub else "")
+    if (len(base) > 1 and base.isalpha()) or "_" in sub:  # a word: logit_maxes, counts_sum_inv
+        return r"\mathrm{" + name.replace("_", r"\_") + "}"
     letters = base.rstrip("0123456789")
     if sub and letters and letters != base and "_" not in sub:  # H1_in -> H_{1,in}
         return f"{letters}_{{{base[len(letters):]},{sub}}}"
