@@ -17,7 +17,7 @@ from derivkit.training.descend import Descent, DescentRow, descend  # noqa: E402
 
 _EXPORTS = {
     **{n: "derivkit.training.optim" for n in (
-        "Optimizer", "GD", "SGD", "Momentum", "Nesterov", "Adam",
+        "Optimizer", "GD", "SGD", "Momentum", "Nesterov", "Adam", "AdamW",
         "Schedule", "StepDecay", "ExponentialDecay", "CosineDecay")},
     **{n: "derivkit.training.loop" for n in ("train", "History", "load_params")},
 }
