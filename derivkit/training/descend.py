@@ -44,7 +44,7 @@ import sympy
 from derivkit.calculus.steps import derive
 from derivkit.errors import InputError
 from derivkit.inputs import ExprLike, as_expr, as_number, as_symbols
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 
 __all__ = ["descend", "Descent", "DescentRow", "BOUND", "PATIENCE"]
 
@@ -108,6 +108,11 @@ class Descent(Renderable):
     reason: str = ""
     exact: bool = True
     notes: tuple[str, ...] = field(default=())
+
+    def __repr__(self) -> str:
+        flags = {"diverged": True} if self.diverged else {}
+        return brief_repr(self, f=self.f, wrt=self.wrt, start=self.start, lr=self.lr, momentum=self.momentum,
+                          steps=len(self.rows), final=self.final, **flags)
 
     @property
     def final(self) -> Point:
