@@ -11,7 +11,7 @@ Names are imported on first use, so importing this package stays quick (except
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from derivkit.training.descend import Descent, DescentRow, descend  # noqa: E402,F401
 
@@ -23,6 +23,16 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS) + ["Descent", "DescentRow", "descend", "datasets", "plot"]
+
+
+if TYPE_CHECKING:  # the lazy names as type checkers and the API reference see them (keep in step with _EXPORTS)
+    from derivkit.training import datasets as datasets, plot as plot
+    from derivkit.training.loop import History as History, load_params as load_params, train as train
+    from derivkit.training.optim import (
+        SGD as SGD, Adam as Adam, AdamW as AdamW, CosineDecay as CosineDecay, ExponentialDecay as ExponentialDecay,
+        GD as GD, Momentum as Momentum, Nesterov as Nesterov, Optimizer as Optimizer, Schedule as Schedule,
+        StepDecay as StepDecay,
+    )
 
 
 def __getattr__(name: str) -> Any:
