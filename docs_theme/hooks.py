@@ -15,10 +15,10 @@ from typing import Any
 
 from pylatexenc.latex2text import LatexNodes2Text
 
-# arithmatex (generic mode) writes inline maths as \( ... \); a title may also keep $ ... $
-MATH = re.compile(r"\\\((.+?)\\\)|(?<![\\$])\$(?!\$)(.+?)(?<!\\)\$")
-# a control word eats the space after it in TeX ("\alpha = 1" is "α= 1"); keep the space
-CONTROL_WORD_SPACE = re.compile(r"(\\[A-Za-z]+) ")
+# arithmatex (generic mode) writes inline maths as \( ... \)
+MATH = re.compile(r"\\\((.+?)\\\)")
+# TeX spaces relations itself, so "\alpha = 1" comes back as "α= 1": space them again
+RELATION = re.compile(r"\s*([=<>≤≥≈≠→])\s*")
 
 _to_text = LatexNodes2Text(math_mode="text")
 
@@ -35,8 +35,7 @@ def readable(title: str) -> str:
     """
 
     def text(m: re.Match[str]) -> str:
-        tex = m.group(1) if m.group(1) is not None else m.group(2)
-        out = _to_text.latex_to_text(CONTROL_WORD_SPACE.sub(r"\1{} ", tex))
+        out = RELATION.sub(r" \1 ", _to_text.latex_to_text(m.group(1)))
         return " ".join(out.split())
 
     return MATH.sub(text, title)
