@@ -63,7 +63,7 @@ __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)
 
 if TYPE_CHECKING:  # the lazy names as type checkers and the API reference see them (keep in step with _EXPORTS)
     from derivkit import (
-        calculus as calculus, compile as compile, errors as errors, functions as functions, nn as nn,
+        calculus as calculus, compile as compile, errors as errors, functions as functions, graph as graph, nn as nn,
         optim as optim, render as render, rules as rules, training as training, verify as verify,
     )
     from derivkit.calculus.chains import Chain as Chain, chain as chain
@@ -78,7 +78,7 @@ if TYPE_CHECKING:  # the lazy names as type checkers and the API reference see t
         LimitError as LimitError, MissingDependencyError as MissingDependencyError, ParseError as ParseError,
         ShapeError as ShapeError,
     )
-    from derivkit.nn.graph import Backprop as Backprop, Graph as Graph
+    from derivkit.graph import Backprop as Backprop, Graph as Graph
     from derivkit.parsing import parse as parse, parse_equation as parse_equation
     from derivkit.rules import RULES as RULES
     from derivkit.training.descend import Descent as Descent, descend as descend
