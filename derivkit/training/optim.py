@@ -422,7 +422,9 @@ class Adam(Optimizer):
         self.beta1 = _fraction(b1 if beta1 is None else beta1, "beta1")
         self.beta2 = _fraction(b2 if beta2 is None else beta2, "beta2")
         self.eps = _positive(eps, "eps")
-        self._layout: tuple | None = None
+        self._layout: tuple[tuple[str, ...], tuple[tuple[int, ...], ...]] | None = None
+        self._slices: list[tuple[str, int, int, tuple[int, ...]]] = []
+        self._m = self._v = np.zeros(0)  # the moments of all parameters, one flat vector each
 
     @property
     def betas(self) -> tuple[float, float]:
@@ -447,7 +449,10 @@ class Adam(Optimizer):
                     view[...] = old[name]
                 new[name] = view
             self.state[slot] = new
-            setattr(self, f"_{slot}", flat)
+            if slot == "m":
+                self._m = flat
+            else:
+                self._v = flat
         self._layout = (names, shapes)
 
     def _decay(self, params: MutableMapping[str, np.ndarray], names: tuple[str, ...], g: np.ndarray, lr: float) -> None:
