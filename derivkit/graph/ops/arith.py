@@ -18,7 +18,7 @@ import numpy
 import sympy
 
 from derivkit.errors import ShapeError
-from derivkit.graph.node import Node, Op, build, register, short
+from derivkit.graph.node import Node, Op, build, make, register, short
 from derivkit.graph.ops.leaves import const, is_const, is_zero, zeros
 from derivkit.graph.shapes import Shape, broadcast_shapes, shape_text
 
@@ -295,6 +295,9 @@ class Scale(Op):
             return inner, prec
         if c == -1:
             return "-" + (inner if prec > 15 or n.args[0].record.big_operator else p.paren(inner)), 15
+        if c.could_extract_minus_sign() and not c.is_Integer:  # -(1/N) Σ, not (-1/N) Σ
+            positive, _ = self.print(make("scale", n.args, n.shape, param=-c), p)
+            return "-" + positive, 15
         if p.latex:
             ctext = sympy.latex(c)
             ctext = ctext if (c.is_Integer or c.is_Symbol) else rf"\left({ctext}\right)" if c.is_Add else ctext

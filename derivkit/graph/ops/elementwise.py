@@ -56,6 +56,8 @@ def function_body(func: Any) -> sympy.Basic:
         func = cls
     if isinstance(func, type) and issubclass(func, sympy.Function) or isinstance(func, sympy.FunctionClass):
         return func(U)
+    if func in (sympy.sqrt,):  # SymPy functions that are not classes
+        return func(U)
     raise InputError(f"cannot apply {func!r} elementwise: give a function name, a SymPy function or a Lambda")
 
 
