@@ -38,6 +38,7 @@ def test_type_checking_imports_match_the_lazy_exports(package):
     submodules = {s: package for s in getattr(mod, "_SUBMODULES", ())}
     if package == "derivkit.training":
         submodules = {"datasets": package, "plot": package}
+    # a name added to _EXPORTS needs its "from M import N as N" line under "if TYPE_CHECKING:" too
     assert {k: v for k, v in declared.items() if k not in submodules} == lazy
     assert {k for k in declared if k in submodules} == set(submodules)
     for name, module in declared.items():  # and they name the objects the lazy lookup returns

@@ -53,6 +53,8 @@ if TYPE_CHECKING:  # the lazy names as type checkers and the API reference see t
         softmax_cross_entropy_gradient as softmax_cross_entropy_gradient,
         squared_error_gradient as squared_error_gradient, sse as sse, total_loss as total_loss,
     )
+    from derivkit.nn.charmodel import makemore as makemore
+    from derivkit.nn.norms import batchnorm as batchnorm, layernorm as layernorm
     from derivkit.nn.networks import mlp as mlp
     from derivkit.nn.regularizers import elastic_net as elastic_net, l1_penalty as l1_penalty, l2_penalty as l2_penalty
 
