@@ -97,3 +97,36 @@ def test_short_values():
     assert short(sympy.Float("0.1052627540339216834771158159153206251425")) == "0.105263"
     assert short((1,)) == "(1,)" and short({"a": [1, 2]}) == "{'a': [1, 2]}"
     assert brief_repr(object(), n=Count.of(2, "row")) == "object(n=<2 rows>)"
+
+
+def _renderable_classes():
+    import importlib
+    import pkgutil
+
+    import derivkit
+
+    for info in pkgutil.walk_packages(derivkit.__path__, "derivkit."):
+        if info.name.startswith(("derivkit.cli", "derivkit.web", "derivkit.__main__")):
+            continue
+        try:
+            importlib.import_module(info.name)
+        except ImportError:  # an optional dependency that is not installed
+            continue
+    seen, stack = set(), [Renderable]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            if sub not in seen:
+                seen.add(sub)
+                stack.append(sub)
+    return sorted(seen, key=lambda c: c.__qualname__)
+
+
+# The graph engine's objects print through its own renderers.
+GRAPH_ENGINE = {"Graph", "Backprop", "CompiledGraph", "Node"}
+
+
+def test_every_result_class_has_a_brief_repr():
+    classes = [c for c in _renderable_classes() if c.__name__ not in GRAPH_ENGINE and c.__module__.startswith("derivkit")]
+    assert len(classes) >= 12
+    generated = [c.__qualname__ for c in classes if hasattr(c.__repr__, "__wrapped__")]  # dataclass's own repr
+    assert generated == [], "give these a one-line __repr__ with derivkit.renderable.brief_repr"

@@ -86,7 +86,7 @@ EXPECTED = [
     "derivkit.graph.graph.Graph",
     "derivkit.training.loop.History",
     "derivkit.training.optim.SGD",
-    "builtins.float",
+    "float",
 ]
 
 
