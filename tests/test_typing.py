@@ -105,7 +105,7 @@ def test_mypy_strict_sees_real_types_in_a_users_script(tmp_path, monkeypatch):
     for got, want in zip(revealed, EXPECTED):
         assert want in got, (got, want)
     errors = [line for line in out.splitlines() if ": error:" in line]
-    assert len(errors) == 1 and '"momentum" of "SGD" has incompatible type "str"' in errors[0], out
+    assert len(errors) == 1 and 'Argument "momentum" to "SGD" has incompatible type "str"' in errors[0], out
 
 
 def test_mypy_derivkit_is_clean():
