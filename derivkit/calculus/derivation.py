@@ -17,7 +17,7 @@ import sympy
 
 from derivkit.notation import expr_latex
 from derivkit.inputs import substitute
-from derivkit.renderable import Renderable
+from derivkit.renderable import Count, Renderable, brief_repr
 
 __all__ = ["Step", "Derivation"]
 
@@ -39,6 +39,10 @@ class Step(Renderable):
     text: str = ""
     let: tuple[tuple[sympy.Symbol, sympy.Basic], ...] = ()
     notes: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        more = {"substeps": Count.of(len(self.substeps), "step")} if self.substeps else {}
+        return brief_repr(self, rule=self.rule, expr=self.expr, wrt=self.wrt, result=self.result, **more)
 
     def walk(self) -> Iterator["Step"]:
         """Yield this step and all sub-steps in the order a reader meets them."""
@@ -82,6 +86,10 @@ class Derivation(Renderable):
     def rules(self) -> tuple[str, ...]:
         """Rule ids in the order a reader meets them, repeats kept."""
         return tuple(s.rule for s in self.steps.walk())
+
+    def __repr__(self) -> str:
+        order = {"order": self.order} if self.order != 1 else {}
+        return brief_repr(self, expr=self.expr, wrt=self.wrt, **order, result=self.result, rules=self.rules)
 
     def at(self, **values) -> sympy.Basic:
         """The derivative's value at a point, exact where the inputs are exact."""

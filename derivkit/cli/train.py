@@ -31,9 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", help="layer sizes from input to output, e.g. 64,32,10 (default: per data set)")
     p.add_argument("--activation", help="hidden activation: sigmoid, tanh, relu, ... (default: per data set)")
     p.add_argument("--loss", help="loss: mse, bce, softmax_cross_entropy, ... (default: per data set)")
-    p.add_argument("--optimizer", default="adam", help="gd, momentum, nesterov or adam (default: adam)")
+    p.add_argument("--optimizer", default="adam", help="gd, sgd, momentum, nesterov, adam or adamw (default: adam)")
     p.add_argument("--lr", type=float, help="learning rate (default: 0.01 for adam, 0.1 for gd)")
-    p.add_argument("--momentum", type=float, help="eta for --optimizer momentum/nesterov (default 0.9)")
+    p.add_argument("--momentum", type=float, help="the momentum (the course's eta) for --optimizer momentum, nesterov "
+                   "or sgd (default 0.9; sgd: 0)")
+    p.add_argument("--weight-decay", type=float, help="PyTorch's weight decay (L2) for any optimiser (default 0)")
     p.add_argument("--epochs", type=int, default=20, help="number of epochs (default 20)")
     p.add_argument("--batch-size", type=int, help="minibatch size (default: the whole training set)")
     p.add_argument("--test", type=float, default=0.2, help="fraction held out for testing (default 0.2)")
@@ -72,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
         train_part, test_part = train_test_split(data, test=args.test, seed=args.seed)
     name = args.optimizer.lower()
     lr = args.lr if args.lr is not None else LEARNING_RATES.get(name, 0.01)
-    hyper = {"eta": args.momentum} if args.momentum is not None and name in ("momentum", "nesterov") else {}
+    hyper = {"momentum": args.momentum} if args.momentum is not None and name in ("momentum", "nesterov", "sgd") else {}
+    if args.weight_decay is not None:
+        hyper["weight_decay"] = args.weight_decay
     opt = make_optimizer(name, lr=lr, **hyper)
     graph = mlp(sizes, activation=activation, output=output, loss=loss)
     compiled = graph.compile()

@@ -46,7 +46,7 @@ from derivkit.render.common import (
     latex_text,
     value_text,
 )
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 
 __all__ = ["DerivationAt", "evaluate_at", "rule_name"]
 
@@ -61,6 +61,10 @@ class DerivationAt(Renderable):
     derivation: Derivation
     point: tuple[tuple[sympy.Symbol, sympy.Basic], ...]
     value: sympy.Basic
+
+    def __repr__(self) -> str:
+        d = self.derivation
+        return brief_repr(self, expr=d.expr, wrt=d.wrt, result=d.result, at=dict(self.point), value=self.value)
 
     def to_dict(self) -> dict[str, Any]:
         out = self.derivation.to_dict()

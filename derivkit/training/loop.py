@@ -31,12 +31,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, cast
 
 import numpy as np
 
 from derivkit.errors import InputError, ShapeError
-from derivkit.renderable import Renderable
+from derivkit.renderable import Count, Renderable, brief_repr
 from derivkit.training.datasets import Data, as_data, labels, train_test_split
 from derivkit.training.optim import Optimizer, make_optimizer
 
@@ -72,6 +72,15 @@ class History(Renderable):
     batch_size: int | None = None
     seed: int = 0
     seconds: float = 0.0
+
+    def __repr__(self) -> str:
+        last = {"final_loss": self.final_loss}
+        if self.val_losses:
+            last["val_loss"] = self.val_losses[-1]
+        last.update({k: v[-1] for k, v in self.metrics.items() if v})
+        flags = {k: True for k in ("diverged", "stopped_early", "interrupted") if getattr(self, k)}
+        return brief_repr(self, epochs=self.epochs, **last, optimizer=Count(self.optimizer or "None"),
+                          **flags, seconds=self.seconds)
 
     @property
     def epochs(self) -> int:
@@ -133,7 +142,7 @@ class History(Renderable):
         }
         arrays["meta"] = np.array(json.dumps(meta))
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **arrays)
+        np.savez(path, **cast(dict[str, Any], arrays))  # keys are ours: none is "allow_pickle"
         return path
 
     @classmethod

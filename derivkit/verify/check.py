@@ -42,7 +42,7 @@ import sympy
 from derivkit.errors import DomainError, InputError, ShapeError
 from derivkit.inputs import as_expr, as_matrix, as_symbols, substitute
 from derivkit.render.common import derivative_text, expr_text, value_text
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 from derivkit.verify.diagnosis import Finding, diagnose, diagnose_value
 from derivkit.verify.equivalence import Comparison, Sampler, as_real, compare, matches_written, real_value, written_decimals
 
@@ -72,6 +72,10 @@ class Counterexample:
     claimed: Any
     entry: tuple[int, int] | None = None
     iteration: int | None = None
+
+    def __repr__(self) -> str:
+        where = {k: v for k, v in (("entry", self.entry), ("iteration", self.iteration)) if v is not None}
+        return brief_repr(self, point=self.point, expected=self.expected, claimed=self.claimed, **where)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,6 +117,10 @@ class Verdict(Renderable):
     findings: tuple[Finding, ...] = ()
     wrong_entries: tuple[tuple[int, int], ...] = ()
     rows: tuple = ()
+
+    def __repr__(self) -> str:
+        return brief_repr(self, ok=self.ok, kind=self.kind, expected=self.expected, claimed=self.claimed,
+                          diagnosis=self.diagnosis)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -34,7 +34,7 @@ from typing import Any, Callable, Mapping
 import numpy
 
 from derivkit.errors import InputError, ShapeError
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 
 __all__ = ["gradcheck", "gradcheck_graph", "GradcheckReport", "GradEntry", "EPS", "ATOL", "RTOL"]
 
@@ -90,6 +90,10 @@ class GradcheckReport(Renderable):
     atol: float
     rtol: float
     message: str
+
+    def __repr__(self) -> str:
+        bad = {"bad_params": self.bad_params} if self.bad_params else {}
+        return brief_repr(self, ok=self.ok, failed=self.failed, total=self.total, reference=self.reference, **bad)
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "failed": self.failed, "total": self.total, "bad_params": list(self.bad_params),
