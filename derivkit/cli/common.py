@@ -235,16 +235,17 @@ def layer_sizes(text: str) -> list[int]:
     argparse.ArgumentTypeError: layer sizes are whole numbers of at least 1, such as 64,32,10; got '2,0,1'
     """
     parts = [p.strip() for p in text.split(",")]
-    if not all(re.fullmatch(r"\d{1,12}", p) for p in parts) or any(int(p) < 1 for p in parts):
+    if not all(re.fullmatch(r"\d+", p) and p.strip("0") for p in parts):
         raise argparse.ArgumentTypeError(
             f"layer sizes are whole numbers of at least 1, such as 64,32,10; got {text!r}")
-    sizes = [int(p) for p in parts]
+    sizes = [int(p) if len(p) <= 12 else 10**12 for p in parts]  # a longer one is over the limit anyway
     if len(sizes) < 2:
         raise argparse.ArgumentTypeError(f"give at least two sizes (inputs and outputs), such as 2,1; got {text!r}")
     if len(sizes) > MAX_LAYERS:
         raise argparse.ArgumentTypeError(f"{len(sizes)} layer sizes are over the limit of {MAX_LAYERS}")
     if max(sizes) > MAX_WIDTH:
-        raise argparse.ArgumentTypeError(f"a layer of {max(sizes):,} units is over the limit of {MAX_WIDTH:,}")
+        widest = max(parts, key=lambda p: (len(p.lstrip("0")), p.lstrip("0")))
+        raise argparse.ArgumentTypeError(f"a layer of {widest.lstrip('0')} units is over the limit of {MAX_WIDTH:,}")
     parameters = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
     if parameters > MAX_PARAMETERS:
         raise argparse.ArgumentTypeError(
@@ -387,8 +388,8 @@ def check_writable(path: str | Path, option: str) -> Path:
     try:
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".derivkit-")
     except OSError as err:
-        raise InputError(f"{option} {str(p)!r} cannot be written: {err.strerror or err} "
-                         f"in {str(folder)!r}") from None
+        raise InputError(f"{option} {str(p)!r} cannot be written: no file can be created in "
+                         f"{str(folder)!r} ({(err.strerror or str(err)).lower()})") from None
     os.close(fd)
     os.unlink(probe)
     return p
