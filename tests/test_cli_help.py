@@ -121,3 +121,17 @@ def test_a_derivation_imports_no_numpy_checker_training_or_graph():
                                                                  "derivkit.nn", "derivkit.graph",
                                                                  "derivkit.compile", "matplotlib", "tqdm"))}
     assert not heavy, sorted(heavy)
+
+
+def test_the_render_table_names_the_module_of_every_renderer():
+    import importlib
+
+    import derivkit.render as render
+
+    for info in pkgutil.iter_modules(render.__path__):
+        importlib.import_module(f"derivkit.render.{info.name}")
+    for cls, _fmt in render._REGISTRY:
+        module = render.MODULES.get(cls.__name__)
+        assert module is not None, f"add {cls.__name__!r}: '<module>' to derivkit.render.MODULES"
+        assert any(fn.__module__ == f"derivkit.render.{module}" for (c, _), fn in render._REGISTRY.items()
+                   if c is cls), (cls.__name__, module)
