@@ -121,7 +121,7 @@ class Limits:
     order: int = 50
     entries: int = 1_000
     steps: int = 10_000
-    printed: int = 2_000_000
+    printed: int = 500_000
 
     def replace(self, **changes: Any) -> "Limits":
         """A copy with some limits changed; each must be a positive number.

@@ -42,10 +42,11 @@ from typing import Any, Mapping
 import sympy
 from mpmath.ctx_mp import MPContext
 
-from derivkit.budget import current
+from derivkit.budget import current, shorten
+from derivkit.errors import LimitError
 from derivkit.functions import relu, sigmoid, step
 
-__all__ = ["Probe", "probe", "tame", "how_to_evaluate", "hazard", "real_everywhere",
+__all__ = ["Probe", "probe", "tame", "how_to_evaluate", "hazard", "real_everywhere", "value_at",
            "MAX_ARGUMENT_BITS", "MAX_VALUE_BITS"]
 
 #: Exponentials and trigonometric functions of arguments above 2^this are out of reach.
@@ -72,6 +73,7 @@ _CHEAP = {
 _GROWTH = (sympy.exp, sympy.sinh, sympy.cosh, sympy.gamma, sympy.factorial)
 
 _local = threading.local()
+_STAND_IN = MPContext().mpf(1.25)
 
 
 def _ctx() -> Any:
@@ -177,7 +179,7 @@ def probe(expr: sympy.Basic, point: Mapping[sympy.Symbol, sympy.Basic]) -> Probe
         return Probe(True, None, math.inf)
     except (_NotNumeric, ZeroDivisionError, ValueError, TypeError, OverflowError, RecursionError):
         return Probe(False, None, walker.exact_digits)
-    if not ctx.isfinite(v):
+    if walker.unknown or not ctx.isfinite(v):
         return Probe(False, None, walker.exact_digits)
     log10 = -math.inf if v == 0 else float(ctx.log(abs(v), 10))
     return Probe(False, log10, walker.exact_digits)
@@ -198,6 +200,7 @@ class _Walker:
         self.point = point
         self.point_digits = point_digits
         self.exact_digits = 0.0
+        self.unknown = False
         self.memo: dict[sympy.Basic, Any] = {}
 
     def value(self, e: sympy.Basic) -> Any:
@@ -219,8 +222,9 @@ class _Walker:
     def _value(self, e: sympy.Basic) -> Any:
         ctx = self.ctx
         if e.is_Symbol:
-            if e not in self.point:
-                raise _NotNumeric()
+            if e not in self.point:  # a variable without a value: a neutral stand-in, for the estimates
+                self.unknown = True
+                return _STAND_IN
             return self.point[e]
         if e.is_Rational:
             return ctx.mpf(int(e.p)) / int(e.q)
@@ -345,3 +349,35 @@ def real_everywhere(expr: sympy.Basic) -> bool:
                        sympy.atan, sympy.asinh, sympy.acot, sympy.Abs, sympy.erf, sigmoid, relu, step, sympy.sign)):
             return False
     return True
+
+
+#: Significant digits of a value computed in floating point because its exact form would be too long.
+FLOAT_DIGITS = 30
+
+
+def value_at(expr: sympy.Basic, point: Mapping[sympy.Symbol, sympy.Basic], what: str = "the value") -> sympy.Basic:
+    """``expr`` at ``point``: exact when that is affordable, else a 30-digit Float.
+
+    A value out of reach raises :class:`~derivkit.errors.LimitError` (``limit="digits"``).
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> value_at(x**3 / 3, {x: sympy.Integer(2)})
+    8/3
+    >>> value_at(x**(10**10), {x: sympy.Integer(2)})
+    4.363...e+3010299956
+    >>> value_at(sympy.exp(sympy.exp(sympy.exp(sympy.exp(x)))), {x: sympy.Integer(3)})
+    Traceback (most recent call last):
+    ...
+    derivkit.errors.LimitError: the value of exp(exp(exp(exp(x)))) at x = 3 is too large to compute
+    """
+    how = how_to_evaluate(expr, point)
+    if how is None:
+        where = ", ".join(f"{s} = {v}" for s, v in point.items())
+        shown = what if what != "the value" else f"the value of {shorten(expr, 40)}"
+        raise LimitError(f"{shown} at {shorten(where, 60)} is too large to compute", limit="digits",
+                         value=current().digits, part=shorten(expr))
+    if how == "exact":
+        return expr.xreplace(dict(point)) if point else expr
+    floats = {s: sympy.Float(v, FLOAT_DIGITS + 10) for s, v in point.items()}
+    return sympy.N(expr.xreplace(floats), FLOAT_DIGITS)

@@ -41,8 +41,9 @@ from typing import Any, Sequence
 import mpmath
 import sympy
 
+from derivkit import budget
 from derivkit.errors import DomainError, InputError, ShapeError
-from derivkit.inputs import as_expr, as_matrix, as_symbols, substitute
+from derivkit.inputs import as_expr, as_matrix, as_number, as_symbols, substitute
 from derivkit.magnitude import hazard
 from derivkit.render.common import derivative_text, expr_text, value_text
 from derivkit.renderable import Renderable
@@ -276,6 +277,7 @@ def _entry_problems(kind: str, exprs, wrt) -> list[list[tuple[sympy.Basic, sympy
 
 # ---------------------------------------------------------------- check
 
+@budget.guarded
 def check(expr: Any, claimed: Any, wrt: Any, at: dict | None = None, *, latex: bool = False,
           kind: str | None = None, order: int = 1) -> Verdict:
     """Check a hand-computed derivative (or gradient, Jacobian, Hessian, or value at a point).
@@ -390,7 +392,7 @@ def _point(at: dict, variables) -> dict:
         name = k.name if isinstance(k, sympy.Symbol) else str(k)
         if name not in by_name:
             raise InputError(f"'{name}' is not a variable here (variables: {', '.join(sorted(by_name))})")
-        out[by_name[name]] = substitute(as_expr(v, what=f"value of {name}"), {})
+        out[by_name[name]] = substitute(as_number(v, what=f"value of {name}"), {})
     return out
 
 
