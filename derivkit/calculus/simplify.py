@@ -63,6 +63,8 @@ _CMATH = {
 def _num(e: sympy.Basic, point: dict) -> complex:
     """The value of ``e`` at ``point`` in double precision (fast; SymPy's evalf only as a last resort)."""
     if e.is_Symbol:
+        if e not in point:  # a bound variable (of a Subs or Derivative): no value here
+            raise ValueError(f"{e} has no value at this point")
         return point[e]
     if e.is_Number or e.is_NumberSymbol:
         return complex(e)
@@ -99,7 +101,7 @@ def same_value(a: sympy.Basic, b: sympy.Basic, tries: int = 4, seed: int = 7) ->
         point = {s: complex(rng.uniform(0.2, 1.3), rng.uniform(-0.3, 0.3)) for s in syms}
         try:
             va, vb = _num(a, point), _num(b, point)
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError):
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, RecursionError):
             continue
         if not all(v == v and abs(v) < 1e100 for v in (va, vb)):
             continue

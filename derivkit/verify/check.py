@@ -34,13 +34,17 @@ several functions, the Jacobian in numerator layout (row ``i`` is ``f_i``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import mpmath
 import sympy
 
+from derivkit import budget
 from derivkit.errors import DomainError, InputError, ShapeError
-from derivkit.inputs import as_expr, as_matrix, as_symbols, substitute
+from derivkit.inputs import as_expr, as_matrix, as_number, as_symbols, substitute
+from derivkit.magnitude import hazard
 from derivkit.render.common import derivative_text, expr_text, value_text
 from derivkit.renderable import Renderable, brief_repr
 from derivkit.verify.diagnosis import Finding, diagnose, diagnose_value
@@ -281,6 +285,7 @@ def _entry_problems(kind: str, exprs, wrt) -> list[list[tuple[sympy.Basic, sympy
 
 # ---------------------------------------------------------------- check
 
+@budget.guarded
 def check(expr: Any, claimed: Any, wrt: Any, at: dict | None = None, *, latex: bool = False,
           kind: str | None = None, order: int = 1) -> Verdict:
     """Check a hand-computed derivative (or gradient, Jacobian, Hessian, or value at a point).
@@ -395,7 +400,7 @@ def _point(at: dict, variables) -> dict:
         name = k.name if isinstance(k, sympy.Symbol) else str(k)
         if name not in by_name:
             raise InputError(f"'{name}' is not a variable here (variables: {', '.join(sorted(by_name))})")
-        out[by_name[name]] = substitute(as_expr(v, what=f"value of {name}"), {})
+        out[by_name[name]] = substitute(as_number(v, what=f"value of {name}"), {})
     return out
 
 
@@ -403,7 +408,10 @@ def _num(v: Any) -> str:
     if v is None:
         return "undefined"
     if isinstance(v, sympy.Float):
-        return f"{float(v):.6g}"
+        f = float(v)
+        if math.isinf(f) or (f == 0 and v != 0):  # beyond double precision: keep the exponent
+            return mpmath.nstr(mpmath.mpf(v._mpf_), 6)
+        return f"{f:.6g}"
     return value_text(v)
 
 
@@ -434,8 +442,10 @@ def _check_scalar(expr, claim, x, at, raw, order: int = 1) -> Verdict:
                        **base)
     findings = diagnose(last, x, expected, claim, sampler)
     ce = _counterexample(cmp)
+    huge = ce is not None and ce.claimed is None and hazard(claim, sampler.points[cmp.points_tested - 1])
     return Verdict(False, claimed=claim, counterexample=ce, diagnosis=tuple(f.id for f in findings),
-                   method=cmp.method, findings=findings, message=_wrong_message(lhs, expected, ce, findings), **base)
+                   method=cmp.method, findings=findings, message=_wrong_message(lhs, expected, ce, findings, huge),
+                   **base)
 
 
 def _counterexample(cmp: Comparison, entry=None) -> Counterexample | None:
@@ -444,11 +454,12 @@ def _counterexample(cmp: Comparison, entry=None) -> Counterexample | None:
     return Counterexample(point=dict(cmp.point), expected=cmp.expected_value, claimed=cmp.claimed_value, entry=entry)
 
 
-def _wrong_message(lhs: str, expected, ce: Counterexample | None, findings) -> str:
+def _wrong_message(lhs: str, expected, ce: Counterexample | None, findings, huge: bool = False) -> str:
     msg = f"Not right: {lhs} = {expr_text(expected)}."
     if ce is not None:
+        gives = "is too large to evaluate there" if huge else f"gives {_num(ce.claimed)}"
         msg = (f"Not right: {lhs} = {expr_text(expected)}; at {_where(ce.point)} that is {_num(ce.expected)}, "
-               f"but your answer gives {_num(ce.claimed)}.")
+               f"but your answer {gives}.")
     if findings:
         msg += f" Likely mistake: {findings[0].message}."
     return msg
