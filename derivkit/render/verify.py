@@ -85,9 +85,9 @@ def _descent_rows(v: Verdict) -> tuple[list[str], list[list[Any]]]:
     return head, rows
 
 
-def _entry_words(ce) -> str:
-    """``entry (row 2, column 1) `` for a matrix entry, else nothing."""
-    return f"entry (row {ce.entry[0] + 1}, column {ce.entry[1] + 1}) " if ce.entry else ""
+def _entry_words(ce, base: int = 1) -> str:
+    """``entry (row 2, column 1) `` for a matrix entry (numbered from ``base``), else nothing."""
+    return f"entry (row {ce.entry[0] + base}, column {ce.entry[1] + base}) " if ce.entry else ""
 
 
 def _findings_lines(v: Verdict) -> list[str]:
@@ -106,14 +106,12 @@ def verdict_text(v: Verdict) -> str:
         lines += [f"Your answer: {_val_text(v.claimed)}", f"Correct:     {_val_text(v.expected)}", ""]
     if v.counterexample is not None and v.kind != "descent":
         ce = v.counterexample
-        where = _entry_words(ce)
+        where = _entry_words(ce, v.index_base)
         lines.append(f"Counterexample: {where}at {_point_text(ce.point)}: correct {_val_text(ce.expected)}, "
                      f"yours {_val_text(ce.claimed)}")
     if v.findings:
         lines.append("Diagnosis:")
         lines += [f"  - {line}" for line in _findings_lines(v)]
-    if v.method:
-        lines.append(f"Decided: {v.method}")
     if v.derivation is not None and hasattr(v.derivation, "to_text"):
         title = "The worked run:" if v.kind == "descent" else "The correct derivation:"
         lines += ["", title, v.derivation.to_text()]
@@ -160,7 +158,7 @@ def verdict_markdown(v: Verdict) -> str:
             parts.append(markdown_table(["", "answer"], [["yours", v.claimed], ["correct", v.expected]]))
     if v.counterexample is not None and v.kind != "descent":
         ce = v.counterexample
-        where = _entry_words(ce)
+        where = _entry_words(ce, v.index_base)
         parts.append(f"Counterexample: {where}at ${_point_latex(ce.point)}$ the correct value is "
                      f"${_val_latex(ce.expected)}$, yours is ${_val_latex(ce.claimed)}$.")
     if v.findings:
