@@ -191,8 +191,11 @@ def gradcheck_markdown(r: GradcheckReport) -> str:
     head = list(_GC_HEAD)
     head[1] = "numerical" if r.reference == "central differences" else "derived"
     first = escape_markdown(r.message.split("\n")[0])
-    return f"**{'Passed' if r.ok else 'Failed'}:** {first}\n\n" + markdown_table(head, [
+    out = f"**{'Passed' if r.ok else 'Failed'}:** {first}\n\n" + markdown_table(head, [
         [f"`{c[0]}`"] + c[1:] for c in _gc_rows(r)])
+    if r.findings:
+        out += "\n\nLikely mistake:\n\n" + "\n".join(f"- `{f.id}`: {escape_markdown(f.message)}" for f in r.findings)
+    return out
 
 
 @renderer(GradcheckReport, "latex")
@@ -200,5 +203,8 @@ def gradcheck_latex(r: GradcheckReport) -> str:
     head = " & ".join(rf"\text{{{escape_latex_text(h)}}}" for h in _GC_HEAD)
     body = r" \\ ".join(" & ".join(rf"\text{{{escape_latex_text(c)}}}" for c in row) for row in _gc_rows(r))
     first = escape_latex_text(r.message.split("\n")[0])
-    return (rf"\text{{{first}}}" + "\n" + r"\begin{array}{llllll} " + head + r" \\ \hline " + body
-            + r" \end{array}")
+    out = (rf"\text{{{first}}}" + "\n" + r"\begin{array}{llllll} " + head + r" \\ \hline " + body
+           + r" \end{array}")
+    for f in r.findings:
+        out += "\n" + rf"\text{{{escape_latex_text(f.id)}: {escape_latex_text(f.message)}}}"
+    return out

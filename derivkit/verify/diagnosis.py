@@ -39,8 +39,8 @@ so every function the table knows can be diagnosed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import re
+from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 import sympy
@@ -49,6 +49,7 @@ from derivkit.functions import relu, sigmoid, step
 from derivkit.render.common import expr_text
 from derivkit.rules import local_derivative
 from derivkit.verify.equivalence import Sampler, close, matches_written, real_value
+from derivkit.verify.finding import Finding
 
 __all__ = ["Finding", "Variant", "variants", "diagnose", "diagnose_value", "softmax_delta", "DIAGNOSES"]
 
@@ -57,7 +58,8 @@ DIAGNOSES = {
     "sign_error": "the sign is wrong (of the whole answer, of some entries, or of one function's derivative)",
     "constant_factor": "the answer is a constant multiple of the right one",
     "missing_chain_factor": "the chain rule's inner factor g'(x) is missing",
-    "missing_term": "a term of the product rule or of a sum is missing",
+    "missing_term": "a term is missing: of the product rule, of a sum, or of a gradient (such as a regularisation term c·W)",
+    "extra_term": "a term too many: the gradient has a term (such as c·W) that the function does not give",
     "log_base": "ln is confused with log10 or log2 (a factor ln 10 or ln 2)",
     "power_rule_exponent": "the power rule misapplied: the exponent not lowered by one, or used with a variable exponent",
     "quotient_sign": "the quotient rule's minus sign is wrong",
@@ -67,7 +69,8 @@ DIAGNOSES = {
     "activation_derivative": "an activation's derivative misremembered: σ' = σ(1 - σ), tanh' = 1 - tanh², relu' = step",
     "missing_delta": "the softmax Jacobian without its δ: ∂p_a/∂s_b = p_a(δ_ab - p_b)",
     "transposed": "the matrix is transposed (rows and columns swapped)",
-    "wrong_entry": "some entries of the matrix are wrong",
+    "wrong_entry": "some entries of the matrix are wrong (in a NumPy gradient: only one row, column or entry)",
+    "swapped_parameters": "the gradients of two parameters are swapped (each returned under the other's name)",
     "arithmetic_slip": "an arithmetic slip in one iteration of a descent table",
     "missing_learning_rate": "a descent step without the learning rate: b - f'(b)",
     "missing_momentum": "a descent step without the momentum term eta Δb",
@@ -80,14 +83,6 @@ _LOG_CONSTANTS = {
     "ln 2": sympy.log(2),
     "1/ln 2": 1 / sympy.log(2),
 }
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A diagnosis: its ``id`` (see :data:`DIAGNOSES`) and a sentence explaining it."""
-
-    id: str
-    message: str
 
 
 @dataclass(frozen=True)
