@@ -452,10 +452,10 @@ def softmax_delta(functions: Sequence[sympy.Basic], wrt: Sequence[sympy.Symbol],
         return None
     s = [w.name for w in wrt]
     i, j = base, base + 1
-    if hasattr(p[0], "scores"):  # softmax entries: name them as derivkit prints them
+    if hasattr(p[0], "scores") and base == 0:  # softmax entries, numbered as derivkit prints them
         what = f"p_a = softmax({', '.join(_t(e) for e in p[0].scores)})[a]"
     else:
-        what = "p_a is the function of row a"
+        what = f"p_a is the function of row a, p_{i} = {_t(p[0])}"
     numbered = f"; rows and columns are numbered from 0, as {', '.join(s)} are" if base == 0 else ""
     rule = f"∂p_a/∂{_stem(s)}_b = p_a(δ_ab - p_b) (δ_ab is 1 when a = b, else 0)"
     where = f" (here {what}{numbered})"
