@@ -25,6 +25,7 @@ from derivkit.render.common import (
     text_table,
 )
 from derivkit.training.descend import decimal
+from derivkit.verify.batch import BatchReport
 from derivkit.verify.check import Verdict
 from derivkit.verify.gradcheck import GradcheckReport
 
@@ -208,3 +209,32 @@ def gradcheck_latex(r: GradcheckReport) -> str:
     for f in r.findings:
         out += "\n" + rf"\text{{{escape_latex_text(f.id)}: {escape_latex_text(f.message)}}}"
     return out
+
+
+# ---------------------------------------------------------------- batches
+
+def _batch_rows(r: BatchReport) -> list[tuple[str, str, str]]:
+    """(item, verdict, message) for each item; the message without its "Correct:"/"Not right:" head."""
+    return [(i.id, i.status, _body(i.message) if i.verdict is not None else i.error or "") for i in r.items]
+
+
+@renderer(BatchReport, "text")
+def batch_text(r: BatchReport) -> str:
+    rows = _batch_rows(r)
+    width = max((len(i) for i, _, _ in rows), default=4)
+    lines = [r.message, ""] + [f"{i:<{width}}  {status:<9}  {why}" for i, status, why in rows]
+    return "\n".join(lines).rstrip()
+
+
+@renderer(BatchReport, "markdown")
+def batch_markdown(r: BatchReport) -> str:
+    rows = [[f"`{escape_markdown(i)}`", status, escape_markdown(why)] for i, status, why in _batch_rows(r)]
+    return f"**{escape_markdown(r.message)}**\n\n" + markdown_table(["item", "verdict", "why"], rows)
+
+
+@renderer(BatchReport, "latex")
+def batch_latex(r: BatchReport) -> str:
+    body = r" \\ ".join(rf"\text{{{escape_latex_text(i)}}} & \text{{{status}}} & \text{{{escape_latex_text(why)}}}"
+                        for i, status, why in _batch_rows(r))
+    return (rf"\text{{{escape_latex_text(r.message)}}}" + "\n" + r"\begin{array}{lll} \text{item} & \text{verdict} & "
+            r"\text{why} \\ \hline " + body + r" \end{array}")

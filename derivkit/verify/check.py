@@ -39,7 +39,12 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import sympy
+# SymPy imports these on the first sum and the first inequality it builds, and derivkit's
+# parser on the first string: done here, the first check in a process is as quick as the next.
+import sympy.assumptions.wrapper  # noqa: F401
+import sympy.tensor.tensor  # noqa: F401
 
+import derivkit.parsing  # noqa: F401
 from derivkit.errors import DomainError, InputError, ShapeError
 from derivkit.inputs import as_expr, as_matrix, as_symbols, substitute
 from derivkit.render.common import derivative_text, expr_text, value_text
@@ -208,7 +213,9 @@ def _is_latex(text: str, latex: bool) -> bool:
 
 
 def _split_top(text: str) -> list[str]:
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch in "([{":
             depth += 1
@@ -465,11 +472,12 @@ def _exact_at(e: sympy.Basic, point: dict) -> sympy.Basic | None:
         return None
     if not getattr(v, "is_number", False) or real_value(v, {}) is None:
         return None
-    try:  # a softmax of numbers is clearer as the quotient it stands for: softmax(0, 0)[0] = 1/2
-        written = v.rewrite(sympy.exp)
-        v = written if sympy.count_ops(written) < sympy.count_ops(v) else v
-    except (TypeError, ValueError, AttributeError, NotImplementedError):  # pragma: no cover
-        pass
+    if any(type(f).__name__ == "softmax_entry" for f in v.atoms(sympy.Function)):
+        try:  # a softmax of numbers is clearer as the quotient it stands for: softmax(0, 0)[0] = 1/2
+            written = v.rewrite(sympy.exp)
+            v = written if sympy.count_ops(written) < sympy.count_ops(v) else v
+        except (TypeError, ValueError, AttributeError, NotImplementedError):  # pragma: no cover
+            pass
     return v if sympy.count_ops(v) <= 30 else None
 
 

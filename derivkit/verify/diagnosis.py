@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import sympy
 
@@ -87,15 +87,43 @@ _LOG_CONSTANTS = {
 
 @dataclass(frozen=True)
 class Variant:
-    """The derivative as it comes out with one mistake made: ``expr``, and the finding."""
+    """The derivative as it comes out with one mistake made: ``expr``, and the finding's ``message``.
+
+    ``said`` is the message, or a :class:`_Say` that prints it only when it is read
+    (most variants are tried and dropped, and printing is the larger part of making one).
+    """
 
     id: str
     expr: sympy.Basic
-    message: str
+    said: Any
+
+    @property
+    def message(self) -> str:
+        return str(self.said)
 
 
 def _t(e) -> str:
     return expr_text(e)
+
+
+class _Times:
+    """``a·b`` for a message, printed as :func:`_times` does."""
+
+    def __init__(self, a: sympy.Basic, b: sympy.Basic):
+        self.a, self.b = a, b
+
+    def __str__(self) -> str:
+        return _times(self.a, self.b)
+
+
+class _Say:
+    """A message made when it is read: ``fmt`` with its expressions printed by :func:`expr_text`."""
+
+    def __init__(self, fmt: str, *args: Any):
+        self.fmt, self.args = fmt, args
+
+    def __str__(self) -> str:
+        return self.fmt.format(*(_t(a) if isinstance(a, sympy.Basic) else str(a) for a in self.args))
 
 
 def _times(a: sympy.Basic, b: sympy.Basic) -> str:
@@ -169,11 +197,11 @@ def _activation_variants(expr, x, node) -> Iterator[Variant]:
     right = _local(a, u)
     inner = sympy.diff(g, x)
     name = {sigmoid: "σ", sympy.tanh: "tanh", relu: "relu"}[func]
+    written = _Say(" ({} is {})", node, func(g)) if not isinstance(node, func) else ""
     for wrong in _WRONG_ACTIVATION_DERIVATIVES[func]:
-        w = wrong(a, u)
-        written = f" ({_t(node)} is {_t(func(g))})" if not isinstance(node, func) else ""
         yield Variant("activation_derivative", _with_local(expr, x, node, wrong(func(g), g) * inner),
-                      f"the derivative of {name} is misremembered: d/du {_t(a)} = {_t(right)}, not {_t(w)}{written}")
+                      _Say("the derivative of {} is misremembered: d/du {} = {}, not {}{}", name, a, right, wrong(a, u),
+                           written))
 
 
 def _chain_variants(expr, x, node) -> Iterator[Variant]:
@@ -186,27 +214,27 @@ def _chain_variants(expr, x, node) -> Iterator[Variant]:
                 inner = sympy.diff(n, x)
                 if n != x:
                     yield Variant("missing_chain_factor", _with_local(expr, x, node, outer),
-                                  f"the chain rule's inner factor is missing: d/dx {_t(node)} = {_times(outer, inner)}, "
-                                  f"the inner factor being the derivative of the exponent {_t(n)}")
+                                  _Say("the chain rule's inner factor is missing: d/dx {} = {}, the inner factor being "
+                                       "the derivative of the exponent {}", node, _Times(outer, inner), n))
                 if base != sympy.E:
                     yield Variant("exponential_rule", _with_local(expr, x, node, node * inner),
-                                  f"d/dx a^x = a^x·ln(a): the factor ln({_t(base)}) is missing")
+                                  _Say("d/dx a^x = a^x·ln(a): the factor ln({}) is missing", base))
             else:  # u^v, both depending on x
                 yield Variant("power_rule_exponent", _with_local(expr, x, node, n * base ** (n - 1) * sympy.diff(base, x)),
-                              f"the power rule d/dx u^n = n·u^(n-1) needs a constant exponent; "
-                              f"for {_t(node)} write it as e^({_t(n * sympy.log(base))}) and use the chain rule")
+                              _Say("the power rule d/dx u^n = n·u^(n-1) needs a constant exponent; for {} write it as "
+                                   "e^({}) and use the chain rule", node, n * sympy.log(base)))
             return
         outer = n * base ** (n - 1)
         inner = sympy.diff(base, x)
         if base != x and inner != 1:
             yield Variant("missing_chain_factor", _with_local(expr, x, node, outer),
-                          f"the chain rule's inner factor is missing: d/dx {_t(node)} = {_times(outer, inner)}, "
-                          f"where {_t(inner)} is the derivative of the inner function {_t(base)}")
+                          _Say("the chain rule's inner factor is missing: d/dx {} = {}, where {} is the derivative of "
+                               "the inner function {}", node, _Times(outer, inner), inner, base))
         if n.is_number and n not in (0, 1):
             for wrong in (n * base ** n, n * base ** (n + 1)):
                 yield Variant("power_rule_exponent", _with_local(expr, x, node, wrong * inner),
-                              f"the power rule lowers the exponent by one: d/du u^n = n·u^(n-1), "
-                              f"so d/du {_t(base ** n)} = {_t(outer)}, not {_t(wrong)}")
+                              _Say("the power rule lowers the exponent by one: d/du u^n = n·u^(n-1), so d/du {} = {}, "
+                                   "not {}", base ** n, outer, wrong))
         return
     if not (isinstance(node, sympy.Function) and len(node.args) == 1):
         return
@@ -215,12 +243,12 @@ def _chain_variants(expr, x, node) -> Iterator[Variant]:
     inner = sympy.diff(g, x)
     if g != x and inner != 1:
         yield Variant("missing_chain_factor", _with_local(expr, x, node, outer),
-                      f"the chain rule's inner factor is missing: d/dx {_t(node)} = {_times(outer, inner)}, "
-                      f"where {_t(inner)} is the derivative of the inner function {_t(g)}")
+                      _Say("the chain rule's inner factor is missing: d/dx {} = {}, where {} is the derivative of the "
+                           "inner function {}", node, _Times(outer, inner), inner, g))
     u = sympy.Symbol("u")
     fu = node.func(u)
     yield Variant("sign_error", _with_local(expr, x, node, -outer * inner),
-                  f"the derivative of {_t(fu)} has the wrong sign: d/du {_t(fu)} = {_t(_local(fu, u))}")
+                  _Say("the derivative of {} has the wrong sign: d/du {} = {}", fu, fu, _local(fu, u)))
     if node.func == sympy.log:
         for b in (10, 2):
             wrong = outer / sympy.log(b)
@@ -250,12 +278,11 @@ def _quotient_variants(expr, x, node) -> Iterator[Variant]:
     u, v = parts
     du, dv = sympy.diff(u, x), sympy.diff(v, x)
     rule = "(u/v)' = (u'·v - u·v')/v^2"
-    where = f"with u = {_t(u)} and v = {_t(v)}"
     yield Variant("quotient_order", _with_local(expr, x, node, (u * dv - du * v) / v**2),
-                  f"the numerator of the quotient rule is in the wrong order: {rule}, u' times v first "
-                  f"({where}: {_times(du, v)} - {_times(u, dv)})")
+                  _Say("the numerator of the quotient rule is in the wrong order: {}, u' times v first (with u = {} "
+                       "and v = {}: {} - {})", rule, u, v, _Times(du, v), _Times(u, dv)))
     yield Variant("quotient_sign", _with_local(expr, x, node, (du * v + u * dv) / v**2),
-                  f"the quotient rule has a minus sign: {rule} ({where})")
+                  _Say("the quotient rule has a minus sign: {} (with u = {} and v = {})", rule, u, v))
 
 
 def _product_variants(expr, x, node) -> Iterator[Variant]:
@@ -265,21 +292,21 @@ def _product_variants(expr, x, node) -> Iterator[Variant]:
         return
     for part in parts:
         if isinstance(node, sympy.Add):
-            msg = f"the derivative of the term {_t(part)} is missing (sum rule: differentiate every term)"
+            msg = _Say("the derivative of the term {} is missing (sum rule: differentiate every term)", part)
         else:
-            msg = (f"a term of the product rule is missing, (f·g)' = f'·g + f·g': "
-                   f"the term with the derivative of {_t(part)} is dropped")
+            msg = _Say("a term of the product rule is missing, (f·g)' = f'·g + f·g': the term with the derivative "
+                       "of {} is dropped", part)
         yield Variant("missing_term", _held(expr, x, node, part), msg)
         if isinstance(node, sympy.Add):
             yield Variant("sign_error", _with_local(expr, x, part, -sympy.diff(part, x)),
-                          f"the derivative of the term {_t(part)} has the wrong sign")
+                          _Say("the derivative of the term {} has the wrong sign", part))
     if isinstance(node, sympy.Mul) and len(parts) == 2:
         const = sympy.Mul(*[a for a in node.args if not a.has(x)])
         u, v = parts
         wrong = const * sympy.diff(u, x) * sympy.diff(v, x)
         yield Variant("product_of_derivatives", _with_local(expr, x, node, wrong),
-                      f"the derivative of a product is not the product of the derivatives: "
-                      f"d/dx [{_t(u)}·{_t(v)}] = {_times(sympy.diff(u, x), v)} + {_times(u, sympy.diff(v, x))}")
+                      _Say("the derivative of a product is not the product of the derivatives: d/dx [{}·{}] = {} + {}",
+                           u, v, _Times(sympy.diff(u, x), v), _Times(u, sympy.diff(v, x))))
 
 
 def variants(expr: sympy.Basic, x: sympy.Symbol) -> list[Variant]:
@@ -309,7 +336,7 @@ def variants(expr: sympy.Basic, x: sympy.Symbol) -> list[Variant]:
     terms = sympy.Add.make_args(sympy.expand(raw))
     if 1 < len(terms) <= 12:
         for t in terms:
-            out.append(Variant("missing_term", raw - t, f"the term {_t(t)} of the derivative is missing"))
+            out.append(Variant("missing_term", raw - t, _Say("the term {} of the derivative is missing", t)))
     return out
 
 
@@ -320,8 +347,8 @@ def _term_variants(expected: sympy.Basic) -> list[Variant]:
         return []
     out = []
     for t in terms:
-        out.append(Variant("missing_term", expected - t, f"the term {_t(t)} of the derivative is missing"))
-        out.append(Variant("sign_error", expected - 2 * t, f"the term {_t(t)} of the derivative has the wrong sign"))
+        out.append(Variant("missing_term", expected - t, _Say("the term {} of the derivative is missing", t)))
+        out.append(Variant("sign_error", expected - 2 * t, _Say("the term {} of the derivative has the wrong sign", t)))
     return out
 
 

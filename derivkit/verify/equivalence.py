@@ -55,7 +55,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
+import mpmath
 import sympy
+
+from derivkit.verify.mpeval import Unsupported, mp_value
 
 __all__ = [
     "Comparison",
@@ -76,6 +79,7 @@ __all__ = [
 PRECISION = 40
 #: Relative size below which two values at a point count as equal.
 TOLERANCE = sympy.Float("1e-20", PRECISION)
+_TOL = mpmath.mpf("1e-20")
 #: Points that must agree before two answers are called equal by evaluation.
 MIN_POINTS = 6
 #: Seconds allowed for ``simplify``.
@@ -181,9 +185,15 @@ def real_value(expr: sympy.Basic, point: dict) -> sympy.Basic | None:
     (2.000000000000000000000000000000000000000, None, None)
     """
     try:
+        fast = _fast_value(expr, point)
+        if fast is not _SLOW:
+            return fast
         v = expr.xreplace(point) if point else expr
         if v.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
             return None
+        fast = _fast_value(v, {})
+        if fast is not _SLOW:
+            return fast
         v = sympy.N(v, PRECISION)
         if not v.is_number or v.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
             return None
@@ -198,13 +208,53 @@ def real_value(expr: sympy.Basic, point: dict) -> sympy.Basic | None:
         return None
 
 
+_SLOW = object()
+
+
+def _fast_value(v: sympy.Basic, point: dict) -> Any:
+    """:func:`real_value` through :mod:`derivkit.verify.mpeval`; ``_SLOW`` where that cannot decide."""
+    try:
+        m = mp_value(v, point)
+    except Unsupported:
+        return _SLOW
+    except ZeroDivisionError:
+        return None
+    except (TypeError, ValueError, OverflowError, AttributeError):
+        return _SLOW
+    if isinstance(m, mpmath.mpc):
+        re_, im_ = m.real, m.imag
+        if not (mpmath.isfinite(re_) and mpmath.isfinite(im_)) or abs(im_) > _TOL * max(1, abs(re_)):
+            return None
+        m = re_
+    if not mpmath.isfinite(m):
+        return None
+    return sympy.Float(m, PRECISION)
+
+
 def close(a: sympy.Basic, b: sympy.Basic) -> bool:
     """Whether two evaluated values agree to 20 significant digits.
 
     >>> close(sympy.Float(1, 40), sympy.Float("1.000000000000000000001", 40)), close(sympy.Integer(1), sympy.Float("1.001"))
     (True, False)
     """
-    return bool(abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b)))
+    with mpmath.mp.workdps(PRECISION + 10):
+        fa, fb = _mp_number(a), _mp_number(b)
+        if fa is None or fb is None:
+            return bool(abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b)))
+        return bool(abs(fa - fb) <= _TOL * max(1, abs(fa), abs(fb)))
+
+
+def _mp_number(v: Any) -> Any:
+    """A real SymPy number (or int, float) as an mpmath number at the working precision, else None."""
+    if isinstance(v, sympy.Float):
+        return mpmath.mpf(v._mpf_)
+    if isinstance(v, sympy.Integer) or isinstance(v, int):
+        return mpmath.mpf(int(v))
+    if isinstance(v, sympy.Rational):
+        return mpmath.mpf(int(v.p)) / int(v.q)
+    if isinstance(v, float):
+        return mpmath.mpf(v)
+    return None
 
 
 class Sampler:
