@@ -221,11 +221,6 @@ def _fast_value(v: sympy.Basic, point: dict) -> Any:
         return None
     except (TypeError, ValueError, OverflowError, AttributeError):
         return _SLOW
-    if isinstance(m, mpmath.mpc):
-        re_, im_ = m.real, m.imag
-        if not (mpmath.isfinite(re_) and mpmath.isfinite(im_)) or abs(im_) > _TOL * max(1, abs(re_)):
-            return None
-        m = re_
     if not mpmath.isfinite(m):
         return None
     return sympy.Float(m, PRECISION)

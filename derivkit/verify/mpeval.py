@@ -9,8 +9,9 @@ point's exact rationals as the leaves: the same number, a hundred times sooner.
 No code is generated or executed: every node type it knows is a table entry,
 and for any other (an undefined function, a derivative left unevaluated, a
 special function not in the table) it raises :class:`Unsupported`, and the
-caller falls back to ``evalf``. So it does for a value that may hide an exact
-answer: beyond ``1e30`` (``tan`` next to its pole ``pi/2``) or, not zero, below
+caller falls back to ``evalf``. So it does for a complex value on the way
+(where branch cuts decide) and for a value that may hide an exact answer:
+beyond ``1e30`` (``tan`` next to its pole ``pi/2``) or, not zero, below
 ``1e-30`` (``sin(pi)``), where SymPy's exact arithmetic knows better.
 
 >>> import sympy
@@ -19,7 +20,9 @@ answer: beyond ``1e30`` (``tan`` next to its pole ``pi/2``) or, not zero, below
 >>> mp_value(sigmoid(x) * (1 - sigmoid(x)), {x: sympy.Integer(0)})
 mpf('0.25')
 >>> mp_value(sympy.sqrt(x), {x: sympy.Integer(-4)})
-mpc(real='0.0', imag='2.0')
+Traceback (most recent call last):
+...
+derivkit.verify.mpeval.Unsupported: a complex value
 """
 
 from __future__ import annotations
@@ -43,26 +46,17 @@ class Unsupported(Exception):
     """The expression has a node this evaluator does not know: use ``evalf``."""
 
 
-def _real(v: Any) -> Any:
-    """``v`` as a real number for a comparison or a max (a complex value cannot be compared)."""
-    if isinstance(v, mpmath.mpc):
-        if v.imag != 0:
-            raise Unsupported("a complex value where a real one is compared")
-        return v.real
-    return v
-
-
 def _step(x, t=0):
-    return _mp.mpf(1) if _real(x) >= _real(t) else _mp.mpf(0)
+    return _mp.mpf(1) if x >= t else _mp.mpf(0)
 
 
 def _leaky(x, a=None):
     a = _mp.mpf(leaky_relu.default_slope.p) / leaky_relu.default_slope.q if a is None else a
-    return x if _real(x) >= 0 else a * x
+    return x if x >= 0 else a * x
 
 
 def _logsumexp(*s):
-    m = max(_real(v) for v in s)
+    m = max(s)
     return m + _mp.log(_mp.fsum(_mp.exp(v - m) for v in s))
 
 
@@ -71,7 +65,6 @@ def _softmax_entry(k, *s):
 
 
 def _heaviside(x, h0=None):
-    x = _real(x)
     if x == 0:
         if h0 is None:
             raise Unsupported("Heaviside at 0 without its value there")
@@ -80,12 +73,7 @@ def _heaviside(x, h0=None):
 
 
 def _sign(x):
-    x = _real(x)
     return _mp.mpf((x > 0) - (x < 0))
-
-
-def _abs(x):
-    return _mp.fabs(x) if not isinstance(x, mpmath.mpc) else abs(x)
 
 
 _FUNCTIONS: dict[type, Callable[..., Any]] = {
@@ -99,10 +87,10 @@ _FUNCTIONS: dict[type, Callable[..., Any]] = {
     sympy.asinh: _mp.asinh, sympy.acosh: _mp.acosh, sympy.atanh: _mp.atanh,
     sympy.acoth: _mp.acoth, sympy.asech: _mp.asech, sympy.acsch: _mp.acsch,
     sympy.erf: _mp.erf, sympy.erfc: _mp.erfc, sympy.gamma: _mp.gamma,
-    sympy.Abs: _abs, sympy.sign: _sign, sympy.Heaviside: _heaviside,
-    sympy.Max: lambda *a: max(_real(v) for v in a), sympy.Min: lambda *a: min(_real(v) for v in a),
+    sympy.Abs: _mp.fabs, sympy.sign: _sign, sympy.Heaviside: _heaviside,
+    sympy.Max: lambda *a: max(a), sympy.Min: lambda *a: min(a),
     sigmoid: lambda x: 1 / (1 + _mp.exp(-x)),
-    relu: lambda x: x if _real(x) >= 0 else _mp.mpf(0),
+    relu: lambda x: x if x >= 0 else _mp.mpf(0),
     step: _step, leaky_relu: _leaky, identity: lambda x: x,
 }
 # softmax and logsumexp live with the networks; known here by their module and name.
@@ -122,7 +110,7 @@ def _truth(cond: sympy.Basic, point: dict) -> bool:
         return False
     rel = _RELATIONS.get(type(cond))
     if rel is not None:
-        return bool(rel(_real(_eval(cond.lhs, point)), _real(_eval(cond.rhs, point))))
+        return bool(rel((_eval(cond.lhs, point)), (_eval(cond.rhs, point))))
     if isinstance(cond, sympy.And):
         return all(_truth(c, point) for c in cond.args)
     if isinstance(cond, sympy.Or):
@@ -143,14 +131,18 @@ def _suspect(m: tuple) -> bool:
 
 def _eval(e: sympy.Basic, point: dict) -> Any:
     v = _node(e, point)
-    parts = (v._mpf_,) if isinstance(v, mpmath.mpf) else (v._mpc_ if isinstance(v, mpmath.mpc) else ())
-    if any(_suspect(m) for m in parts):
+    if isinstance(v, mpmath.mpc):
+        # Complex values meet branch cuts, where mpmath's and SymPy's conventions may part: SymPy decides.
+        raise Unsupported("a complex value")
+    if _suspect(v._mpf_):
         # tan(pi/2) comes out as 1e50, sin(pi) as 1e-50: let SymPy, which knows them exactly, decide.
         raise Unsupported("a value near a pole or near an exact zero")
     return v
 
 
 def _node(e: sympy.Basic, point: dict) -> Any:
+    if isinstance(e, (int, float)) and not isinstance(e, bool):  # a plain number given as a point's value
+        return _mp.mpf(e)
     if e.is_Symbol:
         if e not in point:
             raise Unsupported(f"no value for {e}")
@@ -199,8 +191,9 @@ def _node(e: sympy.Basic, point: dict) -> Any:
 def mp_value(expr: sympy.Basic, point: dict) -> Any:
     """``expr`` at ``point`` (Symbols to exact numbers) as an mpmath number, at :data:`WORKING_DIGITS` digits.
 
-    Raises :class:`Unsupported` for a node it does not know, and ``ZeroDivisionError``
-    where the expression divides by zero. A result may be complex (``mpc``) or infinite.
+    Raises :class:`Unsupported` for a node it does not know, for a complex value on the
+    way and for a value that may hide an exact one (see the module notes), and
+    ``ZeroDivisionError`` where the expression divides by zero. A result may be infinite.
     """
     with _mp.workdps(WORKING_DIGITS):
         return _eval(expr, point)
