@@ -44,6 +44,8 @@ _EXPORTS = {
     "check": "derivkit.verify.check",
     "Verdict": "derivkit.verify.check",
     "check_descent": "derivkit.verify.descent",
+    "check_many": "derivkit.verify.batch",
+    "BatchReport": "derivkit.verify.batch",
     "gradcheck": "derivkit.verify.gradcheck",
     "GradcheckReport": "derivkit.verify.gradcheck",
     # networks
