@@ -1,6 +1,6 @@
 """Renderers for graphs and matrix-level backpropagation.
 
-A :class:`~derivkit.nn.graph.Backprop` reads as the course teaches it: the
+A :class:`~derivkit.graph.Backprop` reads as the course teaches it: the
 forward pass, the named backward quantities (``G_O``, ``G_H``), then for each
 parameter the chain of local factors, each factor with its shape and how it
 acts on the incoming gradient ``G``, and the assembled matrix expression.
@@ -9,7 +9,8 @@ acts on the incoming gradient ``G``, and the assembled matrix expression.
 from __future__ import annotations
 
 from derivkit.errors import InputError
-from derivkit.nn.graph import Backprop, Factor, Graph, node_latex, node_text, shape_text
+from derivkit.graph import Backprop, Factor, Graph, node_latex, node_text, shape_text
+from derivkit.graph.printing import name_latex as _name_latex
 from derivkit.render import renderer
 from derivkit.render.common import escape_latex_text, latex_align, latex_aligned, math_display
 
@@ -17,13 +18,9 @@ __all__ = ["backprop_text", "backprop_latex", "backprop_markdown", "graph_text",
 
 
 def _shape_latex(shape) -> str:
-    return rf"{shape[0]} \times {shape[1]}"
-
-
-def _name_latex(name: str) -> str:
-    from derivkit.nn.graph import _name_latex as name_latex
-
-    return name_latex(name)
+    if not shape:
+        return "1"
+    return r" \times ".join(str(d) for d in shape)
 
 
 def _partial_text(upper: str, lower: str) -> str:
