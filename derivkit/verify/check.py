@@ -24,7 +24,7 @@ variable, the derivative; one function and several variables, the gradient (a
 column; a row or flat list is accepted) or, for an ``n x n`` claim, the Hessian;
 several functions, the Jacobian in numerator layout (row ``i`` is ``f_i``).
 
->>> v = check("x^2 * sin(x)", "2x sin(x) + x^2 cos(x)", "x")
+>>> v = check("x^2 * sin(x)", "x (2 sin(x) + x cos(x))", "x")
 >>> v.ok, v.method
 (True, 'symbolic')
 >>> v = check("sin(x^2)", "cos(x^2)", "x")
