@@ -33,7 +33,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from derivkit.errors import DerivkitError
+from derivkit.errors import DerivkitError, LimitError
 from derivkit.web.endpoints import ENDPOINTS
 from derivkit.web.limits import ServerLimits, describe_size
 from derivkit.web.openapi import openapi
@@ -123,7 +123,8 @@ def create_app(limits: ServerLimits | None = None) -> Starlette:
         if endpoint is None:
             return _error(404, f"there is no endpoint /api/{name} (endpoints: {', '.join(ENDPOINTS)})")
         if request.method != "POST":
-            return _error(405, f"/api/{name} takes POST with a JSON body", allow="POST")
+            return JSONResponse({"error": f"/api/{name} takes POST with a JSON body"}, status_code=405,
+                                headers={"allow": "POST"})
         try:
             raw = await _read_body(request, limits.body)
         except _TooLarge:
@@ -137,6 +138,8 @@ def create_app(limits: ServerLimits | None = None) -> Starlette:
                                f'{{"expr": "x^2"}} with Content-Type: application/json')
         try:
             checked = endpoint.read(body)
+        except LimitError as err:
+            return _error(422, str(err), limit=err.limit, value=err.value)
         except DerivkitError as err:
             return _error(400, str(err))
         try:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from derivkit.errors import InputError
+from derivkit.errors import InputError, LimitError
 
 __all__ = ["Field", "Kind", "KINDS", "read_body"]
 
@@ -60,7 +60,7 @@ def _integer(f: "Field", v: Any) -> Any:
     if f.minimum is not None and v < f.minimum:
         raise f.error(f"must be at least {f.minimum}, not {v}")
     if f.maximum is not None and v > f.maximum:
-        raise f.error(f"must be at most {f.maximum}, not {v} (a limit of this server)")
+        raise f.over(f"must be at most {f.maximum}, not {v}")
     return v
 
 
@@ -131,7 +131,7 @@ def _sizes(f: "Field", v: Any) -> Any:
     if not isinstance(v, list) or not all(isinstance(s, int) and not isinstance(s, bool) for s in v):
         raise f.error(f"must list layer sizes such as [2, 3, 1], not {v!r}")
     if f.maximum is not None and len(v) > f.maximum:
-        raise f.error(f"may list at most {f.maximum} layer sizes, not {len(v)} (a limit of this server)")
+        raise f.over(f"may list at most {f.maximum} layer sizes, not {len(v)}")
     return v
 
 
@@ -212,6 +212,10 @@ class Field:
 
     def error(self, what: str) -> InputError:
         return InputError(f"'{self.name}' {what}")
+
+    def over(self, what: str) -> LimitError:
+        """A value past the server's bound for this field (HTTP 422, the limit named after the field)."""
+        return LimitError(f"'{self.name}' {what} (a limit of this server)", limit=self.name, value=self.maximum)
 
     def check(self, value: Any) -> Any:
         """The value after checking its shape; a missing (or null) value gets the default."""
