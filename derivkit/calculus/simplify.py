@@ -42,10 +42,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 import sympy
-from derivkit.functions import relu, sigmoid, softplus, step
-from derivkit.notation import expr_text
 
 from derivkit.budget import checkpoint
+from derivkit.functions import relu, sigmoid, softplus, step
+from derivkit.notation import expr_text
 
 
 __all__ = ["Rewrite", "Move", "MOVES", "teacher_rewrites", "tidy", "sigmoid_form", "same_value", "size", "cost"]
