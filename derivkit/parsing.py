@@ -838,7 +838,12 @@ def _build(
     parser = _Parser(text, tokens, numbers_juxtapose=numbers_juxtapose)
     try:
         # The user's structure: a number times a sum stays a product, -2(2x^2 - 1) is not -4x^2 + 2.
-        with distribute(False):
+        try:
+            with distribute(False):
+                return parser.parse_all()
+        except RecursionError:
+            # SymPy can loop on an undistributed sign (tanh(x - 1) against -tanh(1 - x)): build it as SymPy does.
+            parser = _Parser(text, tokens, numbers_juxtapose=numbers_juxtapose)
             return parser.parse_all()
     except ParseError:
         raise

@@ -54,7 +54,7 @@ import itertools
 import random
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import mpmath
 import sympy
@@ -104,6 +104,17 @@ def _zero_by_simplify(d: sympy.Basic) -> bool:
     return sympy.simplify(d.rewrite(sympy.exp)) == 0
 
 
+def _small_trig_multiples(d: sympy.Basic) -> bool:
+    """Whether every trigonometric argument is a small multiple (at most 4) of something: then the
+    double- and triple-angle expansions stay small (``sin(2x) = 2 sin(x) cos(x)``)."""
+    trig = d.atoms(sympy.sin, sympy.cos, sympy.tan, sympy.sinh, sympy.cosh, sympy.tanh)
+    for f in trig:
+        coeff, _ = f.args[0].as_coeff_Mul()
+        if not (coeff.is_Rational and abs(coeff.p) <= 4 and coeff.q == 1):
+            return False
+    return len(trig) <= 8
+
+
 def _expands_cheaply(d: sympy.Basic) -> bool:
     from derivkit.calculus.several import terms_bound
 
@@ -127,7 +138,7 @@ def simplifies_to_zero(d: sympy.Basic, seconds: float | None = None) -> bool:
     if d == 0:
         return True
     try:
-        if _expands_cheaply(d) and sympy.expand(d) == 0:
+        if _expands_cheaply(d) and (sympy.expand(d) == 0 or (_small_trig_multiples(d) and sympy.expand(d, trig=True) == 0)):
             return True
     except (TypeError, ValueError, NotImplementedError, AttributeError, RecursionError, sympy.PolynomialError):
         return False
