@@ -38,7 +38,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, cast
 
 import sympy
 
@@ -201,12 +201,12 @@ def _tokenize(text: str) -> list[_Token]:
             i += 1
             continue
         if c in _DIGITS or (c == "." and i + 1 < n and text[i + 1] in _DIGITS):
-            m = _NUMBER.match(text, i)
+            m = cast(re.Match[str], _NUMBER.match(text, i))  # a digit starts a number
             tokens.append(_Token("num", m.group(0), i, _number(m, text, i)))
             i = m.end()
             continue
         if c.isascii() and (c.isalpha() or c == "_"):
-            m = _NAME.match(text, i)
+            m = cast(re.Match[str], _NAME.match(text, i))  # a letter starts a name
             name = m.group(0)
             if name.startswith("_"):
                 raise ParseError(
@@ -624,7 +624,7 @@ class _Parser:
         tok = self.tok
         if tok.kind == "num":
             self.advance()
-            return sign * tok.value
+            return sign * cast(Any, tok.value)
         if tok.text == "(":
             self.advance()
             self.expect_operand()

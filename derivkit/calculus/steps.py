@@ -200,19 +200,19 @@ class _Engine:
             if n == sympy.S.Half:
                 rule = RULES["sqrt"]
                 outer = lambda u: _step(
-                    "sqrt", sympy.sqrt(u), u, rule.derivative(u),
+                    "sqrt", sympy.sqrt(u), u, rule.d(u),
                     f"By the square root rule, d/d{_t(u)} sqrt({_t(u)}) = 1/(2 sqrt({_t(u)})).",
                     notes=_conditions(rule, (u,), sympy.sqrt(u)))
             else:
                 rule = RULES["power"]
                 outer = lambda u: _step(
-                    "power", u**n, u, rule.derivative(u, n),
+                    "power", u**n, u, rule.d(u, n),
                     f"By the power rule with n = {_t(n)}: d/d{_t(u)} {_t(u)}^n = n {_t(u)}^(n-1).")
             return self._maybe_chain(e, base, x, outer, rule)
         if not base.has(x):
             rule = RULES["exponential"]
             outer = lambda u: _step(
-                "exponential", base**u, u, rule.derivative(base, u),
+                "exponential", base**u, u, rule.d(base, u),
                 f"By the exponential rule, d/d{_t(u)} {_t(base)}^{_t(u)} = {_t(base)}^{_t(u)} ln({_t(base)}).",
                 notes=_conditions(rule, (base,), base**u))
             return self._maybe_chain(e, n, x, outer, rule)
@@ -232,7 +232,7 @@ class _Engine:
     def _log_base(self, e, g, a, x) -> Step:
         rule = RULES["log_base"]
         outer = lambda u: _step(
-            "log_base", sympy.log(u) / sympy.log(a), u, rule.derivative(u, a),
+            "log_base", sympy.log(u) / sympy.log(a), u, rule.d(u, a),
             f"By the logarithm rule for base {_t(a)}: d/d{_t(u)} log_{_t(a)}({_t(u)}) = 1/({_t(u)} ln({_t(a)})).",
             notes=_conditions(rule, (u,), sympy.log(u) / sympy.log(a)))
         return self._maybe_chain(e, g, x, outer, rule)
@@ -327,7 +327,7 @@ class _Engine:
         result = sympy.diff(e, x)
         if e.atoms(AppliedUndef):
             return _step("undefined_function", e, x, result, _fallback_text(e, x))
-        notes = ()
+        notes: tuple[str, ...] = ()
         if result.has(sympy.Derivative):
             # re, im, sign, ... of a symbol without assumptions: differentiate for real x, as the course does
             real = sympy.Dummy(x.name, real=True)
@@ -370,7 +370,7 @@ def _extra_args(e, rule: Rule) -> tuple:
 
 
 def _function_text(rule: Rule, fu, u) -> str:
-    d = rule.derivative(u, *fu.args[1:])
+    d = rule.d(u, *fu.args[1:])
     also = f" = sech({_t(u)})^2" if rule.id == "tanh" else ""
     return f"By the {rule.name}, d/d{_t(u)} {_t(fu)} = {_t(d)}{also}."
 

@@ -29,7 +29,7 @@ derivkit.errors.ShapeError: the input X should have shape N x 2 but has shape 2 
 from __future__ import annotations
 
 import linecache
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, cast
 
 import numpy
 import sympy
@@ -55,7 +55,7 @@ def _leaves(roots: Sequence[Node]) -> dict[str, Node]:
     for root in roots:
         for n in topo(root):
             if n.op in ("input", "param"):
-                out[n.name] = n
+                out[cast(str, n.name)] = n  # inputs and parameters always have a name
     return out
 
 

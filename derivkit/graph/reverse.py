@@ -15,7 +15,7 @@ node used twice gets both) and hands the sum to the node's own rule.
 
 from __future__ import annotations
 
-from typing import Callable, Collection
+from typing import Callable, Collection, cast
 
 from derivkit.graph.node import LEAVES, Node
 from derivkit.graph.ops import add, const
@@ -68,7 +68,7 @@ def _total(parts: list[Node]) -> Node:
 def course_names(node: Node, taken: set[str]) -> str | None:
     """The course's names: the gradient arriving at each named linear layer (``O_in`` -> ``G_O``)."""
     if node.record.names_adjoint:
-        return adjoint_name(node.name, taken)
+        return adjoint_name(cast(str, node.name), taken)  # a layer that names its adjoint is named
     return None
 
 

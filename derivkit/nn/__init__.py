@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # the lazy names as type checkers and the API reference see t
     )
     from derivkit.nn.charmodel import makemore as makemore
     from derivkit.nn.norms import batchnorm as batchnorm, layernorm as layernorm
-    from derivkit.nn.networks import mlp as mlp
+    from derivkit.nn.networks import course_network as course_network, mlp as mlp
     from derivkit.nn.regularizers import elastic_net as elastic_net, l1_penalty as l1_penalty, l2_penalty as l2_penalty
 
 

@@ -245,7 +245,8 @@ def gradcheck(f: Any, grad: Callable, x: Any, eps: float | None = None, rtol: fl
         raise InputError("gradcheck needs a function f(x) and a gradient function grad(x)")
     eps, rtol, atol = _defaults(eps, rtol, atol)
     single = not isinstance(x, Mapping)
-    params = {None: _array(x, "x")} if single else {str(k): _array(v, f"parameter {k}") for k, v in x.items()}
+    params: dict[Any, numpy.ndarray] = (
+        {None: _array(x, "x")} if single else {str(k): _array(v, f"parameter {k}") for k, v in x.items()})
     user = _user_grads(grad(params[None].copy() if single else {k: v.copy() for k, v in params.items()}), params, single)
     numerical = _central_differences(f, params, single, eps)
     return _compare(numerical, user, "central differences", eps, atol, rtol)

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy
 import sympy
@@ -29,7 +29,7 @@ class _Named(_Leaf):
         return p.name(n.name), 100
 
     def lower(self, n: Node, em: Any) -> str:
-        return n.name
+        return cast(str, n.name)  # inputs and parameters always have a name
 
     def to_sympy(self, n: Node, args: list) -> Any:
         return sympy.MatrixSymbol(n.name, *n.shape)
