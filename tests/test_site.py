@@ -20,9 +20,20 @@ ROOT = Path(__file__).resolve().parent.parent
 pytest.importorskip("mkdocs")
 pytest.importorskip("mkdocstrings")
 
-sys.path.insert(0, str(ROOT / "docs_theme"))
-from hooks import readable  # noqa: E402
-from griffe_doctests import to_markdown  # noqa: E402
+
+
+def _load(name: str):
+    """A module of ``docs_theme/`` (MkDocs loads these by path; they are not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"docs_theme_{name}", ROOT / "docs_theme" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+readable = _load("hooks").readable
+to_markdown = _load("griffe_doctests").to_markdown
 
 EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)  # http://, https://, //host (not data:, not relative)
 REPO = "https://github.com/derivkit/derivkit"
