@@ -37,7 +37,7 @@ from typing import Any, Callable, Mapping
 import sympy
 from sympy import Abs, Eq, S, sqrt
 
-from derivkit.functions import leaky_relu, relu, sigmoid, step
+from derivkit.functions import leaky_relu, relu, sigmoid, softplus, step
 from derivkit.renderable import brief_repr
 
 __all__ = ["Rule", "RULES", "FAMILIES", "rule_for", "local_derivative", "function_rules"]
@@ -243,6 +243,9 @@ _TABLE: tuple[Rule, ...] = (
     _R("sigmoid", "sigmoid rule", "activation", "d/dx sigmoid(x) = sigmoid(x) (1 - sigmoid(x))",
        r"\frac{d}{dx}\sigma(x) = \sigma(x)\left(1 - \sigma(x)\right)",
        function=sigmoid, derivative=lambda u: sigmoid(u) * (1 - sigmoid(u))),
+    _R("softplus", "softplus rule", "activation", "d/dx softplus(x) = sigmoid(x), where softplus(x) = ln(1 + e^x)",
+       r"\frac{d}{dx}\operatorname{softplus}(x) = \sigma(x)",
+       function=softplus, derivative=lambda u: sigmoid(u)),
     _R("relu", "ReLU rule", "activation", "d/dx relu(x) = step(x): 1 for x > 0, 0 for x < 0",
        r"\frac{d}{dx}\operatorname{ReLU}(x) = \operatorname{step}(x) = "
        r"\begin{cases} 1 & x > 0 \\ 0 & x < 0 \end{cases}",

@@ -29,7 +29,7 @@ derivkit.errors.ShapeError: the input X should have shape N x 2 but has shape 2 
 from __future__ import annotations
 
 import linecache
-from typing import Any, Callable, Mapping, Sequence, cast
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy
 import sympy
@@ -54,8 +54,8 @@ def _leaves(roots: Sequence[Node]) -> dict[str, Node]:
     out: dict[str, Node] = {}
     for root in roots:
         for n in topo(root):
-            if n.op in ("input", "param"):
-                out[cast(str, n.name)] = n  # inputs and parameters always have a name
+            if n.op in ("input", "param") and n.name is not None:
+                out[n.name] = n
     return out
 
 

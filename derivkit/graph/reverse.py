@@ -15,7 +15,7 @@ node used twice gets both) and hands the sum to the node's own rule.
 
 from __future__ import annotations
 
-from typing import Callable, Collection, cast
+from typing import Callable, Collection
 
 from derivkit.graph.node import LEAVES, Node
 from derivkit.graph.ops import add, const
@@ -67,8 +67,8 @@ def _total(parts: list[Node]) -> Node:
 
 def course_names(node: Node, taken: set[str]) -> str | None:
     """The course's names: the gradient arriving at each named linear layer (``O_in`` -> ``G_O``)."""
-    if node.record.names_adjoint:
-        return adjoint_name(cast(str, node.name), taken)  # a layer that names its adjoint is named
+    if node.record.names_adjoint and node.name is not None:
+        return adjoint_name(node.name, taken)
     return None
 
 

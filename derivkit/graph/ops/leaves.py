@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import numpy
 import sympy
@@ -26,10 +26,10 @@ class _Named(_Leaf):
     leaf = True
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
-        return p.name(n.name), 100
+        return p.name(str(n.name)), 100
 
     def lower(self, n: Node, em: Any) -> str:
-        return cast(str, n.name)  # inputs and parameters always have a name
+        return str(n.name)
 
     def to_sympy(self, n: Node, args: list) -> Any:
         return sympy.MatrixSymbol(n.name, *n.shape)
