@@ -216,8 +216,8 @@ def backprop_markdown(bp: Backprop) -> str:
 # a hand-written backprop, checked node by node
 # ---------------------------------------------------------------------------
 
-def _verdict_rows(v: BackpropVerdict) -> list[tuple[str, str, str, str]]:
-    rows = []
+def _verdict_rows(v: BackpropVerdict) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
     for r in v.rows:
         mark = "right" if r.ok else ("WRONG, first" if r.name == v.first_wrong else "wrong")
         rows.append((f"d{r.name}", mark, f"{r.max_error:.2e}", ", ".join(r.diagnosis)))
