@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from derivkit.training.descend import descend
 
     f = as_expr(args.f, latex=args.latex_input, what="function")
+    start: dict[str, str] | list[str] | str
     if "=" in args.start:
         start = parse_values(args.start, "--start")
     elif "," in args.start:
