@@ -26,7 +26,7 @@ from derivkit.renderable import FORMATS
 __all__ = [
     "EXIT_OK", "EXIT_WRONG", "EXIT_BAD_INPUT", "EXIT_BUG", "EXIT_INTERRUPTED",
     "add_format", "add_latex_input", "add_at", "parse_values", "emit", "print_ascii_safe",
-    "whole", "real", "exact_number", "number_text", "expression", "Expressions", "logical_lines",
+    "whole", "real", "exact_number", "exact_in", "number_text", "expression", "Expressions", "logical_lines",
     "reset_input", "layer_sizes", "MAX_INPUT_CHARS", "check_writable", "require",
 ]
 
@@ -204,6 +204,37 @@ def exact_number(text: str) -> str:
         return number_text(text)
     except InputError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def exact_in(minimum: float, maximum: float | None = None, *, above: bool = False,
+             below: bool = False) -> Callable[[str], str]:
+    """An argument type: :func:`exact_number` within bounds (``above``/``below``: strict).
+
+    Values the bounds cannot judge without the parser (``sqrt(2)/2``) are left to the library.
+
+    >>> momentum = exact_in(0, 1, below=True)
+    >>> momentum("1/2")
+    '1/2'
+    >>> momentum("1.5")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be less than 1, got 1.5
+    """
+    from fractions import Fraction
+
+    def convert(text: str) -> str:
+        s = exact_number(text)
+        try:
+            value = Fraction(s)
+        except (ValueError, ZeroDivisionError):
+            return s
+        if value < minimum or (above and value == minimum):
+            raise argparse.ArgumentTypeError(f"must be {'greater than' if above else 'at least'} {minimum:g}, got {s}")
+        if maximum is not None and (value > maximum or (below and value == maximum)):
+            raise argparse.ArgumentTypeError(f"must be {'less than' if below else 'at most'} {maximum:g}, got {s}")
+        return s
+
+    return _typed(convert, "number")
 
 
 def number_text(text: str, option: str = "") -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from derivkit.cli.common import (
-    add_format, add_latex_input, check_writable, emit, exact_number, expression, number_text, parse_values, require,
+    add_format, add_latex_input, check_writable, emit, exact_in, expression, number_text, parse_values, require,
     whole,
 )
 
@@ -36,10 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help='the function to minimise, e.g. "5*b**2 - 3*b + 2" (- or @FILE: read it)')
     p.add_argument("--wrt", required=True, help="the variable(s), e.g. b or x1,x2")
     p.add_argument("--start", required=True, help="the starting point: 4, or x1=1,x2=2 (or 1,2 in the order of --wrt) for several variables")
-    p.add_argument("--lr", required=True, type=exact_number, help="the learning rate alpha, e.g. 0.01")
+    p.add_argument("--lr", required=True, type=exact_in(0, above=True), help="the learning rate alpha, e.g. 0.01")
     p.add_argument("--steps", type=whole(0, MAX_STEPS, limit="the longest table derivkit descend prints"),
                    default=3, help="number of iterations (default 3)")
-    p.add_argument("--momentum", type=exact_number, default="0", help="the momentum eta (default 0)")
+    p.add_argument("--momentum", type=exact_in(0, 1, below=True), default="0",
+                   help="the momentum eta, from 0 to below 1 (default 0)")
     p.add_argument("--plot", metavar="PNG", help="also draw the descent path to this PNG file (needs matplotlib)")
     add_format(p)
     add_latex_input(p)
