@@ -118,6 +118,25 @@ def test_130_on_ctrl_c_in_training_with_the_run_saved(tmp_path):
     assert saved.interrupted and 1 <= saved.epochs < 100000
 
 
+def test_130_on_ctrl_c_in_training_with_json_the_run_so_far():
+    pytest.importorskip("derivkit.compile")
+    import json
+
+    proc = _interruptible(["train", "--data", "xor", "--epochs", "100000", "--format", "json", "--progress"])
+    try:
+        assert "training:" in proc.stderr.read(12)  # the bar has started: training is under way
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    report = json.loads(out)
+    assert report["interrupted"] is True and report["final"] is None
+    assert 1 <= report["epochs"] == len(report["losses"]) < 100000
+    assert "interrupted (Ctrl-C)" in err
+
+
 def test_130_on_ctrl_c_elsewhere():
     script = ("import signal, sys, time; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
               "import derivkit.cli.derive as command\n"
