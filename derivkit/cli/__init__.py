@@ -172,17 +172,32 @@ def _where_to_report() -> str:
     return "derivkit's issue tracker"
 
 
+def _prefix(command: str) -> str:
+    return f"derivkit {command}" if command else "derivkit"
+
+
+def _traceback(err: BaseException) -> None:
+    import traceback
+
+    traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
+
+
+def _bad_input(command: str, message: str, err: BaseException, debug: bool) -> int:
+    if debug:
+        _traceback(err)
+    print(f"{_prefix(command)}: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
 def _internal_error(command: str, err: BaseException, debug: bool) -> int:
     if debug:
-        import traceback
-
-        traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
+        _traceback(err)
     detail = one_line(err)
     what = type(err).__name__ + (f": {detail}" if detail else "")
     if len(what) > 160:
         what = what[:157] + "..."
     hint = "" if debug else "; run it again with --debug for the traceback"
-    print(f"derivkit {command}: internal error ({what}). This is a bug in derivkit: please report it at "
+    print(f"{_prefix(command)}: internal error ({what}). This is a bug in derivkit: please report it at "
           f"{_where_to_report()} with the command you ran{hint}.", file=sys.stderr)
     return EXIT_BUG
 
@@ -219,31 +234,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         return int(args.run(args) or EXIT_OK)
     except KeyboardInterrupt:
-        print(f"derivkit{' ' + command if command else ''}: interrupted (Ctrl-C)", file=sys.stderr)
+        print(f"{_prefix(command)}: interrupted (Ctrl-C)", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         _quiet_broken_pipe()
         return EXIT_OK
-    except LimitError as err:
-        if debug:
-            import traceback
-
-            traceback.print_exc(file=sys.stderr)
-        print(f"derivkit {command}: refused: {one_line(err)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except DerivkitError as err:
-        if debug:
-            import traceback
-
-            traceback.print_exc(file=sys.stderr)
-        print(f"derivkit {command}: error: {one_line(err)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except RecursionError:
-        print(f"derivkit {command}: error: the expression is too deeply nested", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except MemoryError:
-        print(f"derivkit {command}: refused: the work needs more memory than this machine has; "
-              "try a smaller input", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        kind = "refused" if isinstance(err, LimitError) else "error"
+        return _bad_input(command, f"{kind}: {one_line(err)}", err, debug)
+    except RecursionError as err:
+        return _bad_input(command, "error: the expression is too deeply nested", err, debug)
+    except MemoryError as err:
+        return _bad_input(command, "refused: the work needs more memory than this machine has; try a smaller input",
+                          err, debug)
     except Exception as err:  # noqa: BLE001 - anything else is a bug, reported as one
-        return _internal_error(command or "", err, debug)
+        return _internal_error(command, err, debug)
