@@ -11,12 +11,10 @@ read from standard input (``-``) or from a file (``@FILE``), and
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -101,6 +99,8 @@ def print_ascii_safe(text: str, *, json_text: bool = False, file: Any = None) ->
 
     stream = sys.stdout if file is None else file
     if json_text and not can_encode(stream, text):
+        import json
+
         text = json.dumps(json.loads(text), indent=2, ensure_ascii=True)
     print(text, file=stream)
 
@@ -416,6 +416,8 @@ def check_writable(path: str | Path, option: str) -> Path:
         folder = folder.parent
     if not folder.is_dir():
         raise InputError(f"{option} {str(p)!r} cannot be written: {str(folder)!r} is not a folder")
+    import tempfile
+
     try:
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".derivkit-")
     except OSError as err:
