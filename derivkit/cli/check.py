@@ -5,7 +5,7 @@
     derivkit check "5b^2 - 3b + 2" --wrt b --start 4 --lr 0.01 --claimed "3.63, 3.297, 2.9973"
 
 Exit status: 0 when the answer is right, 1 when it is wrong (with the
-explanation), 2 on bad input.
+explanation), 2 on bad input, 3 on an internal error (see :mod:`derivkit.cli`).
 """
 
 from __future__ import annotations
