@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
+import os
 import re
 import sys
 from typing import Any, NoReturn, Sequence
@@ -61,13 +61,58 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def command_modules() -> list[str]:
+    """The names of this package's modules that define commands (listed from the folder:
+    ``pkgutil.iter_modules`` would import ``inspect``, a tenth of the parser's cost).
+
+    >>> command_modules()[:2]
+    ['backprop', 'chain']
+    """
+    names = set()
+    for folder in __path__:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                stem, dot, suffix = entry.name.partition(".")
+                if suffix == "py" and stem.isidentifier() and not stem.startswith("_"):
+                    names.add(stem)
+                elif entry.is_dir() and stem.isidentifier() and os.path.exists(os.path.join(entry.path, "__init__.py")):
+                    names.add(stem)
+    return sorted(names - HELPERS)
+
+
 def _commands() -> list[Any]:
-    modules = [importlib.import_module(f"{__name__}.{info.name}")
-               for info in pkgutil.iter_modules(__path__) if info.name not in HELPERS]
+    modules = [importlib.import_module(f"{__name__}.{name}") for name in command_modules()]
     return sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Listing:
+    """Stands in for argparse's subparsers when only the commands' names and help lines are
+    wanted: ``register`` runs against it without building any option."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, dict[str, Any]]] = []
+
+    def add_parser(self, name: str, **kwargs: Any) -> "_Ignored":
+        self.commands.append((name, kwargs))
+        return _Ignored()
+
+
+class _Ignored:
+    """A parser that ignores whatever is added to it."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: self
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``command``, one in which only that command's module builds its
+    options (the others are listed by name and help line), which is all one run needs.
+
+    >>> sorted(_subparsers(build_parser("derive"))["derive"]._option_string_actions)[:3]
+    ['--at', '--debug', '--format']
+    >>> _subparsers(build_parser("derive"))["train"]._option_string_actions
+    {}
+    """
     parser = Parser(
         prog="derivkit",
         description="The calculus of deep learning: worked derivations, checked gradients, fast training.",
@@ -77,13 +122,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"derivkit {__version__}")
     parser.add_argument("--debug", action="store_true", help="on an internal error, print the traceback")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    built = []
     for module in _commands():
-        module.register(sub)
-    for command in sub.choices.values():
-        if "--debug" not in command._option_string_actions:
-            command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                                 help=argparse.SUPPRESS)
+        listing = _Listing()
+        if command is not None:
+            module.register(listing)
+        if command is None or command in (name for name, _ in listing.commands):
+            module.register(sub)
+            built.extend(name for name, _ in listing.commands)
+        else:
+            for name, kwargs in listing.commands:
+                sub.add_parser(name, help=kwargs.get("help"), aliases=kwargs.get("aliases", ()), add_help=False)
+    for name in built if command is not None else sub.choices:
+        options = sub.choices[name]
+        if "--debug" not in options._option_string_actions:
+            options.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
+
+
+def _chosen_command(tokens: Sequence[str]) -> str | None:
+    """The command named in ``tokens`` (the first one that is no option), if any."""
+    for token in tokens:
+        if token == "--" or not token.startswith("-"):
+            return None if token == "--" else token
+    return None
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -219,8 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     reset_input()
     command, debug = "", False
     try:
-        parser = build_parser()
         tokens = list(sys.argv[1:] if argv is None else argv)
+        parser = build_parser(_chosen_command(tokens))
         debug = "--debug" in tokens[: tokens.index("--") if "--" in tokens else len(tokens)]
         try:
             args = parser.parse_args(protect_formulas(parser, tokens))

@@ -220,9 +220,9 @@ def exact_in(minimum: float, maximum: float | None = None, *, above: bool = Fals
     ...
     argparse.ArgumentTypeError: must be less than 1, got 1.5
     """
-    from fractions import Fraction
-
     def convert(text: str) -> str:
+        from fractions import Fraction
+
         s = exact_number(text)
         try:
             value = Fraction(s)
