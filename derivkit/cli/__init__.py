@@ -122,7 +122,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"derivkit {__version__}")
     parser.add_argument("--debug", action="store_true", help="on an internal error, print the traceback")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    built = []
+    built: list[str] = []
     for module in _commands():
         listing = _Listing()
         if command is not None:
