@@ -25,7 +25,7 @@ DEFAULTS = {
     "xor": ("2,4,1", "sigmoid", "sigmoid", "mse"),
     "regression": ("1,1", "identity", "identity", "mse"),
 }
-LEARNING_RATES = {"adam": 0.01, "gd": 0.1, "sgd": 0.1, "momentum": 0.05, "nesterov": 0.05}
+LEARNING_RATES = {"adam": 0.01, "adamw": 0.01, "gd": 0.1, "sgd": 0.1, "momentum": 0.05, "nesterov": 0.05}
 #: The longest run the command accepts (Ctrl-C stops a run early and keeps it).
 MAX_EPOCHS = 100_000
 
@@ -58,7 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the optimiser (default: adam)")
     p.add_argument("--lr", type=real(0, above=True), help="learning rate (default: 0.01 for adam, 0.1 for gd)")
     p.add_argument("--momentum", type=real(0, 1, below=True),
-                   help="momentum of --optimizer momentum/nesterov, from 0 to below 1 (default 0.9)")
+                   help="momentum (the course's eta) of --optimizer momentum, nesterov or sgd, from 0 to below 1 "
+                   "(default 0.9; sgd: 0)")
+    p.add_argument("--weight-decay", type=real(0), help="PyTorch's weight decay (L2) for any optimiser (default 0)")
     p.add_argument("--epochs", type=whole(1, MAX_EPOCHS, limit="the longest run derivkit train accepts"),
                    default=20, help="number of epochs (default 20)")
     p.add_argument("--batch-size", type=whole(1), help="minibatch size (default: the whole training set)")
@@ -127,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
         train_part, test_part = train_test_split(data, test=args.test, seed=args.seed)
     name = args.optimizer
     lr = args.lr if args.lr is not None else LEARNING_RATES.get(name, 0.01)
-    hyper = {"eta": args.momentum} if args.momentum is not None and name in ("momentum", "nesterov") else {}
+    hyper = {"momentum": args.momentum} if args.momentum is not None and name in ("momentum", "nesterov", "sgd") else {}
+    if args.weight_decay is not None:
+        hyper["weight_decay"] = args.weight_decay
     opt = make_optimizer(name, lr=lr, **hyper)
     graph = mlp(sizes, activation=activation, output=output, loss=loss)
     compiled = graph.compile()

@@ -37,6 +37,7 @@ MODULES: dict[str, str] = {
     "ChainAt": "chains",
     "Verdict": "verify",
     "GradcheckReport": "verify",
+    "BatchReport": "verify",
     "Descent": "descent",
     "History": "training",
     "LossGradient": "nn",
