@@ -11,8 +11,6 @@ from derivkit.cli.common import (
 
 ORDER = 50
 
-#: The longest table the command prints.
-MAX_STEPS = 10_000
 
 EXAMPLES = """examples:
   derivkit descend "5*b**2 - 3*b + 2" --wrt b --start 4 --lr 0.01 --steps 3     the course's table
@@ -37,7 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wrt", required=True, help="the variable(s), e.g. b or x1,x2")
     p.add_argument("--start", required=True, help="the starting point: 4, or x1=1,x2=2 (or 1,2 in the order of --wrt) for several variables")
     p.add_argument("--lr", required=True, type=exact_in(0, above=True), help="the learning rate alpha, e.g. 0.01")
-    p.add_argument("--steps", type=whole(0, MAX_STEPS, limit="the longest table derivkit descend prints"),
+    from derivkit import budget  # the library's limits; already imported with derivkit.renderable
+
+    p.add_argument("--steps", type=whole(0, budget.current().steps, limit=f"the {budget.DESCRIPTIONS['steps']}"),
                    default=3, help="number of iterations (default 3)")
     p.add_argument("--momentum", type=exact_in(0, 1, below=True), default="0",
                    help="the momentum eta, from 0 to below 1 (default 0)")
