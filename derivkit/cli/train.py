@@ -171,13 +171,9 @@ def run(args: argparse.Namespace) -> int:
     if args.save:
         saved = h.save(args.save)
         say(f"parameters saved to {saved}")
-    if h.interrupted:
-        kept = f"; the run is saved to {saved}" if saved else " (give --save FILE to keep a run)"
-        print(f"derivkit train: interrupted (Ctrl-C) after {h.epochs} epochs{kept}", file=sys.stderr)
-        return EXIT_INTERRUPTED
 
     result: dict[str, float] = {}
-    if not h.diverged:
+    if not (h.diverged or h.interrupted):
         result = evaluate(compiled, h.best_params if args.patience else h.params, test_part)
     what = "test" if held_out else "training"
     if not text:
@@ -196,6 +192,7 @@ def run(args: argparse.Namespace) -> int:
             "final": {"on": what, **{k: _number(v) for k, v in result.items()}} if result else None,
             "diverged": h.diverged,
             "stopped_early": h.stopped_early,
+            "interrupted": h.interrupted,
             "reason": h.reason,
             "saved": str(saved) if saved else None,
             "plot": plotted,
@@ -203,6 +200,10 @@ def run(args: argparse.Namespace) -> int:
         import json
 
         print_ascii_safe(json.dumps(report, indent=2, ensure_ascii=False), json_text=True)
+    if h.interrupted:
+        kept = f"; the run is saved to {saved}" if saved else " (give --save FILE to keep a run)"
+        print(f"derivkit train: interrupted (Ctrl-C) after {h.epochs} epochs{kept}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if h.diverged:
         print(f"derivkit train: diverged: {h.reason}", file=sys.stderr)
         return EXIT_BAD_INPUT
