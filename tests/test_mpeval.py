@@ -46,7 +46,10 @@ def expressions(draw, depth: int = 3):
 
 def reference(e: sympy.Basic, point: dict):
     """The value as SymPy gives it: exact substitution, then 40-digit evalf; None if undefined or complex."""
-    v = e.xreplace(point)
+    try:
+        v = e.xreplace(point)
+    except (ValueError, TypeError):  # Max(zoo, 0): "not comparable"
+        return None
     if v.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
         return None
     v = sympy.N(v, PRECISION)
