@@ -270,3 +270,27 @@ def test_any_constant_factor_is_found_and_reported(k):
 def test_a_right_gradient_has_no_findings():
     R = {"W": np.arange(6.0).reshape(2, 3)}
     assert diagnose_gradients(R, {"W": R["W"] + 1e-9}).findings == ()
+
+
+def test_the_likely_mistake_comes_right_after_the_first_line(problem):
+    lines = report(problem, "missing_reg").message.splitlines()
+    assert lines[0].startswith("Gradient mismatch") and lines[1].startswith("Likely mistake: Your gradients of W1")
+
+
+def test_graph_form_takes_biases_as_vectors_and_diagnoses(problem):
+    from derivkit import Graph
+
+    X, y, params = problem
+    g = Graph()
+    g.input("X", ("N", D))
+    g.input("y", ("N",), dtype="int")
+    g.param("W1", (D, H))
+    g.param("b1", (1, H))
+    g.param("W2", (H, C))
+    g.param("b2", (1, C))
+    g.define("h", "relu(X @ W1 + b1)")
+    g.define("L", f"softmax_cross_entropy(h @ W2 + b2, y) + {REG} * (sum(W1 ** 2) + sum(W2 ** 2))")
+    mine = lambda bug: (lambda p, d: two_layer(p, d["X"], d["y"], bug=bug)[1])  # noqa: E731
+    assert gradcheck(g, mine(None), params, data={"X": X, "y": y}).ok     # b1 given as (5,), the graph's is (1, 5)
+    r = gradcheck(g, mine("missing_1/N"), params, data={"X": X, "y": y})
+    assert r.diagnosis == ("constant_factor",) and "6 is the batch size N" in r.message   # N from the data

@@ -256,9 +256,9 @@ def _is_are(names: Sequence[str]) -> str:
     return "is" if len(names) == 1 else "are"
 
 
-def _factor_message(groups: list[list[_Explained]], batch_size: int | None) -> Finding:
+def _factor_message(groups: list[list[_Explained]], batch_size: int | None, order: Mapping[str, int]) -> Finding:
     """One finding for every array scaled by the same ``k`` (some of them apart from a term that is right)."""
-    names = [e.name for g in groups for e in g]
+    names = sorted((e.name for g in groups for e in g), key=lambda n: order.get(n, 0))
     k = groups[0][0].k
     apart = ""
     with_term = [g for g in groups if g[0].kind == "factor_and_term"]
@@ -355,7 +355,8 @@ def diagnose_gradients(reference: Mapping[str, numpy.ndarray], user: Mapping[str
             scaled.setdefault(key[1], []).append(group)
         else:
             findings.append(_message(group, batch_size))
-    findings += [_factor_message(sorted(gs, key=lambda g: g[0].kind), batch_size) for gs in scaled.values()]
+    order = {n: k for k, n in enumerate(reference)}
+    findings += [_factor_message(sorted(gs, key=lambda g: g[0].kind), batch_size, order) for gs in scaled.values()]
     ks = {_key(e)[1] for g in groups.values() for e in g if e.kind in ("factor", "factor_and_term")}
     factor = None
     if len(ks) == 1:

@@ -228,8 +228,10 @@ def _compare(reference: dict, user: dict, reference_name: str, eps: float | None
     if not ok:
         findings, factor = _diagnose(reference, user, params, repaired, atol, rtol, batch_size)
     message = _message(ok, worst, failed, total, bad, reference, user, reference_name, eps, atol, rtol, repaired)
-    if findings:
-        message += "\n" + "\n".join(f"Likely mistake: {f.message[0].upper()}{f.message[1:]}." for f in findings)
+    if findings:  # right after the first line, before the numbers
+        head, _, rest = message.partition("\n")
+        likely = "\n".join(f"Likely mistake: {f.message[0].upper()}{f.message[1:]}." for f in findings)
+        message = f"{head}\n{likely}" + (f"\n{rest}" if rest else "")
     return GradcheckReport(ok, worst, failed, total, tuple(bad), reference_name, eps, atol, rtol, message,
                            diagnosis=tuple(dict.fromkeys(f.id for f in findings)), findings=findings, factor=factor)
 
@@ -351,6 +353,15 @@ def _data_batch(data: Mapping[str, Any]) -> int | None:
     return int(sizes.pop()) if len(sizes) == 1 else None
 
 
+def _fit(arr: numpy.ndarray, shape: Any) -> numpy.ndarray:
+    """``arr`` in the graph's shape for it when only the layout differs (a bias ``(5,)`` for ``(1, 5)``)."""
+    shape = tuple(shape)
+    if arr.shape != shape and all(isinstance(d, int) for d in shape) and arr.size == int(numpy.prod(shape)) \
+            and arr.squeeze().shape == numpy.empty(shape).squeeze().shape:
+        return arr.reshape(shape)
+    return arr
+
+
 def gradcheck_graph(graph: Any, params: Mapping[str, Any], data: Mapping[str, Any], backprop: Callable,
                     rtol: float | None = None, atol: float | None = None) -> GradcheckReport:
     """Compare a hand-written ``backprop(params, data)`` with the gradients derived from ``graph``.
@@ -376,7 +387,7 @@ def gradcheck_graph(graph: Any, params: Mapping[str, Any], data: Mapping[str, An
     missing = [n for n in names if n not in params]
     if missing:
         raise InputError(f"no value given for parameter {missing[0]} (the graph's parameters: {', '.join(names)})")
-    p = {n: _array(params[n], f"parameter {n}") for n in names}
+    p = {n: _fit(_array(params[n], f"parameter {n}"), compiled.param_shapes[n]) for n in names}
     _, derived = compiled(p, data)
     reference = {n: numpy.asarray(derived[n], dtype=numpy.float64) for n in names}
     user, repaired = _user_grads(backprop({n: v.copy() for n, v in p.items()}, data), p, False)
