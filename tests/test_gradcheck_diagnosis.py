@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from derivkit import gradcheck
 from derivkit.verify.array_diagnosis import diagnose_gradients, nice_number
@@ -294,3 +295,37 @@ def test_graph_form_takes_biases_as_vectors_and_diagnoses(problem):
     assert gradcheck(g, mine(None), params, data={"X": X, "y": y}).ok     # b1 given as (5,), the graph's is (1, 5)
     r = gradcheck(g, mine("missing_1/N"), params, data={"X": X, "y": y})
     assert r.diagnosis == ("constant_factor",) and "6 is the batch size N" in r.message   # N from the data
+
+
+# ---------------------------------------------------------------- properties of the models
+
+shapes = st.tuples(st.integers(2, 5), st.integers(2, 5))
+
+
+@settings(max_examples=80, deadline=None)
+@given(shapes, st.integers(0, 10_000), st.sampled_from([-1.0, 2.0, 0.5, 6.0, 1 / 8, -3.0]))
+def test_a_planted_factor_is_found_with_its_value(shape, seed, k):
+    R = np.random.default_rng(seed).normal(size=shape)
+    d = diagnose_gradients({"W": R}, {"W": k * R})
+    assert d.ids == (("sign_error",) if k == -1 else ("constant_factor",))
+    assert d.factor == pytest.approx(k, rel=1e-9)
+
+
+@settings(max_examples=80, deadline=None)
+@given(shapes, st.integers(0, 10_000), st.floats(0.01, 3.0), st.booleans())
+def test_a_planted_term_c_w_is_found_with_its_sign(shape, seed, c, missing):
+    rng = np.random.default_rng(seed)
+    R, W = rng.normal(size=shape), rng.normal(size=shape)
+    U = R - c * W if missing else R + c * W
+    d = diagnose_gradients({"W": R}, {"W": U}, {"W": W})
+    assert d.ids == (("missing_term",) if missing else ("extra_term",))
+    assert nice_number(c) in d.findings[0].message
+
+
+@settings(max_examples=80, deadline=None)
+@given(shapes, st.integers(0, 10_000))
+def test_noise_everywhere_gets_no_diagnosis(shape, seed):
+    rng = np.random.default_rng(seed)
+    R, W = rng.normal(size=shape), rng.normal(size=shape)
+    d = diagnose_gradients({"W": R}, {"W": R + rng.normal(size=shape)}, {"W": W})
+    assert d.findings == () and d.factor is None
