@@ -279,18 +279,8 @@ def test_the_likely_mistake_comes_right_after_the_first_line(problem):
 
 
 def test_graph_form_takes_biases_as_vectors_and_diagnoses(problem):
-    from derivkit import Graph
-
     X, y, params = problem
-    g = Graph()
-    g.input("X", ("N", D))
-    g.input("y", ("N",), dtype="int")
-    g.param("W1", (D, H))
-    g.param("b1", (1, H))
-    g.param("W2", (H, C))
-    g.param("b2", (1, C))
-    g.define("h", "relu(X @ W1 + b1)")
-    g.define("L", f"softmax_cross_entropy(h @ W2 + b2, y) + {REG} * (sum(W1 ** 2) + sum(W2 ** 2))")
+    g = _two_layer_graph()
     mine = lambda bug: (lambda p, d: two_layer(p, d["X"], d["y"], bug=bug)[1])  # noqa: E731
     assert gradcheck(g, mine(None), params, data={"X": X, "y": y}).ok     # b1 given as (5,), the graph's is (1, 5)
     r = gradcheck(g, mine("missing_1/N"), params, data={"X": X, "y": y})
@@ -329,3 +319,34 @@ def test_noise_everywhere_gets_no_diagnosis(shape, seed):
     R, W = rng.normal(size=shape), rng.normal(size=shape)
     d = diagnose_gradients({"W": R}, {"W": R + rng.normal(size=shape)}, {"W": W})
     assert d.findings == () and d.factor is None
+
+
+def _two_layer_graph():
+    from derivkit import Graph
+
+    g = Graph()
+    g.input("X", ("N", D))
+    g.input("y", ("N",), dtype="int")
+    g.param("W1", (D, H))
+    g.param("b1", (1, H))
+    g.param("W2", (H, C))
+    g.param("b2", (1, C))
+    g.define("h", "relu(X @ W1 + b1)")
+    g.define("L", f"softmax_cross_entropy(h @ W2 + b2, y) + {REG} * (sum(W1 ** 2) + sum(W2 ** 2))")
+    return g
+
+
+def test_graph_form_names_the_regularisation_term_the_loss_leaves_out(problem):
+    # The real bug: the gradients keep 2·reg·W and agree with the graph; the loss they come with does not.
+    X, y, params = problem
+    r = gradcheck(_two_layer_graph(), lambda p, d: two_layer(p, d["X"], d["y"], bug="loss_without_reg"), params,
+                  data={"X": X, "y": y})
+    assert not r.ok and r.failed == 0 and r.bad_params == ()
+    assert r.diagnosis == ("missing_term",)
+    assert "your loss leaves out the term 0.1·(ΣW1² + ΣW2²)" in r.findings[0].message
+    assert r.message.startswith("Loss mismatch: your loss is ")
+    # A right loss beside right gradients passes; a loss off by a constant is a wrong loss, said with the numbers.
+    assert gradcheck(_two_layer_graph(), lambda p, d: two_layer(p, d["X"], d["y"]), params, data={"X": X, "y": y}).ok
+    off = lambda p, d: (two_layer(p, d["X"], d["y"])[0] + 0.3, two_layer(p, d["X"], d["y"])[1])  # noqa: E731
+    r = gradcheck(_two_layer_graph(), off, params, data={"X": X, "y": y})
+    assert r.diagnosis == ("wrong_loss",) and "differ by -0.3" in r.findings[0].message

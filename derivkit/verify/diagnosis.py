@@ -71,6 +71,7 @@ DIAGNOSES = {
     "transposed": "the matrix is transposed (rows and columns swapped)",
     "wrong_entry": "some entries of the matrix are wrong (in a NumPy gradient: only one row, column or entry)",
     "swapped_parameters": "the gradients of two parameters are swapped (each returned under the other's name)",
+    "wrong_loss": "the loss a hand-written backprop returns is not the function's value",
     "arithmetic_slip": "an arithmetic slip in one iteration of a descent table",
     "missing_learning_rate": "a descent step without the learning rate: b - f'(b)",
     "missing_momentum": "a descent step without the momentum term eta Δb",

@@ -44,7 +44,7 @@ import numpy
 
 from derivkit.errors import InputError, ShapeError
 from derivkit.renderable import Renderable
-from derivkit.verify.array_diagnosis import diagnose_gradients
+from derivkit.verify.array_diagnosis import diagnose_gradients, explain_loss_difference
 from derivkit.verify.finding import Finding
 
 __all__ = ["gradcheck", "gradcheck_graph", "GradcheckReport", "GradEntry", "EPS", "ATOL", "RTOL"]
@@ -194,7 +194,7 @@ def _user_grads(g: Any, params: dict[str, numpy.ndarray], single: bool) -> tuple
 
 def _compare(reference: dict, user: dict, reference_name: str, eps: float | None, atol: float, rtol: float,
              params: Mapping[str, numpy.ndarray] | None = None, repaired: Mapping[str, str] | None = None,
-             batch_size: int | None = None) -> GradcheckReport:
+             batch_size: int | None = None, loss: tuple[float, float, Finding] | None = None) -> GradcheckReport:
     repaired = dict(repaired or {})
     entries: list[tuple[float, GradEntry]] = []
     failed, total, bad = 0, 0, []
@@ -222,12 +222,18 @@ def _compare(reference: dict, user: dict, reference_name: str, eps: float | None
             entries.append((float(excess[idx]), GradEntry(name, idx, n, a, e, rel, not bool(fail[idx]))))
     entries.sort(key=lambda t: -t[0])
     worst = tuple(e for _, e in entries[:WORST])
-    ok = failed == 0
+    ok = failed == 0 and loss is None
     findings: tuple[Finding, ...] = ()
     factor = None
-    if not ok:
+    if failed:
         findings, factor = _diagnose(reference, user, params, repaired, atol, rtol, batch_size)
-    message = _message(ok, worst, failed, total, bad, reference, user, reference_name, eps, atol, rtol, repaired)
+    message = _message(failed == 0, worst, failed, total, bad, reference, user, reference_name, eps, atol, rtol,
+                       repaired)
+    if loss is not None:  # the gradients may agree while the loss returned beside them does not
+        user_loss, graph_loss, why = loss
+        message = message.replace("Gradient check passed: all", "The gradients agree: all", 1)
+        message = f"Loss mismatch: your loss is {user_loss:.6g}, the graph's loss is {graph_loss:.6g}.\n{message}"
+        findings = (why,) + findings
     if findings:  # right after the first line, before the numbers
         head, _, rest = message.partition("\n")
         likely = "\n".join(f"Likely mistake: {f.message[0].upper()}{f.message[1:]}." for f in findings)
@@ -369,7 +375,9 @@ def gradcheck_graph(graph: Any, params: Mapping[str, Any], data: Mapping[str, An
     ``graph`` is a :class:`~derivkit.nn.graph.Graph` (compiled here) or a
     compiled graph; every parameter's gradient is compared, entry by entry, and
     a failing one is diagnosed as in :func:`gradcheck` (the batch size is the
-    data's first dimension).
+    data's first dimension). A backprop that returns ``(loss, grads)`` has its
+    loss compared too: a loss that differs from the graph's makes the check fail,
+    and the difference is named when it is a regularisation term ``c·ΣW²``.
 
     >>> import numpy as np
     >>> from derivkit.nn import mlp
@@ -388,7 +396,30 @@ def gradcheck_graph(graph: Any, params: Mapping[str, Any], data: Mapping[str, An
     if missing:
         raise InputError(f"no value given for parameter {missing[0]} (the graph's parameters: {', '.join(names)})")
     p = {n: _fit(_array(params[n], f"parameter {n}"), compiled.param_shapes[n]) for n in names}
-    _, derived = compiled(p, data)
+    graph_loss, derived = compiled(p, data)
     reference = {n: numpy.asarray(derived[n], dtype=numpy.float64) for n in names}
-    user, repaired = _user_grads(backprop({n: v.copy() for n, v in p.items()}, data), p, False)
-    return _compare(reference, user, "derived gradient", None, atol, rtol, p, repaired, _data_batch(data))
+    returned = backprop({n: v.copy() for n, v in p.items()}, data)
+    user, repaired = _user_grads(returned, p, False)
+    loss_finding = None
+    user_loss = _returned_loss(returned)
+    if user_loss is not None and abs(user_loss - float(graph_loss)) > atol + rtol * abs(float(graph_loss)):
+        probes = [(user_loss, float(graph_loss), p)]
+        for probe in (0, 1):  # the difference at other parameter values tells a term c·ΣW² from a slip
+            # each parameter scaled by its own factor, so that ΣW1² and ΣW2² do not grow alike
+            q = {n: (0.5 + 0.3 * ((i + probe) % 4) + 0.7 * probe) * v for i, (n, v) in enumerate(p.items())}
+            other = _returned_loss(backprop({n: v.copy() for n, v in q.items()}, data))
+            if other is not None:
+                probes.append((other, float(compiled(q, data)[0]), q))
+        loss_finding = explain_loss_difference(probes)
+    return _compare(reference, user, "derived gradient", None, atol, rtol, p, repaired, _data_batch(data),
+                    loss=(user_loss, float(graph_loss), loss_finding) if loss_finding else None)
+
+
+def _returned_loss(returned: Any) -> float | None:
+    """The loss of a backprop that returns ``(loss, grads)``, else None."""
+    if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], Mapping):
+        try:
+            return float(numpy.asarray(returned[0], dtype=numpy.float64).reshape(()))
+        except (TypeError, ValueError):
+            raise InputError("the backprop returned (loss, grads), but its loss is not a single number") from None
+    return None
