@@ -400,7 +400,7 @@ def gradcheck_graph(graph: Any, params: Mapping[str, Any], data: Mapping[str, An
     reference = {n: numpy.asarray(derived[n], dtype=numpy.float64) for n in names}
     returned = backprop({n: v.copy() for n, v in p.items()}, data)
     user, repaired = _user_grads(returned, p, False)
-    loss_finding = None
+    loss: tuple[float, float, Finding] | None = None
     user_loss = _returned_loss(returned)
     if user_loss is not None and abs(user_loss - float(graph_loss)) > atol + rtol * abs(float(graph_loss)):
         probes = [(user_loss, float(graph_loss), p)]
@@ -410,9 +410,8 @@ def gradcheck_graph(graph: Any, params: Mapping[str, Any], data: Mapping[str, An
             other = _returned_loss(backprop({n: v.copy() for n, v in q.items()}, data))
             if other is not None:
                 probes.append((other, float(compiled(q, data)[0]), q))
-        loss_finding = explain_loss_difference(probes)
-    return _compare(reference, user, "derived gradient", None, atol, rtol, p, repaired, _data_batch(data),
-                    loss=(user_loss, float(graph_loss), loss_finding) if loss_finding else None)
+        loss = (user_loss, float(graph_loss), explain_loss_difference(probes))
+    return _compare(reference, user, "derived gradient", None, atol, rtol, p, repaired, _data_batch(data), loss=loss)
 
 
 def _returned_loss(returned: Any) -> float | None:
