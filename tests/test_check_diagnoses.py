@@ -205,3 +205,12 @@ def test_bool_of_a_verdict_is_ok():
     assert bool(check("x^2", "2x", "x")) is True
     assert bool(check("x^2", "3x", "x")) is False
     assert not check("x^3", 13, "x", at={"x": 2})
+
+
+def test_json_of_a_descent_table_has_numbers_with_exact_values():
+    from derivkit import check_descent
+
+    d = json.loads(check_descent("5b^2 - 3b + 2", "b", 4, 0.01, ["3.63", "3.279"]).to_json())
+    assert d["expected"] == [3.63, 3.297] and d["expected_exact"] == ["363/100", "3297/1000"]
+    assert d["claimed"] == [3.63, 3.279]
+    assert d["counterexample"]["iteration"] == 2 and d["counterexample"]["expected_exact"] == "3297/1000"
