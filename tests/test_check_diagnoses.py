@@ -31,6 +31,26 @@ def test_a_misremembered_activation_derivative_is_named(expr, claimed, wrong):
     assert f"not {wrong}" in v.message
 
 
+@pytest.mark.parametrize("expr, claimed, ident, said", [
+    ("tan(x)", "sec(x)", "wrong_rule", "d/du tan(u) = sec(u)^2, not sec(u)"),
+    ("tan(2x)", "2 sec(2x)", "wrong_rule", "not sec(u)"),
+    ("sec(x)", "tan(x)", "wrong_rule", "not tan(u)"),
+    ("atan(x)", "1/(1 - x^2)", "wrong_rule", "not 1/(1 - u^2)"),
+    ("asin(x)", "1/sqrt(1 + x^2)", "wrong_rule", "not 1/√(u^2 + 1)"),
+    ("tanh(x)", "sech(x)", "activation_derivative", "not sech(u)"),
+    ("relu(x)", "1", "activation_derivative", "not 1"),
+    ("e^x", "x e^(x - 1)", "power_rule_exponent", "e^u is its own derivative"),
+    ("e^(x^2)", "x^2 e^(x^2 - 1)", "power_rule_exponent", "e^u is its own derivative"),
+    ("2^x", "x·2^(x - 1)".replace("·", "*"), "power_rule_exponent", "d/du a^u = a^u·ln(a)"),
+    ("x/(x^2 + 1)", "(x^2 + 1 - 2x^2)/(x^2 + 1)", "quotient_denominator", "divides by v^2, not by v"),
+    ("(x^2 + 1)/(x - 1)", "2x", "quotient_of_derivatives", "not u'/v' = 2x"),
+])
+def test_a_misremembered_rule_is_named(expr, claimed, ident, said):
+    v = check(expr, claimed, "x")
+    assert v.diagnosis[0] == ident, v.diagnosis
+    assert said in v.message
+
+
 def test_the_right_sigmoid_derivative_has_no_diagnosis():
     v = check("sigmoid(x)", "sigmoid(x)(1 - sigmoid(x))", "x")
     assert v.ok and v.diagnosis == ()
