@@ -350,3 +350,12 @@ def test_graph_form_names_the_regularisation_term_the_loss_leaves_out(problem):
     off = lambda p, d: (two_layer(p, d["X"], d["y"])[0] + 0.3, two_layer(p, d["X"], d["y"])[1])  # noqa: E731
     r = gradcheck(_two_layer_graph(), off, params, data={"X": X, "y": y})
     assert r.diagnosis == ("wrong_loss",) and "differ by -0.3" in r.findings[0].message
+
+
+def test_one_wrong_entry_of_a_vector_and_of_a_matrix():
+    R = {"b": np.array([1.0, 2.0, 3.0]), "W": np.arange(1.0, 7.0).reshape(2, 3)}
+    U = {"b": np.array([1.0, 2.5, 3.0]), "W": R["W"].copy()}
+    U["W"][1, 2] = 0.0
+    messages = [f.message for f in diagnose_gradients(R, U).findings]
+    assert "only the entry b[1] of your gradient of b is wrong (the other 2 are right)" in messages[0]
+    assert "only the entry W[1, 2] of your gradient of W is wrong (the other 5 are right)" in messages[1]

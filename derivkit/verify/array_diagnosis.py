@@ -158,29 +158,23 @@ def _explain(name: str, R: numpy.ndarray, U: numpy.ndarray, params: Mapping[str,
 
 
 def _rows(name: str, R: numpy.ndarray, U: numpy.ndarray, atol: float, rtol: float) -> _Explained | None:
-    """Only one row, one column or one entry wrong."""
+    """Only one entry, one row or one column wrong."""
     bad = numpy.abs(U - R) > atol + rtol * numpy.abs(R)
-    if R.size < 2 or not bad.any():
+    flat = numpy.flatnonzero(bad.ravel())
+    if R.size < 2 or len(flat) == 0:
         return None
-    if R.ndim == 1 or (R.ndim == 2 and 1 in R.shape):
-        flat = numpy.flatnonzero(bad.ravel())
-        if len(flat) == 1:
-            idx = tuple(int(i) for i in numpy.unravel_index(flat[0], R.shape))
-            return _Explained("rows", name, text=f"only the entry {name}[{', '.join(map(str, idx))}] of your gradient of "
-                                                 f"{name} is wrong (the other {R.size - 1} are right)")
-        return None
-    if R.ndim != 2:
+    if len(flat) == 1:
+        idx = ", ".join(str(int(i)) for i in numpy.unravel_index(flat[0], R.shape))
+        return _Explained("rows", name, text=f"only the entry {name}[{idx}] of your gradient of {name} is wrong "
+                                             f"(the other {R.size - 1} are right)")
+    if R.ndim != 2 or 1 in R.shape:
         return None
     rows, cols = numpy.flatnonzero(bad.any(axis=1)), numpy.flatnonzero(bad.any(axis=0))
-    if len(rows) == 1 and len(cols) == 1:
-        i, j = int(rows[0]), int(cols[0])
-        return _Explained("rows", name, text=f"only the entry {name}[{i}, {j}] of your gradient of {name} is wrong "
-                                             f"(the other {R.size - 1} are right)")
-    if len(rows) == 1 and R.shape[0] > 1:
+    if len(rows) == 1:
         i = int(rows[0])
         return _Explained("rows", name, text=f"only row {i} of your gradient of {name}, {name}[{i}, :], is wrong "
                                              f"(the other {R.shape[0] - 1} rows are right)")
-    if len(cols) == 1 and R.shape[1] > 1:
+    if len(cols) == 1:
         j = int(cols[0])
         return _Explained("rows", name, text=f"only column {j} of your gradient of {name}, {name}[:, {j}], is wrong "
                                              f"(the other {R.shape[1] - 1} columns are right; in a classifier's weight "
