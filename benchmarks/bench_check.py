@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -168,7 +169,11 @@ def main() -> None:
                     f"| {statistics.median(t['evalf']) / statistics.median(t['cpu']):.1f}x |")
     worst_first = max(first["right"][1], first["wrong"][1])
     worst_later = max(statistics.median(later[k]["cpu"]) for k in later)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     table = "\n".join([
+        f"Load average when the run ended: {load:.1f} on {os.cpu_count()} cores (wall times grow with it, CPU times "
+        "much less).",
+        "",
         f"**The first call in a process** (median of {runs} fresh processes; wall time):",
         "",
         "| answer | `from derivkit import check` (ms) | first `check` (ms) |",
