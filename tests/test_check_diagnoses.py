@@ -15,23 +15,15 @@ from derivkit.verify.equivalence import SIMPLE_VALUES, simple_counterexample
 x = sympy.Symbol("x")
 
 
-# ---------------------------------------------------------------- activations
-
-@pytest.mark.parametrize("expr, claimed, wrong", [
-    ("sigmoid(x)", "sigmoid(x)^2", "σ(u)^2"),
-    ("sigmoid(x)", "sigmoid(x)(1 + sigmoid(x))", "σ(u)·(σ(u) + 1)"),
-    ("1/(1 + e^(-x))", "sigmoid(x)^2", "σ(u)^2"),                    # the sigmoid written out
-    ("sigmoid(3x)", "3 sigmoid(3x)^2", "σ(u)^2"),                    # inside a chain, the factor kept
-    ("tanh(x)", "1 + tanh(x)^2", "tanh(u)^2 + 1"),
-    ("relu(x)", "relu(x)", "relu(u)"),
-])
-def test_a_misremembered_activation_derivative_is_named(expr, claimed, wrong):
-    v = check(expr, claimed, "x")
-    assert not v.ok and v.diagnosis[0] == "activation_derivative", v.diagnosis
-    assert f"not {wrong}" in v.message
-
+# ---------------------------------------------------------------- activations and other rules
 
 @pytest.mark.parametrize("expr, claimed, ident, said", [
+    ("sigmoid(x)", "sigmoid(x)^2", "activation_derivative", "not σ(u)^2"),
+    ("sigmoid(x)", "sigmoid(x)(1 + sigmoid(x))", "activation_derivative", "not σ(u)·(σ(u) + 1)"),
+    ("1/(1 + e^(-x))", "sigmoid(x)^2", "activation_derivative", "not σ(u)^2"),     # the sigmoid written out
+    ("sigmoid(3x)", "3 sigmoid(3x)^2", "activation_derivative", "not σ(u)^2"),    # inside a chain, the factor kept
+    ("tanh(x)", "1 + tanh(x)^2", "activation_derivative", "not tanh(u)^2 + 1"),
+    ("relu(x)", "relu(x)", "activation_derivative", "not relu(u)"),
     ("tan(x)", "sec(x)", "wrong_rule", "d/du tan(u) = sec(u)^2, not sec(u)"),
     ("tan(2x)", "2 sec(2x)", "wrong_rule", "not sec(u)"),
     ("sec(x)", "tan(x)", "wrong_rule", "not tan(u)"),
@@ -47,7 +39,7 @@ def test_a_misremembered_activation_derivative_is_named(expr, claimed, wrong):
 ])
 def test_a_misremembered_rule_is_named(expr, claimed, ident, said):
     v = check(expr, claimed, "x")
-    assert v.diagnosis[0] == ident, v.diagnosis
+    assert not v.ok and v.diagnosis[0] == ident, v.diagnosis
     assert said in v.message
 
 
