@@ -48,7 +48,7 @@ def reference(e: sympy.Basic, point: dict):
     """The value as SymPy gives it: exact substitution, then 40-digit evalf; None if undefined or complex."""
     try:
         v = e.xreplace(point)
-    except (ValueError, TypeError):  # Max(zoo, 0): "not comparable"
+    except (TypeError, ValueError):  # SymPy refuses to compare an undefined argument: max(0, log 0)
         return None
     if v.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
         return None

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from derivkit.errors import DerivkitError, InputError, LimitError, MissingDependencyError
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 
 __all__ = ["check_many", "check_file", "read_items", "BatchReport", "BatchItem", "FIELDS", "MAX_ITEMS",
            "MAX_FILE_BYTES"]
@@ -101,8 +101,18 @@ class BatchReport(Renderable):
     items: tuple[BatchItem, ...]
     source: str | None = None
 
+    def __repr__(self) -> str:
+        return brief_repr(self, items=len(self.items), right=self.right, wrong=self.wrong,
+                          undecided=self.undecided, malformed=self.malformed)
+
     def count(self, status: str) -> int:
         return sum(1 for i in self.items if i.status == status)
+
+    def check_printable(self, fmt: str = "json") -> None:
+        """A report is as long as its items: the printing limit applies to each item's verdict."""
+        for item in self.items:
+            if isinstance(item.verdict, Renderable):
+                item.verdict.check_printable(fmt)
 
     @property
     def right(self) -> int:

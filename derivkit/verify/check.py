@@ -24,7 +24,7 @@ variable, the derivative; one function and several variables, the gradient (a
 column; a row or flat list is accepted) or, for an ``n x n`` claim, the Hessian;
 several functions, the Jacobian in numerator layout (row ``i`` is ``f_i``).
 
->>> v = check("x^2 * sin(x)", "2x sin(x) + x^2 cos(x)", "x")
+>>> v = check("x^2 * sin(x)", "x (2 sin(x) + x cos(x))", "x")
 >>> v.ok, v.method
 (True, 'symbolic')
 >>> v = check("sin(x^2)", "cos(x^2)", "x")
@@ -34,21 +34,25 @@ several functions, the Jacobian in numerator layout (row ``i`` is ``f_i``).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import mpmath
 import sympy
 # SymPy imports these on the first sum and the first inequality it builds, and derivkit's
 # parser on the first string: done here, the first check in a process is as quick as the next.
 import sympy.assumptions.wrapper  # noqa: F401
 import sympy.tensor.tensor  # noqa: F401
 
+from derivkit import budget
 import derivkit.parsing  # noqa: F401
 from derivkit.errors import DomainError, InputError, ShapeError
-from derivkit.inputs import as_expr, as_matrix, as_symbols, substitute
+from derivkit.inputs import as_expr, as_matrix, as_number, as_symbols, substitute
+from derivkit.magnitude import hazard
 from derivkit.render.common import derivative_text, expr_text, value_text
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 from derivkit.verify.diagnosis import Finding, diagnose, diagnose_value, softmax_delta
 from derivkit.verify.equivalence import Comparison, Sampler, as_real, compare, matches_written, real_value, written_decimals
 
@@ -87,6 +91,10 @@ class Counterexample:
     iteration: int | None = None
     expected_exact: Any = None
     claimed_exact: Any = None
+
+    def __repr__(self) -> str:
+        where = {k: v for k, v in (("entry", self.entry), ("iteration", self.iteration)) if v is not None}
+        return brief_repr(self, point=self.point, expected=self.expected, claimed=self.claimed, **where)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -141,6 +149,10 @@ class Verdict(Renderable):
 
     def __bool__(self) -> bool:
         return bool(self.ok)
+
+    def __repr__(self) -> str:
+        return brief_repr(self, ok=self.ok, kind=self.kind, expected=self.expected, claimed=self.claimed,
+                          diagnosis=self.diagnosis)
 
     def to_dict(self) -> dict[str, Any]:
         valued = bool(self.at) or self.kind == "descent"  # expected and claimed are numbers (or lists, matrices of them)
@@ -335,6 +347,7 @@ def _entry_problems(kind: str, exprs, wrt) -> list[list[tuple[sympy.Basic, sympy
 
 # ---------------------------------------------------------------- check
 
+@budget.guarded
 def check(expr: Any, claimed: Any, wrt: Any, at: dict | None = None, *, latex: bool = False,
           kind: str | None = None, order: int = 1) -> Verdict:
     """Check a hand-computed derivative (or gradient, Jacobian, Hessian, or value at a point).
@@ -449,7 +462,7 @@ def _point(at: dict, variables) -> dict:
         name = k.name if isinstance(k, sympy.Symbol) else str(k)
         if name not in by_name:
             raise InputError(f"'{name}' is not a variable here (variables: {', '.join(sorted(by_name))})")
-        out[by_name[name]] = substitute(as_expr(v, what=f"value of {name}"), {})
+        out[by_name[name]] = substitute(as_number(v, what=f"value of {name}"), {})
     return out
 
 
@@ -460,7 +473,10 @@ def _num(v: Any, exact: Any = None) -> str:
     if exact is not None and len(expr_text(exact)) <= 40:
         return value_text(exact)
     if isinstance(v, sympy.Float):
-        return f"{float(v):.6g}"
+        f = float(v)
+        if math.isinf(f) or (f == 0 and v != 0):  # beyond double precision: keep the exponent
+            return mpmath.nstr(mpmath.mpf(v._mpf_), 6)
+        return f"{f:.6g}"
     return value_text(v)
 
 
@@ -507,8 +523,10 @@ def _check_scalar(expr, claim, x, at, raw, order: int = 1) -> Verdict:
                        **base)
     findings = diagnose(last, x, expected, claim, sampler)
     ce = _counterexample(cmp, expected, claim)
+    huge = ce is not None and ce.claimed is None and hazard(claim, sampler.points[cmp.points_tested - 1])
     return Verdict(False, claimed=claim, counterexample=ce, diagnosis=tuple(f.id for f in findings),
-                   method=cmp.method, findings=findings, message=_wrong_message(lhs, expected, ce, findings), **base)
+                   method=cmp.method, findings=findings, message=_wrong_message(lhs, expected, ce, findings, huge),
+                   **base)
 
 
 def _same(cmp: Comparison) -> str:
@@ -530,10 +548,14 @@ def _gives(ce: Counterexample) -> str:
     return f"{_num(ce.expected, ce.expected_exact)}, but {yours}"
 
 
-def _wrong_message(lhs: str, expected, ce: Counterexample | None, findings) -> str:
+def _wrong_message(lhs: str, expected, ce: Counterexample | None, findings, huge: bool = False) -> str:
     msg = f"Not right: {lhs} = {expr_text(expected)}."
     if ce is not None:
-        msg += f" At {_where(ce.point)} it is {_gives(ce)}."
+        if huge:
+            msg += (f" At {_where(ce.point)} it is {_num(ce.expected, ce.expected_exact)}, but your answer is too "
+                    "large to evaluate there.")
+        else:
+            msg += f" At {_where(ce.point)} it is {_gives(ce)}."
     if findings:
         msg += f" Likely mistake: {findings[0].message}."
     return msg

@@ -11,11 +11,15 @@ The decision, in order (:func:`compare` reports which step decided):
    automatic simplifications).
 2. ``numeric`` counterexample: both are evaluated at several random real points
    inside the domain (exact rationals substituted, then 40-digit ``evalf``;
-   points where the correct answer is complex or undefined are skipped). One
+   points where the correct answer is complex or undefined are skipped, and so
+   are points where a value is too large to compute: :mod:`derivkit.magnitude`
+   decides that before SymPy starts). One
    point where the values differ proves they are different functions.
-3. ``symbolic``: when they agree at every point, ``expand``, ``cancel`` and
-   ``simplify`` of ``a - b`` (also after rewriting in terms of ``exp``) are tried
-   for one second in all; if one gives 0 the symbolic method decided.
+3. ``symbolic``: when they agree at every point, ``expand`` (when its result is
+   small), then ``cancel`` and ``simplify`` of ``a - b`` (also after rewriting in
+   terms of ``exp``) are tried, the latter in a child process limited to one
+   second (the ``isolated_seconds`` limit of :mod:`derivkit.budget`); if one gives
+   0 the symbolic method decided.
 4. ``numeric`` agreement: otherwise they are declared equal because they agree,
    to 20 significant digits, at every one of at least :data:`MIN_POINTS` random
    points (never one lucky point). The points are fractions with small prime
@@ -49,15 +53,14 @@ from __future__ import annotations
 import itertools
 import random
 import re
-import signal
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
 import mpmath
 import sympy
 
+from derivkit import budget, magnitude
+from derivkit.errors import LimitError
 from derivkit.verify.mpeval import Unsupported, mp_value
 
 __all__ = [
@@ -68,7 +71,7 @@ __all__ = [
     "compare",
     "written_decimals",
     "matches_written",
-    "time_limit",
+    "defined_at",
     "PRECISION",
     "MIN_POINTS",
     "SIMPLE_VALUES",
@@ -82,8 +85,6 @@ TOLERANCE = sympy.Float("1e-20", PRECISION)
 _TOL = mpmath.mpf("1e-20")
 #: Points that must agree before two answers are called equal by evaluation.
 MIN_POINTS = 6
-#: Seconds allowed for ``simplify``.
-SIMPLIFY_SECONDS = 1.0
 
 #: Values tried first for a counterexample, simplest first: small integers and halves.
 SIMPLE_VALUES = tuple(sympy.Rational(v) for v in (
@@ -96,44 +97,39 @@ _REGIONS = ((-3, 3), (0, 3), (-1, 1), (1, 4), (-12, 12), (4, 12))
 _DENOMINATORS = (7, 11, 13, 17, 19, 23)
 
 
-class _Timeout(Exception):
-    pass
+def _zero_by_simplify(d: sympy.Basic) -> bool:
+    """``cancel``, ``simplify`` and ``simplify`` after rewriting in ``exp``: run in a child process."""
+    if sympy.cancel(d) == 0 or sympy.simplify(d) == 0:
+        return True
+    return sympy.simplify(d.rewrite(sympy.exp)) == 0
 
 
-@contextmanager
-def time_limit(seconds: float) -> Iterator[bool]:
-    """Run the block for at most ``seconds`` (yields whether a limit is in force).
-
-    Uses ``SIGALRM`` in the main thread when no other alarm handler is installed;
-    elsewhere the block runs without a limit being possible, and the caller is
-    told so (``False``) and should skip expensive work.
-    """
-    usable = (
-        hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None)
-    )
-    if not usable:
-        yield False
-        return
-
-    def _raise(signum, frame):  # pragma: no cover - timing dependent
-        raise _Timeout()
-
-    signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield True
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+def _small_trig_multiples(d: sympy.Basic) -> bool:
+    """Whether every trigonometric argument is a small multiple (at most 4) of something: then the
+    double- and triple-angle expansions stay small (``sin(2x) = 2 sin(x) cos(x)``)."""
+    trig = d.atoms(sympy.sin, sympy.cos, sympy.tan, sympy.sinh, sympy.cosh, sympy.tanh)
+    for f in trig:
+        coeff, _ = f.args[0].as_coeff_Mul()
+        if not (coeff.is_Rational and abs(coeff.p) <= 4 and coeff.q == 1):
+            return False
+    return len(trig) <= 8
 
 
-def simplifies_to_zero(d: sympy.Basic, seconds: float = SIMPLIFY_SECONDS) -> bool:
+def _expands_cheaply(d: sympy.Basic) -> bool:
+    from derivkit.calculus.several import terms_bound
+
+    return terms_bound(d) <= 2000
+
+
+def simplifies_to_zero(d: sympy.Basic, seconds: float | None = None) -> bool:
     """Whether ``d == 0`` can be shown symbolically within ``seconds`` (``False``: not shown).
 
-    Tries ``expand``, ``cancel``, ``simplify`` and ``simplify`` after rewriting
-    in terms of ``exp``, all within one time limit.
+    ``expand`` is tried here when its result is small (bounded before expanding);
+    ``cancel``, ``simplify`` and ``simplify`` after rewriting in terms of ``exp`` run in
+    a child process (:func:`derivkit.budget.run_isolated`), limited to ``seconds``
+    (default: the ``isolated_seconds`` limit) and to the memory limit, since SymPy
+    cannot be stopped inside them. Past the limits the answer is ``False``, and the
+    caller decides by evaluation instead.
 
     >>> x = sympy.Symbol("x")
     >>> simplifies_to_zero(sympy.sin(x)**2 + sympy.cos(x)**2 - 1)
@@ -142,17 +138,18 @@ def simplifies_to_zero(d: sympy.Basic, seconds: float = SIMPLIFY_SECONDS) -> boo
     if d == 0:
         return True
     try:
-        with time_limit(seconds) as limited:
-            if sympy.expand(d) == 0:
-                return True
-            if not limited:
-                return False
-            if sympy.cancel(d) == 0 or sympy.simplify(d) == 0:
-                return True
-            return sympy.simplify(d.rewrite(sympy.exp)) == 0
-    except _Timeout:  # pragma: no cover - timing dependent
-        return False
+        if _expands_cheaply(d) and (sympy.expand(d) == 0 or (_small_trig_multiples(d) and sympy.expand(d, trig=True) == 0)):
+            return True
     except (TypeError, ValueError, NotImplementedError, AttributeError, RecursionError, sympy.PolynomialError):
+        return False
+    try:
+        return bool(budget.run_isolated(_zero_by_simplify, d, seconds=seconds))
+    except LimitError as err:
+        if err.limit == "seconds":  # the whole task's deadline: not ours to swallow
+            raise
+        return False
+    except (budget.Isolated, TypeError, ValueError, NotImplementedError, AttributeError, RecursionError,
+            sympy.PolynomialError):
         return False
 
 
@@ -184,7 +181,13 @@ def real_value(expr: sympy.Basic, point: dict) -> sympy.Basic | None:
     >>> real_value(sympy.sqrt(x), {x: 4}), real_value(sympy.sqrt(x), {x: -4}), real_value(1/x, {x: 0})
     (2.000000000000000000000000000000000000000, None, None)
     """
+    budget.checkpoint()
     try:
+        how = magnitude.how_to_evaluate(expr, point)
+        if how is None:  # too large to evaluate: the point cannot be used
+            return None
+        if how == "float":  # exact arithmetic would make numbers of too many digits
+            point = {s: sympy.Float(v, PRECISION + 20) for s, v in point.items()}
         fast = _fast_value(expr, point)
         if fast is not _SLOW:
             return fast
@@ -204,8 +207,24 @@ def real_value(expr: sympy.Basic, point: dict) -> sympy.Basic | None:
         if abs(im_) > TOLERANCE * max(1, abs(re_)):
             return None
         return re_
-    except (TypeError, ValueError, ZeroDivisionError, ArithmeticError, AttributeError, RecursionError):
+    except (TypeError, ValueError, ZeroDivisionError, ArithmeticError, AttributeError, RecursionError, MemoryError):
         return None
+
+
+def defined_at(expr: sympy.Basic, point: dict) -> bool:
+    """Whether the point lies in the domain of ``expr``: its value there is real and finite.
+
+    A value too large to evaluate counts as defined when ``expr`` is real and finite
+    everywhere by its form (``e^e^e^e^e``, ``exp(exp(exp(exp(x))))``), so such a
+    function's derivative can still be checked.
+
+    >>> x = sympy.Symbol("x")
+    >>> defined_at(sympy.log(x), {x: -1}), defined_at(sympy.exp(sympy.exp(sympy.exp(sympy.exp(x)))), {x: 3})
+    (False, True)
+    """
+    if real_value(expr, point) is not None:
+        return True
+    return magnitude.hazard(expr, point) and magnitude.real_everywhere(expr)
 
 
 _SLOW = object()
@@ -280,7 +299,7 @@ class Sampler:
                 p = rng.randint(lo * q + 1, hi * q - 1)
                 point[s] = sympy.Rational(p, q)
             v = real_value(reference, point)
-            if v is not None and all(real_value(d, point) is not None for d in domain):
+            if v is not None and all(defined_at(d, point) for d in domain):
                 self.points.append(point)
                 self.reference_values.append(v)
             if len(self.points) >= wanted:

@@ -43,7 +43,7 @@ from typing import Any, Callable, Mapping
 import numpy
 
 from derivkit.errors import InputError, ShapeError
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 from derivkit.verify.array_diagnosis import diagnose_gradients, explain_loss_difference
 from derivkit.verify.finding import Finding
 
@@ -111,6 +111,10 @@ class GradcheckReport(Renderable):
 
     def __bool__(self) -> bool:
         return bool(self.ok)
+
+    def __repr__(self) -> str:
+        bad = {"bad_params": self.bad_params} if self.bad_params else {}
+        return brief_repr(self, ok=self.ok, failed=self.failed, total=self.total, reference=self.reference, **bad)
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "failed": self.failed, "total": self.total, "bad_params": list(self.bad_params),

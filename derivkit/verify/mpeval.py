@@ -55,6 +55,13 @@ def _leaky(x, a=None):
     return x if x >= 0 else a * x
 
 
+def _finite(values: tuple) -> tuple:
+    """The arguments of max/min, all finite: ``max(x, log x)`` is undefined at 0, not 0."""
+    if not all(_mp.isfinite(v) for v in values):
+        raise ZeroDivisionError("an argument of max or min is undefined here")
+    return values
+
+
 def _logsumexp(*s):
     m = max(s)
     return m + _mp.log(_mp.fsum(_mp.exp(v - m) for v in s))
@@ -88,7 +95,7 @@ _FUNCTIONS: dict[type, Callable[..., Any]] = {
     sympy.acoth: _mp.acoth, sympy.asech: _mp.asech, sympy.acsch: _mp.acsch,
     sympy.erf: _mp.erf, sympy.erfc: _mp.erfc, sympy.gamma: _mp.gamma,
     sympy.Abs: _mp.fabs, sympy.sign: _sign, sympy.Heaviside: _heaviside,
-    sympy.Max: lambda *a: max(a), sympy.Min: lambda *a: min(a),
+    sympy.Max: lambda *a: max(_finite(a)), sympy.Min: lambda *a: min(_finite(a)),
     sigmoid: lambda x: 1 / (1 + _mp.exp(-x)),
     relu: lambda x: x if x >= 0 else _mp.mpf(0),
     step: _step, leaky_relu: _leaky, identity: lambda x: x,
