@@ -87,6 +87,12 @@ def _start(text: str):
 def _run_file(args: argparse.Namespace) -> int:
     if args.expr is not None or args.answer is not None or args.claimed is not None or args.wrt is not None:
         raise InputError("with --file the problems come from the file: give no EXPR, ANSWER, --claimed or --wrt")
+    per_item = {"--at": args.at, "--kind": args.kind, "--start": args.start, "--lr": args.lr,
+                "--latex-input": args.latex_input, "--order": args.order != 1, "--momentum": args.momentum != "0"}
+    given = [option for option, value in per_item.items() if value]
+    if given:
+        raise InputError(f"with --file, {given[0]} is set for each item in the file (its field "
+                         f"{given[0].lstrip('-').replace('-input', '').replace('-', '_')!r}), not on the command line")
     import sys
 
     from derivkit.verify.batch import check_file
