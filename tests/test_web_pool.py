@@ -28,6 +28,14 @@ def _sleep(body):
     return {"slept": body["seconds"], "pid": os.getpid()}
 
 
+def _spin(body):
+    end = time.process_time() + body["seconds"]
+    while time.process_time() < end:
+        pass
+    time.sleep(body["then_sleep"] or 0)
+    return {"spun": body["seconds"], "pid": os.getpid()}
+
+
 def _hog(body):
     block = bytearray(body["mib"] * 2**20)
     return {"bytes": len(block)}
@@ -50,6 +58,7 @@ def _raise(body):
 
 TEST_ENDPOINTS = {
     "sleep": Endpoint("sleep", "Sleep", "", (Field("seconds", "expr", required=True),), _sleep),
+    "spin": Endpoint("spin", "Spin", "", (Field("seconds", "expr", required=True), Field("then_sleep", "expr")), _spin),
     "hog": Endpoint("hog", "Hog", "", (Field("mib", "integer", required=True),), _hog),
     "crash": Endpoint("crash", "Crash", "", (), _crash),
     "raise": Endpoint("raise", "Raise", "", (Field("what", "text", required=True),), _raise),
@@ -150,8 +159,10 @@ def test_a_crashed_worker_is_500_and_replaced(test_endpoints):
 
 def test_a_long_job_is_demoted_and_short_ones_do_not_wait_for_it(test_endpoints):
     async def scenario(pool):
-        long_job = asyncio.ensure_future(pool.run("sleep", {"seconds": 1.5}))
-        await asyncio.sleep(0.4)  # past demote_after: the worker is lowered and replaced
+        # 0.3 s of CPU (demoted at 0.1 s), then 1.5 s of waiting
+        long_job = asyncio.ensure_future(pool.run("spin", {"seconds": 0.3, "then_sleep": 1.5}))
+        while not pool.counts["demoted"]:
+            await asyncio.sleep(0.02)
         demoted_pid = next(iter(pool._busy))
         nice = os.getpriority(os.PRIO_PROCESS, demoted_pid)
         start = time.monotonic()
@@ -161,10 +172,20 @@ def test_a_long_job_is_demoted_and_short_ones_do_not_wait_for_it(test_endpoints)
 
     long_reply, short, waited, nice, demoted_pid, stats = run_pool(
         ServerLimits(workers=1, time=5, demote_after=0.1), scenario)
-    assert long_reply == (200, {"slept": 1.5, "pid": demoted_pid})
+    assert long_reply == (200, {"spun": 0.3, "pid": demoted_pid})
     assert short[0] == 200 and short[1]["pid"] != demoted_pid
     assert waited < 0.8, "the short job waited for the long one"
     assert nice == 19 and stats["demoted"] == 1
+
+
+def test_waiting_is_not_computing(test_endpoints):
+    """A request that waits (here: sleeps) uses no CPU and is not demoted, however long it takes."""
+
+    async def scenario(pool):
+        return reply(await pool.run("sleep", {"seconds": 0.6})), pool.stats()
+
+    slept, stats = run_pool(ServerLimits(workers=1, time=5, demote_after=0.1), scenario)
+    assert slept[0] == 200 and stats["demoted"] == 0
 
 
 def test_a_full_queue_is_busy(test_endpoints):

@@ -45,10 +45,11 @@ class ServerLimits:
     * ``body``: bytes of one request body.
     * ``queue``: requests that may wait for a worker; past it the server answers
       503 (busy) at once.
-    * ``demote_after``: seconds after which a request still computing counts as
-      long: its worker is lowered to the least CPU priority (``nice`` 19) and
+    * ``demote_after``: CPU seconds after which a request still computing counts
+      as long: its worker is lowered to the least CPU priority (``nice`` 19) and
       leaves the rotation, and a fresh worker takes its place, so that short
-      requests are not kept waiting behind long ones.
+      requests are not kept waiting behind long ones. (Everyday requests take
+      a few to a hundred milliseconds of CPU.)
     * ``max_demoted``: how many long requests may compute at low priority at
       once (beyond them, a long request keeps its worker in the rotation).
     * ``max_jobs``: requests one worker computes before it is replaced by a fresh
@@ -60,7 +61,7 @@ class ServerLimits:
     memory: int = 2**30
     body: int = 64 * 1024
     queue: int = 64
-    demote_after: float = 0.25
+    demote_after: float = 0.5
     max_demoted: int = 4
     max_jobs: int = 500
 

@@ -12,9 +12,10 @@ processes itself:
   waits in a queue of at most ``queue`` requests (past it: :class:`Busy`, 503).
 * Each worker's address space is capped (``RLIMIT_AS``); an allocation past it
   fails inside the worker, which answers 422 (limit ``memory``) and exits.
-* A request still computing after ``demote_after`` seconds is *long*: its
+* A request that has used ``demote_after`` seconds of CPU time is *long*: its
   worker gets the lowest CPU priority (``nice`` 19) and leaves the rotation, and
-  a fresh worker takes its place. Short requests thus never queue behind long
+  a fresh worker takes its place. CPU time, not wall-clock time: on a busy
+  machine an ordinary request takes longer by the clock, but not by the CPU. Short requests thus never queue behind long
   ones, nor share a core with them on equal terms. At most ``max_demoted``
   requests are long at once.
 * A request still computing after ``time`` seconds is stopped: its worker is
@@ -48,6 +49,18 @@ __all__ = ["WorkerPool", "Busy"]
 log = logging.getLogger("derivkit.web")
 
 _START_TIMEOUT = 60.0  # seconds a new worker may take to say it is ready
+_SLICE = 0.05  # seconds between looks at a busy worker's CPU time
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, from ``/proc`` (0 where it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 class Busy(Exception):
@@ -157,11 +170,18 @@ class WorkerPool:
         loop = asyncio.get_running_loop()
         limits = self.limits
         try:
+            cpu_at_start = _cpu_seconds(w.pid)
             w.conn.send_bytes(job)
-            ready = await loop.run_in_executor(self._threads, w.conn.poll, min(limits.demote_after, limits.time))
-            if not ready and limits.demote_after < limits.time:
-                self._demote(w)
-                ready = await loop.run_in_executor(self._threads, w.conn.poll, limits.time - limits.demote_after)
+            deadline = loop.time() + limits.time
+            # CPU time never runs ahead of the wall clock: nothing can be long before demote_after.
+            wait = min(limits.demote_after, limits.time)
+            while not (ready := await loop.run_in_executor(self._threads, w.conn.poll, wait)):
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                if not w.demoted and _cpu_seconds(w.pid) - cpu_at_start >= limits.demote_after:
+                    self._demote(w)
+                wait = min(_SLICE, left)
             if not ready:
                 self.counts["timed_out"] += 1
                 self._discard(w, kill=True)
