@@ -208,7 +208,7 @@ def main() -> None:
         "",
         f"Hostile requests answered 200 or 500: {hostile_bad}. Server pool at the end: {pool['timed_out']} requests "
         f"stopped at the time limit, {pool['demoted']} long requests lowered to the least CPU priority, "
-        f"{pool['replaced']} workers replaced, {pool['crashed']} crashed, {pool['busy']} turned away busy.",
+        f"{pool['replaced']} workers replaced, {pool['crashed']} crashed, {pool['turned_away']} turned away busy.",
     ]
     table = "\n".join(lines)
     print(table)

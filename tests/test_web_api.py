@@ -27,7 +27,7 @@ from webserver import running_server
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-TIME_LIMIT = 2.0
+TIME_LIMIT = 3.0
 
 #: Inputs that take far longer than the time limit (each is seconds to minutes of work).
 SLOW = {
@@ -227,27 +227,35 @@ def test_wrong_methods_and_paths(server):
 # --- past a limit -----------------------------------------------------------------------------------
 
 
-def test_slow_work_is_stopped_at_the_time_limit_without_stalling_the_others(server):
-    def timed(name, body):
-        start = time.monotonic()
-        r = post(server, name, body)
-        return r, time.monotonic() - start
+def timed(server, name, body):
+    start = time.monotonic()
+    r = post(server, name, body)
+    return r, time.monotonic() - start
 
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        slow = {name: pool.submit(timed, name, body) for name, body in SLOW.items()}
-        time.sleep(0.5)  # every worker now computes a slow request
-        quick = [timed("derive", {"expr": f"x^{n}"}) for n in range(3, 8)]
+
+def test_slow_work_is_stopped_at_the_time_limit(server):
+    with concurrent.futures.ThreadPoolExecutor(len(SLOW)) as pool:
+        slow = {name: pool.submit(timed, server, name, body) for name, body in SLOW.items()}
         for name, future in slow.items():
             r, seconds = future.result()
             assert r.status_code == 422, (name, r.text)
             assert r.json()["limit"] == "time" and r.json()["value"] == TIME_LIMIT
             assert f"({TIME_LIMIT:g} s)" in r.json()["error"]
-            assert TIME_LIMIT <= seconds < TIME_LIMIT + 5
+            assert seconds >= TIME_LIMIT
+    assert httpx.get(f"{server}/api/health").json()["pool"]["timed_out"] >= len(SLOW)
+
+
+def test_quick_requests_do_not_wait_for_slow_ones(server):
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        slow = [pool.submit(timed, server, "derive", SLOW["derive"]) for _ in range(2)]  # one per worker
+        while httpx.get(f"{server}/api/health").json()["pool"]["long"] < 2:  # both now count as long
+            assert not any(f.done() for f in slow), "the slow requests were stopped before they counted as long"
+            time.sleep(0.05)
+        quick = [timed(server, "derive", {"expr": f"x^{n}"}) for n in range(3, 8)]
+        assert all(f.result()[0].status_code == 422 for f in slow)
     for n, (r, seconds) in zip(range(3, 8), quick):
         assert r.status_code == 200 and r.json()["result"] == f"{n}*x**{n - 1}"
         assert seconds < 1.0, "a quick request waited behind the slow ones"
-    health = httpx.get(f"{server}/api/health").json()["pool"]
-    assert health["timed_out"] >= 4 and health["demoted"] >= 4
 
 
 @pytest.mark.parametrize("name", sorted(OVER_BOUND))
@@ -331,6 +339,11 @@ def client(server):
 @given(text=formulas())
 def test_api_derivatives_equal_sympy_diff(client, text):
     r = client.post("/api/derive", json={"expr": text, "wrt": "x"})
+    if r.status_code == 400:  # refused as the library refuses it, e.g. (x - x)^(-1)
+        with pytest.raises(derivkit.DerivkitError) as err:
+            derivkit.derive(text, "x")
+        assert str(err.value) == r.json()["error"]
+        return
     assert r.status_code == 200, r.text
     x = sympy.Symbol("x")
     expected = sympy.diff(derivkit.parse(text), x)

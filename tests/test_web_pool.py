@@ -197,7 +197,7 @@ def test_a_full_queue_is_busy(test_endpoints):
         return reply(await first), pool.stats()
 
     first, stats = run_pool(ServerLimits(workers=1, queue=0, max_demoted=0), scenario)
-    assert first[0] == 200 and stats["busy"] == 1
+    assert first[0] == 200 and stats["turned_away"] == 1
 
 
 def test_waiting_requests_are_served_in_turn(test_endpoints):

@@ -45,6 +45,8 @@ class ServerLimits:
     * ``body``: bytes of one request body.
     * ``queue``: requests that may wait for a worker; past it the server answers
       503 (busy) at once.
+    * ``queue_time``: seconds a request may wait for a worker before it is
+      answered 503 (busy).
     * ``demote_after``: CPU seconds after which a request still computing counts
       as long: its worker is lowered to the least CPU priority (``nice`` 19) and
       leaves the rotation, and a fresh worker takes its place, so that short
@@ -61,7 +63,8 @@ class ServerLimits:
     memory: int = 2**30
     body: int = 64 * 1024
     queue: int = 64
-    demote_after: float = 0.5
+    queue_time: float = 30.0
+    demote_after: float = 0.25
     max_demoted: int = 4
     max_jobs: int = 500
 

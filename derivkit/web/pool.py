@@ -115,7 +115,7 @@ class WorkerPool:
             max_workers=self.limits.workers + self.limits.max_demoted + 4, thread_name_prefix="derivkit-pool"
         )
         self.counts = {"served": 0, "timed_out": 0, "out_of_memory": 0, "demoted": 0, "replaced": 0,
-                       "crashed": 0, "busy": 0}
+                       "crashed": 0, "turned_away": 0}
 
     # --- life cycle ------------------------------------------------------------------
 
@@ -231,18 +231,18 @@ class WorkerPool:
         if self._idle:
             return self._idle.pop()
         if len(self._waiters) >= self.limits.queue:
-            self.counts["busy"] += 1
+            self.counts["turned_away"] += 1
             raise Busy(f"every worker is busy and {len(self._waiters)} requests are waiting")
         fut: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), timeout=self.limits.time)
+            return await asyncio.wait_for(asyncio.shield(fut), timeout=self.limits.queue_time)
         except asyncio.TimeoutError:
             if _handed(fut):
                 return fut.result()  # handed over at the last moment: use it
             fut.cancel()
-            self.counts["busy"] += 1
-            raise Busy(f"no worker was free within {describe_seconds(self.limits.time)}") from None
+            self.counts["turned_away"] += 1
+            raise Busy(f"no worker was free within {describe_seconds(self.limits.queue_time)}") from None
         except asyncio.CancelledError:
             if _handed(fut):
                 self._release(fut.result())  # this request went away: pass its worker on
