@@ -151,7 +151,9 @@ def main() -> None:
                 n, h, elapsed = asyncio.run(phase(url, seconds, args.normal, hostile))
                 acc = results[cond]
                 results[cond] = (acc[0] + n, acc[1] + h, acc[2] + elapsed)
-                print(f"round {r + 1} {cond}: {len(n)} normal requests, {len(h)} hostile", flush=True)
+                lat = [sec * 1000 for _, status, sec in n if status == 200]
+                print(f"round {r + 1} {cond}: {len(n)} normal requests (p95 {pct(lat, 95):.0f} ms), "
+                      f"{len(h)} hostile", flush=True)
             # let the long requests of the hostile phase end before the next baseline
             time.sleep(11)
         health = httpx.get(f"{url}/api/health").json()

@@ -184,8 +184,23 @@ def test_waiting_is_not_computing(test_endpoints):
     async def scenario(pool):
         return reply(await pool.run("sleep", {"seconds": 0.6})), pool.stats()
 
-    slept, stats = run_pool(ServerLimits(workers=1, time=5, demote_after=0.1), scenario)
-    assert slept[0] == 200 and stats["demoted"] == 0
+    slept, stats = run_pool(ServerLimits(workers=1, time=5, demote_after=0.1, set_aside_after=0.1), scenario)
+    assert slept[0] == 200 and stats["demoted"] == 0 and stats["set_aside"] == 0  # nobody was waiting
+
+
+def test_a_request_that_others_wait_for_is_set_aside(test_endpoints):
+    async def scenario(pool):
+        first = asyncio.ensure_future(pool.run("sleep", {"seconds": 1.5}))
+        await asyncio.sleep(0.05)
+        start = time.monotonic()
+        second = reply(await pool.run("sleep", {"seconds": 0}))
+        waited = time.monotonic() - start
+        return reply(await first), second, waited, pool.stats()
+
+    first, second, waited, stats = run_pool(ServerLimits(workers=1, time=5, set_aside_after=0.2), scenario)
+    assert first[0] == 200 and second[0] == 200 and first[1]["pid"] != second[1]["pid"]
+    assert waited < 1.0, "the waiting request was not given a fresh worker"
+    assert stats["set_aside"] == 1 and stats["demoted"] == 0
 
 
 def test_a_full_queue_is_busy(test_endpoints):

@@ -52,8 +52,12 @@ class ServerLimits:
       leaves the rotation, and a fresh worker takes its place, so that short
       requests are not kept waiting behind long ones. (Everyday requests take
       a few to a hundred milliseconds of CPU.)
-    * ``max_demoted``: how many long requests may compute at low priority at
-      once (beyond them, a long request keeps its worker in the rotation).
+    * ``set_aside_after``: seconds by the clock after which a request still
+      computing, while others wait for a worker, leaves the rotation (at its own
+      priority) and a fresh worker takes its place.
+    * ``max_demoted``: how many requests may compute out of the rotation at
+      once, lowered or set aside (beyond them, a long request keeps its worker
+      in the rotation).
     * ``max_jobs``: requests one worker computes before it is replaced by a fresh
       one (SymPy's caches only grow).
     """
@@ -64,7 +68,8 @@ class ServerLimits:
     body: int = 64 * 1024
     queue: int = 64
     queue_time: float = 30.0
-    demote_after: float = 0.25
+    demote_after: float = 0.1
+    set_aside_after: float = 0.5
     max_demoted: int = 4
     max_jobs: int = 500
 

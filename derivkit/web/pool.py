@@ -15,9 +15,14 @@ processes itself:
 * A request that has used ``demote_after`` seconds of CPU time is *long*: its
   worker gets the lowest CPU priority (``nice`` 19) and leaves the rotation, and
   a fresh worker takes its place. CPU time, not wall-clock time: on a busy
-  machine an ordinary request takes longer by the clock, but not by the CPU. Short requests thus never queue behind long
-  ones, nor share a core with them on equal terms. At most ``max_demoted``
-  requests are long at once.
+  machine an ordinary request takes longer by the clock, but not by the CPU.
+  Short requests thus never queue behind long ones, nor share a core with them
+  on equal terms.
+* A request that has computed for ``set_aside_after`` seconds by the clock
+  while others wait is *set aside*: out of the rotation (a fresh worker takes
+  its place) at its own priority, so that a burst of long requests cannot hold
+  every worker while their CPU time adds up on a crowded machine.
+* At most ``max_demoted`` requests are out of the rotation at once.
 * A request still computing after ``time`` seconds is stopped: its worker is
   killed (``SIGKILL``) and replaced, and the reply is 422 (limit ``time``).
 * A worker that has answered ``max_jobs`` requests retires and is replaced.
@@ -73,7 +78,8 @@ class _Worker:
     conn: Any
     pid: int
     jobs: int = 0
-    demoted: bool = False
+    demoted: bool = False  # out of the rotation
+    lowered: bool = False  # at the least CPU priority
 
 
 def _context(start_method: str) -> Any:
@@ -115,7 +121,7 @@ class WorkerPool:
             max_workers=self.limits.workers + self.limits.max_demoted + 4, thread_name_prefix="derivkit-pool"
         )
         self.counts = {"served": 0, "timed_out": 0, "out_of_memory": 0, "demoted": 0, "replaced": 0,
-                       "crashed": 0, "turned_away": 0}
+                       "crashed": 0, "turned_away": 0, "set_aside": 0}
 
     # --- life cycle ------------------------------------------------------------------
 
@@ -174,13 +180,16 @@ class WorkerPool:
             w.conn.send_bytes(job)
             deadline = loop.time() + limits.time
             # CPU time never runs ahead of the wall clock: nothing can be long before demote_after.
-            wait = min(limits.demote_after, limits.time)
+            wait = min(limits.demote_after, limits.set_aside_after, limits.time)
             while not (ready := await loop.run_in_executor(self._threads, w.conn.poll, wait)):
                 left = deadline - loop.time()
                 if left <= 0:
                     break
-                if not w.demoted and _cpu_seconds(w.pid) - cpu_at_start >= limits.demote_after:
-                    self._demote(w)
+                if not w.lowered and (w.demoted or self._demoted < limits.max_demoted):
+                    if _cpu_seconds(w.pid) - cpu_at_start >= limits.demote_after:
+                        self._demote(w, lower=True)
+                    elif not w.demoted and self._waiters and limits.time - left >= limits.set_aside_after:
+                        self._demote(w, lower=False)
                 wait = min(_SLICE, left)
             if not ready:
                 self.counts["timed_out"] += 1
@@ -260,19 +269,22 @@ class WorkerPool:
                 return
         self._idle.append(w)
 
-    def _demote(self, w: _Worker) -> None:
-        """Lower a long request's worker to the least CPU priority and let a fresh worker take its place."""
-        if self._demoted >= self.limits.max_demoted:
-            return
-        try:
-            os.setpriority(os.PRIO_PROCESS, w.pid, 19)
-        except OSError:  # it has just exited: nothing to lower
-            return
-        w.demoted = True
-        self._demoted += 1
-        self._rotation -= 1
-        self.counts["demoted"] += 1
-        self._refill()
+    def _demote(self, w: _Worker, lower: bool) -> None:
+        """Take a busy worker out of the rotation (a fresh one takes its place); ``lower``: to ``nice`` 19."""
+        if lower:
+            try:
+                os.setpriority(os.PRIO_PROCESS, w.pid, 19)
+            except OSError:  # it has just exited: nothing to lower
+                return
+            w.lowered = True
+            self.counts["demoted"] += 1
+        if not w.demoted:
+            w.demoted = True
+            self._demoted += 1
+            self._rotation -= 1
+            self._refill()
+        if not lower:
+            self.counts["set_aside"] += 1
 
     def _discard(self, w: _Worker, kill: bool = False) -> None:
         """Take a worker out for good (killing it if asked) and refill the rotation."""
