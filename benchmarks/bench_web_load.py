@@ -25,12 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import re
-import signal
-import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -40,6 +34,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _machine  # noqa: E402
+
+from derivkit.web.local import local_server  # noqa: E402
 
 NORMAL = [
     ("derive", {"expr": "(3x - 2)^2", "at": "x=2"}),
@@ -65,28 +61,6 @@ HOSTILE = [
     ("past a bound", "backprop", {"layers": [2] * 13}),
     ("deep JSON", "check", b"[" * 20000 + b"]" * 20000),
 ]
-
-
-def start_server(*options: str):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "derivkit", "serve", "--port", "0", "--log-level", "error", *options],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    line = proc.stdout.readline()
-    match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-    if not match:
-        proc.kill()
-        raise SystemExit(f"derivkit serve did not start: {line!r}")
-    url = f"http://127.0.0.1:{match.group(1)}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("derivkit serve did not answer within 60 s")
 
 
 async def send(client: httpx.AsyncClient, name: str, body) -> tuple[int, float]:
@@ -142,8 +116,8 @@ def main() -> None:
     seconds = args.seconds or (3.0 if args.quick else 20.0)
     rounds = args.rounds or (1 if args.quick else 3)
 
-    proc, url = start_server()
-    try:
+    with local_server("--log-level", "error") as server:
+        url = server.url
         asyncio.run(phase(url, 2.0, args.normal, 0))  # warm the connections and the workers
         results = {"alone": ([], [], 0.0), "with hostile clients": ([], [], 0.0)}
         for r in range(rounds):
@@ -157,12 +131,6 @@ def main() -> None:
             # let the long requests of the hostile phase end before the next baseline
             time.sleep(11)
         health = httpx.get(f"{url}/api/health").json()
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
     rows = []
     p95 = {}

@@ -22,7 +22,7 @@ import derivkit
 from derivkit.web import ServerLimits
 from derivkit.web.endpoints import ACTIVATIONS, ENDPOINTS, LOSSES
 from derivkit.web.openapi import openapi
-from webserver import running_server
+from derivkit.web.local import local_server
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
@@ -50,8 +50,8 @@ OVER_BOUND = {
 
 @pytest.fixture(scope="module")
 def server():
-    with running_server("--workers", "2", "--time-limit", str(TIME_LIMIT)) as url:
-        yield url
+    with local_server("--workers", "2", "--time-limit", str(TIME_LIMIT)) as s:
+        yield s.url
 
 
 def post(server, name, body, **kw):

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 
 import derivkit
-from webserver import running_server
+from derivkit.web.local import local_server
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need: pip install playwright")
 CHROMIUM = os.environ.get("DERIVKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -35,8 +35,8 @@ SHOTS = os.environ.get("DERIVKIT_SCREENSHOTS")
 
 @pytest.fixture(scope="module")
 def server():
-    with running_server("--workers", "2", "--time-limit", "2") as url:
-        yield url
+    with local_server("--workers", "2", "--time-limit", "2") as s:
+        yield s.url
 
 
 @pytest.fixture(scope="module")

@@ -62,32 +62,30 @@ class Endpoint:
 # --- shared pieces -------------------------------------------------------------------
 
 
-def _values(given: Any) -> dict[str, Any]:
+def _from_cli(err: InputError, option: str, field: str) -> InputError:
+    """The command line's message, naming the body's field instead of its option."""
+    return InputError(str(err).replace(f"--{option}", f"'{field}'"))
+
+
+def _values(given: Any, field: str = "at") -> dict[str, Any]:
     """``"x=2, y=1/3"`` or ``{"x": 2}`` -> a dict of names to values (parsed later, safely)."""
+    from derivkit.cli.common import parse_values
+
     if isinstance(given, dict):
         return dict(given)
-    if not given or not given.strip():
-        return {}
-    out: dict[str, Any] = {}
-    for part in given.split(","):
-        name, sep, value = (p.strip() for p in part.partition("="))
-        if not part.strip():
-            continue
-        if not sep or not name or not value:
-            raise InputError(f"expected name=value, got {part.strip()!r}")
-        if name in out:
-            raise InputError(f"'{name}' is given twice")
-        out[name] = value
-    return out
+    try:
+        return parse_values(given)
+    except InputError as err:
+        raise _from_cli(err, "at", field) from None
 
 
 def _only_variable(expr: Any, wrt: str | None) -> str:
-    if wrt:
-        return wrt
-    names = sorted(s.name for s in expr.free_symbols if hasattr(s, "name"))
-    if len(names) > 1:
-        raise InputError(f"the expression has several variables ({', '.join(names)}); say which one in 'wrt'")
-    return names[0] if names else "x"
+    from derivkit.cli.derive import choose_variable
+
+    try:
+        return choose_variable(expr, wrt)
+    except InputError as err:
+        raise _from_cli(err, "wrt", "wrt") from None
 
 
 def _rendered(obj: Any, **more: Any) -> dict[str, Any]:
@@ -163,7 +161,7 @@ def _start(start: Any) -> Any:
     """A descent's start as the library takes it: ``"4"``, ``"1, 2"``, ``"x1=1, x2=2"``, a list, a map."""
     if isinstance(start, str):
         if "=" in start:
-            return _values(start)
+            return _values(start, "start")
         if "," in start:
             return [v.strip() for v in start.split(",")]
     return tuple(start) if isinstance(start, list) else start
