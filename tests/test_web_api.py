@@ -42,7 +42,7 @@ SLOW = {
 OVER_BOUND = {
     "derive": ({"expr": "x^2", "order": 51}, "order"),
     "check": ({"expr": "x^2", "claimed": "0", "wrt": "x", "order": 51}, "order"),
-    "descend": ({"f": "x^2", "wrt": "x", "start": 1, "lr": "0.1", "steps": 1001}, "steps"),
+    "descend": ({"f": "x^2", "wrt": "x", "start": 1, "lr": "0.1", "steps": 10001}, "steps"),
     "backprop": ({"layers": [2] * 13}, "layers"),
     "exercises": ({"topic": "chain", "count": 51}, "count"),
 }
@@ -239,10 +239,9 @@ def test_slow_work_is_stopped_at_the_time_limit(server):
         for name, future in slow.items():
             r, seconds = future.result()
             assert r.status_code == 422, (name, r.text)
-            assert r.json()["limit"] == "time" and r.json()["value"] == TIME_LIMIT
-            assert f"({TIME_LIMIT:g} s)" in r.json()["error"]
-            assert seconds >= TIME_LIMIT
-    assert httpx.get(f"{server}/api/health").json()["pool"]["timed_out"] >= len(SLOW)
+            assert r.json()["limit"] == "seconds" and r.json()["value"] == TIME_LIMIT
+            assert f"{TIME_LIMIT:g} s" in r.json()["error"] and "derivkit.limits" not in r.json()["error"]
+            assert seconds >= TIME_LIMIT  # stopped by the library's budget or, failing that, by the pool
 
 
 def test_quick_requests_do_not_wait_for_slow_ones(server):

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from derivkit.budget import DEFAULTS
 from derivkit.errors import DerivkitError, InputError
 from derivkit.web.fields import Field, read_body
 
@@ -234,7 +235,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                       help="the expression, e.g. (3x - 2)^2, sigmoid(x), x^2 sin(x)"),
                 Field("wrt", "text", label="with respect to", placeholder="x", example="x",
                       help="the variable (optional when the expression has only one)"),
-                Field("order", "integer", default=1, minimum=1, maximum=50, label="order",
+                Field("order", "integer", default=1, minimum=1, maximum=DEFAULTS.order, label="order",
                       help="how many times to differentiate"),
                 Field("at", "values", label="at", placeholder="x=2",
                       help='evaluate the derivative at a point: {"x": 2} or "x=2, y=1/3"'),
@@ -266,7 +267,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                 Field("kind", "choice", default="auto", choices=("auto", "derivative", "gradient", "jacobian",
                                                                   "hessian"),
                       label="kind", help="what the answer is (auto: decided from the shapes)", advanced=True),
-                Field("order", "integer", default=1, minimum=1, maximum=50, label="order",
+                Field("order", "integer", default=1, minimum=1, maximum=DEFAULTS.order, label="order",
                       help="check the order-th derivative", advanced=True),
                 Field("start", "point", label="descent start", placeholder="4",
                       help="check a gradient-descent table starting here", advanced=True),
@@ -326,7 +327,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                       help='the starting point: 4, [1, 2] in the order of wrt, or {"x1": 1, "x2": 2}'),
                 Field("lr", "expr", required=True, label="learning rate", placeholder="0.01", example="0.01",
                       help="the learning rate alpha"),
-                Field("steps", "integer", default=3, minimum=0, maximum=1000, label="steps",
+                Field("steps", "integer", default=3, minimum=0, maximum=DEFAULTS.steps, label="steps",
                       help="the number of iterations"),
                 Field("momentum", "expr", default=0, label="momentum", placeholder="0",
                       help="the momentum eta (b(r+1) = b(r) - alpha f'(b(r)) + eta (b(r) - b(r-1)))"),

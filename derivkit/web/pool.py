@@ -23,8 +23,11 @@ processes itself:
   its place) at its own priority, so that a burst of long requests cannot hold
   every worker while their CPU time adds up on a crowded machine.
 * At most ``max_demoted`` requests are out of the rotation at once.
-* A request still computing after ``time`` seconds is stopped: its worker is
-  killed (``SIGKILL``) and replaced, and the reply is 422 (limit ``time``).
+* Workers run the library under :mod:`derivkit.budget` with ``time`` and
+  ``memory`` as its limits, so the library itself stops most work past them.
+  A request still computing ``GRACE`` seconds after ``time`` is stopped: its
+  worker is killed (``SIGKILL``) and replaced, and the reply is 422 (limit
+  ``seconds``).
 * A worker that has answered ``max_jobs`` requests retires and is replaced.
 
 Workers are forked from a fork server that has imported
@@ -46,7 +49,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from derivkit.web.limits import ServerLimits, describe_seconds, describe_size
+from derivkit.web.limits import GRACE, ServerLimits, describe_seconds, describe_size
 from derivkit.web.worker import error_body
 
 __all__ = ["WorkerPool", "Busy"]
@@ -89,10 +92,10 @@ def _context(start_method: str) -> Any:
     return ctx
 
 
-def _worker_main(conn: Any, memory: int, max_jobs: int) -> None:
+def _worker_main(conn: Any, seconds: float, memory: int, max_jobs: int) -> None:
     from derivkit.web.worker import serve_forever
 
-    serve_forever(conn, memory, max_jobs)
+    serve_forever(conn, seconds, memory, max_jobs)
 
 
 class WorkerPool:
@@ -178,7 +181,7 @@ class WorkerPool:
         try:
             cpu_at_start = _cpu_seconds(w.pid)
             w.conn.send_bytes(job)
-            deadline = loop.time() + limits.time
+            deadline = loop.time() + limits.time + GRACE
             # CPU time never runs ahead of the wall clock: nothing can be long before demote_after.
             wait = min(limits.demote_after, limits.set_aside_after, limits.time)
             while not (ready := await loop.run_in_executor(self._threads, w.conn.poll, wait)):
@@ -188,7 +191,7 @@ class WorkerPool:
                 if not w.lowered and (w.demoted or self._demoted < limits.max_demoted):
                     if _cpu_seconds(w.pid) - cpu_at_start >= limits.demote_after:
                         self._demote(w, lower=True)
-                    elif not w.demoted and self._waiters and limits.time - left >= limits.set_aside_after:
+                    elif not w.demoted and self._waiters and limits.time + GRACE - left >= limits.set_aside_after:
                         self._demote(w, lower=False)
                 wait = min(_SLICE, left)
             if not ready:
@@ -197,7 +200,7 @@ class WorkerPool:
                 return 422, error_body(
                     f"the work took longer than this server allows one request ({describe_seconds(limits.time)}) "
                     f"and was stopped",
-                    limit="time", value=limits.time,
+                    limit="seconds", value=limits.time,
                 )
             data = await loop.run_in_executor(self._threads, w.conn.recv_bytes)
         except (EOFError, OSError):
@@ -326,7 +329,7 @@ class WorkerPool:
     def _spawn_sync(self) -> _Worker:
         parent, child = self._ctx.Pipe()
         process = self._ctx.Process(
-            target=_worker_main, args=(child, self.limits.memory, self.limits.max_jobs), daemon=True,
+            target=_worker_main, args=(child, self.limits.time, self.limits.memory, self.limits.max_jobs), daemon=True,
             name="derivkit-worker",
         )
         process.start()
