@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"derivkit serve: listening on {args.host}: anyone who can reach this machine can use the pages")
     print(f"derivkit serve: http://{where}:{port}/  (Ctrl-C stops it)", flush=True)
+    # Connections beyond what the pool can queue are answered 503 by uvicorn itself.
     config = uvicorn.Config(create_app(limits), log_level=args.log_level, server_header=False,
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=5, limit_concurrency=4 * (limits.queue + limits.workers))
     uvicorn.Server(config).run(sockets=[sock])
     return 0
