@@ -1,0 +1,191 @@
+r"""Sliding windows over images: what convolution and pooling share.
+
+Images are ``(N, C, H, W)`` tensors (a batch of ``N`` images of ``C`` channels,
+``H`` rows and ``W`` columns). A window of ``kh x kw`` pixels slides over each
+image with a stride ``s`` after ``P`` rows and columns of zeros are added on
+every side (the padding): output position ``(i, j)`` sees the pixels
+``(i s + p - P, j s + q - P)`` for ``0 <= p < kh`` and ``0 <= q < kw``. The
+windows must tile the padded image exactly: ``(H + 2P - kh) / s`` must be a
+whole number, as in the course's ``conv_forward_naive``.
+
+This module owns that arithmetic (:func:`window_sizes`, with the errors for
+sizes that do not fit), the index notation the records print
+(``X[n,c,2i+p-1,2j+q-1]``), and the generated code that cuts an image into its
+windows (:func:`emit_windows`, a strided view, no copy) or adds windows back
+into an image (:func:`emit_fold`, the adjoint: a loop over the ``kh kw``
+offsets of a window, never over pixels).
+
+>>> window_sizes((8, 8), (3, 3), (1, 1), (1, 1), "conv2d(X, K)")
+(8, 8)
+>>> window_sizes((8, 8), (3, 3), (2, 2), (1, 1), "conv2d(X, K, stride=2, padding=1)")
+(4, 4)
+>>> window_sizes((4, 4), (5, 5), (1, 1), (0, 0), "conv2d(X, K)")
+Traceback (most recent call last):
+...
+derivkit.errors.ShapeError: conv2d(X, K): the 5 x 5 windows are larger than the 4 x 4 image: 5 rows of window, 4 rows of image
+>>> offset_index("i", 2, "p", 1), offset_index("j", 1, "q", 0), source_index("h", "p", 1, 2)
+('2i+p-1', 'j+q', '(h-p+1)/2')
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy
+import sympy
+
+from derivkit.errors import ShapeError
+from derivkit.graph.node import Node, short
+from derivkit.graph.shapes import shape_text
+
+__all__ = ["Pair", "pair", "window_sizes", "require_images", "offset_index", "source_index", "indexed",
+           "pair_text", "options_text", "emit_padded", "emit_windows", "emit_fold", "pad_object",
+           "fold_object"]
+
+Pair = tuple[int, int]
+
+
+def pair(value: Any, what: str, where: str, minimum: int) -> Pair:
+    """A size option (stride, padding, pool size) as ``(rows, columns)``: an int or a pair of ints."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    ok = len(items) == 2 and all(
+        isinstance(v, (int, numpy.integer, sympy.Integer)) and not isinstance(v, bool) and int(v) >= minimum
+        for v in items)
+    if not ok:
+        least = "0 or more" if minimum == 0 else f"at least {minimum}"
+        raise ShapeError(f"{where}: the {what} must be a whole number {least} (or a pair such as (2, 1) for rows "
+                         f"and columns), got {value!r}")
+    return int(items[0]), int(items[1])
+
+
+def pair_text(value: Pair) -> str:
+    """``(2, 2)`` -> ``'2'``, ``(2, 1)`` -> ``'(2, 1)'`` (as a definition writes it)."""
+    return str(value[0]) if value[0] == value[1] else f"({value[0]}, {value[1]})"
+
+
+def options_text(**options: tuple[Pair, Pair]) -> str:
+    """``, stride=2, padding=1`` for the options that differ from their default."""
+    return "".join(f", {name}={pair_text(value)}" for name, (value, default) in options.items() if value != default)
+
+
+def require_images(X: Node, where: str, what: str = "images") -> None:
+    """``X`` is a float tensor ``N x C x H x W`` with channels and image sizes given as numbers."""
+    if X.rank != 4:
+        raise ShapeError(f"{where} takes {what} of shape N x C x H x W (examples, channels, rows, columns), but "
+                         f"{short(X)} has shape {shape_text(X.shape)}")
+    if not all(isinstance(d, int) for d in X.shape[1:]):
+        raise ShapeError(f"{where}: the channels, rows and columns of {short(X)} must be numbers (only the batch "
+                         f"size may be a name such as N), got {shape_text(X.shape)}")
+
+
+def window_sizes(size: Sequence[int], kernel: Pair, stride: Pair, padding: Pair, where: str) -> Pair:
+    """The output rows and columns, ``⌊(H + 2P - kh)/s⌋ + 1``, of windows sliding over a padded image."""
+    out = []
+    for axis, (n, k, s, p) in enumerate(zip(size, kernel, stride, padding)):
+        padded = n + 2 * p
+        if k > padded:
+            what = "rows" if axis == 0 else "columns"
+            pad = f" ({n} + 2 x {p} of padding)" if p else ""
+            raise ShapeError(f"{where}: the {kernel[0]} x {kernel[1]} windows are larger than the {size[0]} x "
+                             f"{size[1]} image{' with its padding' if p else ''}: {k} {what} of window, {padded} "
+                             f"{what} of image{pad}")
+        out.append((padded - k) // s + 1)
+    return out[0], out[1]
+
+
+# -- the index notation ----------------------------------------------------------
+
+def _signed(value: int) -> str:
+    return "" if value == 0 else (f"+{value}" if value > 0 else f"-{-value}")
+
+
+def offset_index(out: str, stride: int, offset: str, padding: int) -> str:
+    """The input position an output position reads: ``out s + offset - P`` (``2i+p-1``)."""
+    return f"{'' if stride == 1 else stride}{out}+{offset}{_signed(-padding)}"
+
+
+def source_index(position: str, offset: str, padding: int, stride: int) -> str:
+    """The output position an input position was read by: ``(h - offset + P)/s`` (``(h-p+1)/2``)."""
+    inner = f"{position}-{offset}{_signed(padding)}"
+    return inner if stride == 1 else f"({inner})/{stride}"
+
+
+def indexed(p: Any, n: Node, *indices: str) -> str:
+    """``X[n,c,i+p,j+q]``: a node's entry, in text or LaTeX (brackets in both, so ``K_{1}[f,c,p,q]`` reads)."""
+    return f"{p.sub(n, 91)}[{','.join(indices)}]"
+
+
+# -- generated code ------------------------------------------------------------------
+
+def emit_padded(em: Any, X: Node, padding: Pair) -> str:
+    """A variable holding ``X`` with ``padding`` rows and columns of zeros on each side (``X`` itself without)."""
+    x = em.ref_name(X)
+    if padding == (0, 0):
+        return x
+
+    def pad() -> str:
+        out = em.fresh("xp")
+        ph, pw = padding
+        em.line(f"{out} = {em.xp}.pad({x}, ((0, 0), (0, 0), ({ph}, {ph}), ({pw}, {pw})))")
+        return out
+
+    return em.memo(("pad", em.key(X), padding), pad)
+
+
+def emit_windows(em: Any, X: Node, kernel: Pair, stride: Pair, padding: Pair) -> str:
+    """A variable holding the windows of ``X``: a strided view ``(N, C, Ho, Wo, kh, kw)`` of the padded image."""
+    xp = emit_padded(em, X, padding)
+
+    def view() -> str:
+        out = em.fresh("win")
+        sh, sw = stride
+        step = "" if stride == (1, 1) else f"[:, :, ::{sh}, ::{sw}]"
+        em.line(f"{out} = {em.xp}.lib.stride_tricks.sliding_window_view({xp}, {kernel}, axis=(2, 3)){step}")
+        return out
+
+    return em.memo(("windows", em.key(X), kernel, stride, padding), view)
+
+
+def emit_fold(em: Any, V: str, image: Sequence[Any], kernel: Pair, stride: Pair, padding: Pair) -> str:
+    """Code for the image ``(N, C, H, W)`` that adds each window of ``V`` ``(N, C, Ho, Wo, kh, kw)`` back in place.
+
+    Where windows overlap, their entries add up; pixels no window reads get 0; the padding is cut
+    off at the end. Windows that tile the image without gaps or overlap are a reshape.
+    """
+    N, (C, H, W) = em.dim(image[0]), image[1:]
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    Ho, Wo = window_sizes((H, W), kernel, stride, padding, "fold")
+    if stride == kernel and padding == (0, 0) and (Ho * kh, Wo * kw) == (H, W):
+        return f"{V}.transpose(0, 1, 2, 4, 3, 5).reshape(-1, {C}, {H}, {W})"
+    out = em.fresh("fold")
+    Hp, Wp = H + 2 * ph, W + 2 * pw
+    rows = f"_p:_p + {sh * (Ho - 1) + 1}" + (f":{sh}" if sh != 1 else "")
+    cols = f"_q:_q + {sw * (Wo - 1) + 1}" + (f":{sw}" if sw != 1 else "")
+    em.line(f"{out} = {em.xp}.zeros(({N}, {C}, {Hp}, {Wp}), dtype={V}.dtype)")
+    em.line(f"for _p in range({kh}):")
+    em.line(f"    for _q in range({kw}):")
+    em.line(f"        {out}[:, :, {rows}, {cols}] += {V}[:, :, :, :, _p, _q]")
+    if padding == (0, 0):
+        return out
+    return f"{out}[:, :, {ph}:{ph + H}, {pw}:{pw + W}]"
+
+
+# -- the scalar forms (object arrays of SymPy numbers) --------------------------------
+
+def pad_object(X: numpy.ndarray, padding: Pair) -> numpy.ndarray:
+    """An object array padded with SymPy zeros on the last two axes."""
+    ph, pw = padding
+    out = numpy.full(X.shape[:2] + (X.shape[2] + 2 * ph, X.shape[3] + 2 * pw), sympy.S.Zero, dtype=object)
+    out[:, :, ph:ph + X.shape[2], pw:pw + X.shape[3]] = X
+    return out
+
+
+def fold_object(V: numpy.ndarray, image: Sequence[int], kernel: Pair, stride: Pair,
+                padding: Pair) -> numpy.ndarray:
+    """:func:`emit_fold` on object arrays, one pixel at a time (the obvious loops)."""
+    N, C, H, W = image
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    out = numpy.full((N, C, H + 2 * ph, W + 2 * pw), sympy.S.Zero, dtype=object)
+    for n, c, i, j, p, q in numpy.ndindex(V.shape):
+        out[n, c, i * sh + p, j * sw + q] += V[n, c, i, j, p, q]
+    return out[:, :, ph:ph + H, pw:pw + W]
