@@ -21,9 +21,9 @@ The backward rules are the course's:
 
 Each is a record of its own, with its printing, lowering and scalar form. The
 NumPy code cuts the padded image into windows (a strided view), lays them out
-as the rows of one matrix (im2col, ``N Ho Wo x C kh kw``) and multiplies it by
-the kernels in one matrix product; the backward pass reuses that matrix for
-``K`` and adds the windows of ``G K`` back into the image for ``X`` (col2im).
+as the columns of one matrix (im2col, ``C kh kw x N Ho Wo``) and multiplies the
+kernels by it in one matrix product; the backward pass reuses that matrix for
+``K`` and adds the windows of ``Kᵀ G`` back into the image for ``X`` (col2im).
 
 >>> from derivkit.graph.ops.leaves import leaf
 >>> X = leaf("input", "X", ("N", 1, 8, 8)); K = leaf("param", "K", (4, 1, 3, 3)); b = leaf("param", "b", (4,))
@@ -76,24 +76,24 @@ def _reads(stride: Pair, padding: Pair, out: tuple[str, str] = ("i", "j")) -> tu
 
 
 def _rows(em: Any, G: Node) -> str:
-    """``G`` (``N x F x Ho x Wo``) as a matrix with one row per output pixel, ``N Ho Wo x F`` (shared)."""
+    """``G`` (``N x F x Ho x Wo``) as a matrix with one row per kernel, ``F x N Ho Wo`` (shared)."""
     g = em.ref_name(G)
 
     def emit() -> str:
         out = em.fresh("g")
-        em.line(f"{out} = {g}.transpose(0, 2, 3, 1).reshape(-1, {G.shape[1]})")
+        em.line(f"{out} = {g}.transpose(1, 0, 2, 3).reshape({G.shape[1]}, -1)")
         return out
 
     return em.memo(("rows", em.key(G)), emit)
 
 
 def _columns(em: Any, X: Node, kernel: Pair, stride: Pair, padding: Pair) -> str:
-    """im2col: the windows of ``X`` as the rows of one matrix, ``N Ho Wo x C kh kw`` (shared by forward and backward)."""
+    """im2col: the windows of ``X`` as the columns of one matrix, ``C kh kw x N Ho Wo`` (shared by forward and backward)."""
     win = emit_windows(em, X, kernel, stride, padding)
 
     def emit() -> str:
         out = em.fresh("cols")
-        em.line(f"{out} = {win}.transpose(0, 2, 3, 1, 4, 5).reshape(-1, {X.shape[1] * kernel[0] * kernel[1]})")
+        em.line(f"{out} = {win}.reshape({X.shape[1] * kernel[0] * kernel[1]}, -1)")
         return out
 
     return em.memo(("columns", em.key(X), kernel, stride, padding), emit)
@@ -148,11 +148,11 @@ class Conv2d(Op):
         X, K = n.args[0], n.args[1]
         F, _, kh, kw = K.shape
         cols = _columns(em, X, (kh, kw), *n.param)
-        product = f"{cols} @ {em.ref(K)}.reshape({F}, -1).T"
+        product = f"{em.ref(K)}.reshape({F}, -1) @ {cols}"
         if len(n.args) == 3:
             b = em.ref(n.args[2])
-            product += f" + {b}" if n.args[2].rank == 1 else f" + {b}.reshape({F})"
-        return f"({product}).reshape(-1, {n.shape[2]}, {n.shape[3]}, {F}).transpose(0, 3, 1, 2)"
+            product += f" + {b}[:, None]" if n.args[2].rank == 1 else f" + {b}.reshape({F}, 1)"
+        return f"({product}).reshape({F}, -1, {n.shape[2]}, {n.shape[3]}).transpose(1, 0, 2, 3)"
 
     def scalar(self, n: Node, vals: list, ctx: Any) -> Any:
         X, K = vals[0], vals[1]
@@ -219,11 +219,10 @@ class Conv2dInputGrad(Op):
         G, K = n.args
         F, C, kh, kw = K.shape
         stride, padding, image = n.param
-        g = _rows(em, G)
         V = em.fresh("dcols")
-        em.line(f"{V} = ({g} @ {em.ref(K)}.reshape({F}, -1)).reshape(-1, {G.shape[2]}, {G.shape[3]}, {C}, {kh}, {kw})"
-                ".transpose(0, 3, 1, 2, 4, 5)")
-        return emit_fold(em, V, image, (kh, kw), stride, padding)
+        em.line(f"{V} = ({em.ref(K)}.reshape({F}, -1).T @ {_rows(em, G)}).reshape({C}, {kh}, {kw}, -1, "
+                f"{G.shape[2]}, {G.shape[3]})")
+        return emit_fold(em, lambda p, q: f"{V}[:, {p}, {q}]", image, (kh, kw), stride, padding, channels_first=True)
 
     def scalar(self, n: Node, vals: list, ctx: Any) -> Any:
         G, K = vals
@@ -268,7 +267,7 @@ class Conv2dKernelGrad(Op):
         X, G = n.args
         F, C, kh, kw = n.shape
         cols = _columns(em, X, (kh, kw), n.param[0], n.param[1])
-        return f"({_rows(em, G)}.T @ {cols}).reshape({F}, {C}, {kh}, {kw})"
+        return f"({_rows(em, G)} @ {cols}.T).reshape({F}, {C}, {kh}, {kw})"
 
     def scalar(self, n: Node, vals: list, ctx: Any) -> Any:
         X, G = vals
@@ -310,7 +309,7 @@ class Conv2dBiasGrad(Op):
         return [(Gy, expand(reshape(G, (1, Gy.shape[1], 1, 1)), Gy.shape))]
 
     def lower(self, n: Node, em: Any) -> str:
-        code = f"{em.ref(n.args[0])}.sum(axis=(0, 2, 3))"
+        code = f"{_rows(em, n.args[0])}.sum(axis=1)"  # the rows of the kernel gradient's G, summed
         return code if len(n.shape) == 1 else f"{code}.reshape({em.shape_code(n.shape)})"
 
     def scalar(self, n: Node, vals: list, ctx: Any) -> Any:

@@ -40,8 +40,8 @@ from derivkit.errors import InputError
 from derivkit.graph.node import Node, Op, build, in_definitions, make, register, short
 from derivkit.graph.ops.leaves import zeros
 from derivkit.graph.ops.windows import (
-    Pair, emit_fold, emit_windows, fold_object, indexed, offset_index, pair, pair_text, require_images,
-    source_index, window_sizes,
+    Pair, emit_fold, fold_object, indexed, offset_index, pair, pair_text, require_images, source_index,
+    window_slice, window_sizes,
 )
 from derivkit.graph.shapes import Shape
 
@@ -60,6 +60,21 @@ def _windows_object(X: numpy.ndarray, size: Pair, stride: Pair, out: tuple) -> n
     for n, c, i, j, p, q in numpy.ndindex(win.shape):
         win[n, c, i, j, p, q] = X[n, c, i * sh + p, j * sw + q]
     return win
+
+
+def _slices(em: Any, n: Node) -> list[str]:
+    """The pixel at each offset of every window of the pooled node, in reading order (strided slices)."""
+    x = em.ref_name(n.args[0])
+    (kh, kw), stride = n.param[0], n.param[1]
+    out = (n.shape[2], n.shape[3])
+    return [x + window_slice(p, q, out, stride) for p in range(kh) for q in range(kw)]
+
+
+def _tree(fn: str, parts: list[str]) -> str:
+    """``fn(fn(a, b), fn(c, d))``: a balanced tree of a two-argument function over the parts."""
+    while len(parts) > 1:
+        parts = [f"{fn}({a}, {b})" for a, b in zip(parts[::2], parts[1::2])] + parts[len(parts) - len(parts) % 2:]
+    return parts[0]
 
 
 class _Pool(Op):
@@ -95,12 +110,11 @@ class MaxPool2d(_Pool):
         return (rf"\max_{{p,q}} {body}" if p.latex else f"max_{{p,q}} {body}"), 15
 
     def vjp(self, n: Node, G: Node) -> list[tuple[Node, Node]]:
-        X = n.args[0]
-        return [(X, maxpool2d_grad(G, X, n.param))]
+        return [(n.args[0], maxpool2d_grad(G, n))]
 
     def lower(self, n: Node, em: Any) -> str:
-        size, stride = n.param
-        return f"{emit_windows(em, n.args[0], size, stride, (0, 0))}.max(axis=(4, 5))"
+        parts = _slices(em, n)
+        return _tree(f"{em.xp}.maximum", parts) if len(parts) > 1 else f"{parts[0]}.copy()"
 
     def scalar(self, n: Node, vals: list, ctx: Any) -> Any:
         win = _windows_object(vals[0], *n.param, ctx.shape(n.shape))
@@ -140,7 +154,7 @@ class MaxPool2dGrad(Op):
         return args[1].shape
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
-        G, X = n.args
+        G, X = n.args[0], n.args[1]
         rows, cols = _reads(n.param)
         g = indexed(p, G, "n", "c", "i", "j")
         window = indexed(p, X, "n", "c", rows, cols)
@@ -150,25 +164,20 @@ class MaxPool2dGrad(Op):
         return f"Σ_{{i,j}} {g} 1[(h,w) = argmax_({rows},{cols}) {window}]", 15
 
     def lower(self, n: Node, em: Any) -> str:
-        G, X = n.args
+        G, X, Y = n.args
         size, stride = n.param
-        kk = size[0] * size[1]
-        win = emit_windows(em, X, size, stride, (0, 0))
-        N, C, Ho, Wo = G.shape
+        x, y, g = em.ref_name(X), em.ref_name(Y), em.ref_name(G)
+        taken, hit = em.fresh("taken"), em.fresh("hit")
+        em.line(f"{taken} = {em.xp}.zeros({y}.shape, dtype=bool)")
+        at = window_slice("_p", "_q", (Y.shape[2], Y.shape[3]), stride)
 
-        def argmax() -> str:
-            out = em.fresh("arg")
-            em.line(f"{out} = {win}.reshape(-1, {C}, {Ho}, {Wo}, {kk}).argmax(axis=4)")
-            return out
+        def first_maximum(p: str, q: str) -> list[str]:  # ties: the first maximum in reading order
+            return [f"{hit} = ({x}{at} == {y}) & ~{taken}", f"{taken} |= {hit}"]
 
-        arg = em.memo(("argmax", em.key(X), size, stride), argmax)
-        V = em.fresh("route")
-        em.line(f"{V} = ({em.xp}.arange({kk}) == {arg}[..., None]) * {em.ref(G)}[..., None]")
-        em.line(f"{V} = {V}.reshape(-1, {C}, {Ho}, {Wo}, {size[0]}, {size[1]})")
-        return emit_fold(em, V, X.shape, size, stride, (0, 0))
+        return emit_fold(em, lambda p, q: f"{g} * {hit}", X.shape, size, stride, (0, 0), inside=first_maximum)
 
     def scalar(self, n: Node, vals: list, ctx: Any) -> Any:
-        G, X = vals
+        G, X = vals[0], vals[1]
         size, stride = n.param
         win = _windows_object(X, size, stride, G.shape)
         V = numpy.full(win.shape, sympy.S.Zero, dtype=object)
@@ -178,11 +187,12 @@ class MaxPool2dGrad(Op):
         return fold_object(V, X.shape, size, stride, (0, 0))
 
 
-def maxpool2d_grad(G: Node, X: Node, param: tuple) -> Node:
-    """``∂L/∂X`` of ``maxpool2d(X)`` from its upstream gradient ``G``."""
+def maxpool2d_grad(G: Node, Y: Node) -> Node:
+    """``∂L/∂X`` of ``Y = maxpool2d(X)`` from its upstream gradient ``G`` (the operands: ``G``, ``X`` and ``Y``)."""
+    X = Y.args[0]
     if G.op == "zeros":
         return zeros(X.shape)
-    return make("maxpool2d_grad", (G, X), X.shape, param=param)
+    return make("maxpool2d_grad", (G, X, Y), X.shape, param=Y.param)
 
 
 @register
@@ -203,8 +213,8 @@ class AvgPool2d(_Pool):
         return [(X, avgpool2d_grad(G, n.param, X.shape))]
 
     def lower(self, n: Node, em: Any) -> str:
-        size, stride = n.param
-        return f"{emit_windows(em, n.args[0], size, stride, (0, 0))}.mean(axis=(4, 5))"
+        (kh, kw), _ = n.param
+        return f"({' + '.join(_slices(em, n))}) / {kh * kw}"
 
     def scalar(self, n: Node, vals: list, ctx: Any) -> Any:
         win = _windows_object(vals[0], *n.param, ctx.shape(n.shape))
@@ -250,14 +260,10 @@ class AvgPool2dGrad(Op):
         return [(n.args[0], avgpool2d(G, size, stride))]
 
     def lower(self, n: Node, em: Any) -> str:
-        G = n.args[0]
         size, stride, image = n.param
-        N, C, Ho, Wo = G.shape
-        g = em.ref_name(G)
-        V = em.fresh("spread")
-        em.line(f"{V} = {em.xp}.broadcast_to({g}[..., None, None] / {size[0] * size[1]}, "
-                f"({g}.shape[0], {C}, {Ho}, {Wo}, {size[0]}, {size[1]}))")
-        return emit_fold(em, V, image, size, stride, (0, 0))
+        share = em.fresh("share")
+        em.line(f"{share} = {em.ref(n.args[0])} / {size[0] * size[1]}")
+        return emit_fold(em, lambda p, q: share, image, size, stride, (0, 0))
 
     def scalar(self, n: Node, vals: list, ctx: Any) -> Any:
         G = vals[0]

@@ -11,9 +11,10 @@ whole number, as in the course's ``conv_forward_naive``.
 This module owns that arithmetic (:func:`window_sizes`, with the errors for
 sizes that do not fit), the index notation the records print
 (``X[n,c,2i+p-1,2j+q-1]``), and the generated code that cuts an image into its
-windows (:func:`emit_windows`, a strided view, no copy) or adds windows back
-into an image (:func:`emit_fold`, the adjoint: a loop over the ``kh kw``
-offsets of a window, never over pixels).
+windows for im2col (:func:`emit_windows`, a strided view, no copy), picks the
+pixel at one offset of every window (:func:`window_slice`, for pooling) and
+adds windows back into an image (:func:`emit_fold`, the adjoint: a loop over
+the ``kh kw`` offsets of a window, never over pixels).
 
 >>> window_sizes((8, 8), (3, 3), (1, 1), (1, 1), "conv2d(X, K)")
 (8, 8)
@@ -29,7 +30,7 @@ derivkit.errors.ShapeError: conv2d(X, K): the 5 x 5 windows are larger than the 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy
 import sympy
@@ -39,7 +40,7 @@ from derivkit.graph.node import Node, short
 from derivkit.graph.shapes import shape_text
 
 __all__ = ["Pair", "pair", "window_sizes", "require_images", "offset_index", "source_index", "indexed",
-           "pair_text", "options_text", "emit_padded", "emit_windows", "emit_fold", "pad_object",
+           "pair_text", "options_text", "emit_padded", "emit_windows", "emit_fold", "window_slice", "pad_object",
            "fold_object"]
 
 Pair = tuple[int, int]
@@ -84,11 +85,13 @@ def window_sizes(size: Sequence[int], kernel: Pair, stride: Pair, padding: Pair,
     for axis, (n, k, s, p) in enumerate(zip(size, kernel, stride, padding)):
         padded = n + 2 * p
         if k > padded:
-            what = "rows" if axis == 0 else "columns"
+            def what(count: int) -> str:
+                return ("row" if axis == 0 else "column") + ("s" if count != 1 else "")
+
             pad = f" ({n} + 2 x {p} of padding)" if p else ""
             raise ShapeError(f"{where}: the {kernel[0]} x {kernel[1]} windows are larger than the {size[0]} x "
-                             f"{size[1]} image{' with its padding' if p else ''}: {k} {what} of window, {padded} "
-                             f"{what} of image{pad}")
+                             f"{size[1]} image{' with its padding' if p else ''}: {k} {what(k)} of window, {padded} "
+                             f"{what(padded)} of image{pad}")
         out.append((padded - k) // s + 1)
     return out[0], out[1]
 
@@ -117,57 +120,92 @@ def indexed(p: Any, n: Node, *indices: str) -> str:
 
 # -- generated code ------------------------------------------------------------------
 
-def emit_padded(em: Any, X: Node, padding: Pair) -> str:
-    """A variable holding ``X`` with ``padding`` rows and columns of zeros on each side (``X`` itself without)."""
+def emit_padded(em: Any, X: Node, padding: Pair) -> tuple[str, str]:
+    """A variable holding ``X`` with ``padding`` rows and columns of zeros on each side, and its layout.
+
+    The layout is ``"nchw"`` (``X`` itself, without padding) or ``"cnhw"``: the
+    padded copy keeps each channel of the whole batch together, which is the
+    order im2col reads it in.
+    """
     x = em.ref_name(X)
     if padding == (0, 0):
-        return x
+        return x, "nchw"
 
     def pad() -> str:
         out = em.fresh("xp")
-        ph, pw = padding
-        em.line(f"{out} = {em.xp}.pad({x}, ((0, 0), (0, 0), ({ph}, {ph}), ({pw}, {pw})))")
+        (ph, pw), (N, C, H, W) = padding, X.shape
+        em.line(f"{out} = {em.xp}.zeros(({C}, {em.dim(N)}, {H + 2 * ph}, {W + 2 * pw}), dtype=DTYPE)")
+        em.line(f"{out}[:, :, {ph}:{ph + H}, {pw}:{pw + W}] = {x}.transpose(1, 0, 2, 3)")
         return out
 
-    return em.memo(("pad", em.key(X), padding), pad)
+    return em.memo(("pad", em.key(X), padding), pad), "cnhw"
+
+
+def _times(factor: int, code: str) -> str:
+    return code if factor == 1 else f"{factor} * {code}"
 
 
 def emit_windows(em: Any, X: Node, kernel: Pair, stride: Pair, padding: Pair) -> str:
-    """A variable holding the windows of ``X``: a strided view ``(N, C, Ho, Wo, kh, kw)`` of the padded image."""
-    xp = emit_padded(em, X, padding)
+    """A variable holding every window of ``X`` padded, a strided view ``(C, kh, kw, N, Ho, Wo)`` (no copy).
+
+    Its reshape to ``C kh kw x N Ho Wo`` is im2col, with the rows in memory
+    order. The view is made with ``as_strided`` from the sizes the shape rule
+    checked, which the generated code also checks on the data before it runs.
+    """
+    xp, layout = emit_padded(em, X, padding)
 
     def view() -> str:
-        out = em.fresh("win")
-        sh, sw = stride
-        step = "" if stride == (1, 1) else f"[:, :, ::{sh}, ::{sw}]"
-        em.line(f"{out} = {em.xp}.lib.stride_tricks.sliding_window_view({xp}, {kernel}, axis=(2, 3)){step}")
+        out, st = em.fresh("win"), em.fresh("st")
+        (N, C, H, W), (kh, kw), (sh, sw) = X.shape, kernel, stride
+        Ho, Wo = window_sizes((H, W), kernel, stride, padding, "windows")
+        n, c = ("0", "1") if layout == "nchw" else ("1", "0")
+        em.line(f"{st} = {xp}.strides")
+        em.line(f"{out} = {em.xp}.lib.stride_tricks.as_strided({xp}, ({C}, {kh}, {kw}, {em.dim(N)}, {Ho}, {Wo}), "
+                f"({st}[{c}], {st}[2], {st}[3], {st}[{n}], {_times(sh, f'{st}[2]')}, {_times(sw, f'{st}[3]')}), "
+                "writeable=False)")
         return out
 
     return em.memo(("windows", em.key(X), kernel, stride, padding), view)
 
 
-def emit_fold(em: Any, V: str, image: Sequence[Any], kernel: Pair, stride: Pair, padding: Pair) -> str:
-    """Code for the image ``(N, C, H, W)`` that adds each window of ``V`` ``(N, C, Ho, Wo, kh, kw)`` back in place.
+def window_slice(p: Any, q: Any, out: Pair, stride: Pair) -> str:
+    """``[:, :, p:p + s(Ho-1)+1:s, ...]``: the pixel at offset ``(p, q)`` of every window (``p`` an int or a name)."""
+    parts = []
+    for start, count, step in ((p, out[0], stride[0]), (q, out[1], stride[1])):
+        span = step * (count - 1) + 1
+        stop = start + span if isinstance(start, int) else f"{start} + {span}"
+        parts.append(f"{start}:{stop}" + (f":{step}" if step != 1 else ""))
+    return f"[:, :, {parts[0]}, {parts[1]}]"
 
-    Where windows overlap, their entries add up; pixels no window reads get 0; the padding is cut
-    off at the end. Windows that tile the image without gaps or overlap are a reshape.
+
+def emit_fold(em: Any, part: Callable[[str, str], str], image: Sequence[Any], kernel: Pair, stride: Pair,
+              padding: Pair, channels_first: bool = False,
+              inside: Callable[[str, str], Sequence[str]] = lambda p, q: ()) -> str:
+    """Code for the image ``(N, C, H, W)`` that adds every window back where it was read from (col2im).
+
+    ``part(p, q)`` is the code of what the windows hold at offset ``(p, q)``:
+    an ``(N, C, Ho, Wo)`` array, or ``(C, N, Ho, Wo)`` with ``channels_first``;
+    ``inside(p, q)`` are statements to run before it at each offset. The
+    generated loop runs over the ``kh kw`` offsets of a window (each step one
+    strided slice of the whole batch), never over pixels. Where windows
+    overlap, their entries add up; pixels no window reads get 0; the padding is
+    cut off at the end.
     """
-    N, (C, H, W) = em.dim(image[0]), image[1:]
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    N, C, H, W = image
+    (kh, kw), (ph, pw) = kernel, padding
     Ho, Wo = window_sizes((H, W), kernel, stride, padding, "fold")
-    if stride == kernel and padding == (0, 0) and (Ho * kh, Wo * kw) == (H, W):
-        return f"{V}.transpose(0, 1, 2, 4, 3, 5).reshape(-1, {C}, {H}, {W})"
-    out = em.fresh("fold")
     Hp, Wp = H + 2 * ph, W + 2 * pw
-    rows = f"_p:_p + {sh * (Ho - 1) + 1}" + (f":{sh}" if sh != 1 else "")
-    cols = f"_q:_q + {sw * (Wo - 1) + 1}" + (f":{sw}" if sw != 1 else "")
-    em.line(f"{out} = {em.xp}.zeros(({N}, {C}, {Hp}, {Wp}), dtype={V}.dtype)")
+    tiled = stride == kernel and (Ho * kh, Wo * kw) == (Hp, Wp)  # every pixel in exactly one window
+    out = em.fresh("fold")
+    first, second = (C, em.dim(N)) if channels_first else (em.dim(N), C)
+    em.line(f"{out} = {em.xp}.{'empty' if tiled else 'zeros'}(({first}, {second}, {Hp}, {Wp}), dtype=DTYPE)")
     em.line(f"for _p in range({kh}):")
     em.line(f"    for _q in range({kw}):")
-    em.line(f"        {out}[:, :, {rows}, {cols}] += {V}[:, :, :, :, _p, _q]")
-    if padding == (0, 0):
-        return out
-    return f"{out}[:, :, {ph}:{ph + H}, {pw}:{pw + W}]"
+    for statement in inside("_p", "_q"):
+        em.line(f"        {statement}")
+    em.line(f"        {out}{window_slice('_p', '_q', (Ho, Wo), stride)} {'=' if tiled else '+='} {part('_p', '_q')}")
+    crop = f"{out}[:, :, {ph}:{ph + H}, {pw}:{pw + W}]" if padding != (0, 0) else out
+    return f"{crop}.transpose(1, 0, 2, 3)" if channels_first else crop
 
 
 # -- the scalar forms (object arrays of SymPy numbers) --------------------------------
