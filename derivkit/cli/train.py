@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(or full-batch descent); prints one line per epoch and the test accuracy.",
     )
     p.add_argument("--data", default="digits", choices=sorted(DEFAULTS), help="data set (default: digits)")
+    p.add_argument("--arch", default="mlp", choices=("mlp", "cnn"),
+                   help="mlp (default) or cnn: a convolutional network (conv-ReLU-pool blocks) on the 8x8 digit images")
+    p.add_argument("--channels", default="16,32", help="kernels of each conv block of --arch cnn (default 16,32)")
     p.add_argument("--layers", help="layer sizes from input to output, e.g. 64,32,10 (default: per data set)")
     p.add_argument("--activation", help="hidden activation: sigmoid, tanh, relu, ... (default: per data set)")
     p.add_argument("--loss", help="loss: mse, bce, softmax_cross_entropy, ... (default: per data set)")
@@ -35,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, help="learning rate (default: 0.01 for adam, 0.1 for gd)")
     p.add_argument("--momentum", type=float, help="eta for --optimizer momentum/nesterov (default 0.9)")
     p.add_argument("--epochs", type=int, default=20, help="number of epochs (default 20)")
-    p.add_argument("--batch-size", type=int, help="minibatch size (default: the whole training set)")
+    p.add_argument("--batch-size", type=int, help="minibatch size (default: the whole training set; 32 for --arch cnn)")
     p.add_argument("--test", type=float, default=0.2, help="fraction held out for testing (default 0.2)")
     p.add_argument("--patience", type=int, help="early stopping on the test part after this many epochs without progress")
     p.add_argument("--seed", type=int, default=0, help="random seed for the split, the weights and the shuffling")
@@ -46,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from derivkit.nn import mlp
+    from derivkit.nn import cnn, mlp
     from derivkit.training.datasets import load, train_test_split
     from derivkit.training.loop import evaluate, train
     from derivkit.training.optim import make_optimizer
@@ -61,9 +64,12 @@ def run(args: argparse.Namespace) -> int:
         sizes = [int(s) for s in layers.split(",")]
     except ValueError:
         raise InputError(f"--layers takes integers such as 64,32,10, not {layers!r}") from None
-    data = load(args.data)
+    if args.arch == "cnn" and (args.data != "digits" or args.layers or args.activation or args.loss):
+        raise InputError("--arch cnn trains a convolutional network on the digit images: use it with --data digits, "
+                         "and --channels instead of --layers, --activation and --loss")
+    data = load(args.data, images=True) if args.arch == "cnn" else load(args.data)
     n_in, n_out = data["X"].shape[1], data["Y"].shape[1]
-    if sizes[0] != n_in or sizes[-1] != n_out:
+    if args.arch == "mlp" and (sizes[0] != n_in or sizes[-1] != n_out):
         raise InputError(f"the {args.data} data has {n_in} inputs and {n_out} outputs: "
                          f"--layers must start with {n_in} and end with {n_out}, not {layers}")
     if args.data in ("xor", "regression"):
@@ -74,7 +80,15 @@ def run(args: argparse.Namespace) -> int:
     lr = args.lr if args.lr is not None else LEARNING_RATES.get(name, 0.01)
     hyper = {"eta": args.momentum} if args.momentum is not None and name in ("momentum", "nesterov") else {}
     opt = make_optimizer(name, lr=lr, **hyper)
-    graph = mlp(sizes, activation=activation, output=output, loss=loss)
+    if args.arch == "cnn":
+        try:
+            channels = [int(c) for c in args.channels.split(",")]
+        except ValueError:
+            raise InputError(f"--channels takes whole numbers such as 16,32, not {args.channels!r}") from None
+        graph = cnn(data["X"].shape[1:], classes=n_out, channels=channels)
+        args.batch_size = 32 if args.batch_size is None else args.batch_size
+    else:
+        graph = mlp(sizes, activation=activation, output=output, loss=loss)
     compiled = graph.compile()
     epochs = args.epochs
 
@@ -97,7 +111,9 @@ def run(args: argparse.Namespace) -> int:
         split = (f"{len(train_part['X'])} examples, no test part" if test_part is train_part
                  else f"{len(train_part['X'])} training, {len(test_part['X'])} test examples")
         print(f"{args.data}: {split}; "
-              f"MLP {'-'.join(map(str, sizes))} ({activation}, loss {loss}); {opt!r}, {batch}")
+              + (f"CNN {args.channels.replace(',', '-')} (3x3 kernels, ReLU, 2x2 max-pooling, softmax cross-entropy)"
+                 if args.arch == "cnn"
+                 else f"MLP {'-'.join(map(str, sizes))} ({activation}, loss {loss})") + f"; {opt!r}, {batch}")
     h = train(compiled, train_part, opt, epochs=epochs, batch_size=args.batch_size, seed=args.seed,
               validation=test_part if test_part is not train_part else None, patience=args.patience,
               callback=log, progress=False)
