@@ -88,10 +88,11 @@ def window_sizes(size: Sequence[int], kernel: Pair, stride: Pair, padding: Pair,
             def what(count: int) -> str:
                 return ("row" if axis == 0 else "column") + ("s" if count != 1 else "")
 
-            pad = f" ({n} + 2 x {p} of padding)" if p else ""
+            padded_size = f" ({size[0] + 2 * padding[0]} x {size[1] + 2 * padding[1]})"
+            image = f" with its padding{padded_size}" if padding != (0, 0) else ""
             raise ShapeError(f"{where}: the {kernel[0]} x {kernel[1]} windows are larger than the {size[0]} x "
-                             f"{size[1]} image{' with its padding' if p else ''}: {k} {what(k)} of window, {padded} "
-                             f"{what(padded)} of image{pad}")
+                             f"{size[1]} image{image}: {k} {what(k)} of window, {padded} {what(padded)} of "
+                             f"{'padded ' if image else ''}image")
         out.append((padded - k) // s + 1)
     return out[0], out[1]
 
