@@ -22,7 +22,7 @@ _EXPORTS = {
     **{n: "derivkit.nn.layers" for n in ("neuron", "layer", "linear_scores")},
     **{n: "derivkit.graph" for n in ("Graph", "Backprop")},
     "mlp": "derivkit.nn.networks",
-    "cnn": "derivkit.nn.cnn",
+    "cnn": "derivkit.nn.convnets",
     **{n: "derivkit.nn.activations" for n in ("softmax_jacobian", "sigmoid_jacobian", "logsumexp")},
     **{n: "derivkit.nn.losses" for n in (
         "LossGradient", "squared_error_gradient", "nll_gradient", "cross_entropy_gradient",

@@ -53,7 +53,7 @@ def _reads(param: tuple) -> tuple[str, str]:
     return offset_index("i", sh, "p", 0), offset_index("j", sw, "q", 0)
 
 
-def _windows_object(X: numpy.ndarray, size: Pair, stride: Pair, out: tuple) -> numpy.ndarray:
+def _windows_object(X: numpy.ndarray, size: Pair, stride: Pair, out: Any) -> numpy.ndarray:
     """The windows of an object array, ``(N, C, Ho, Wo, kh, kw)``."""
     (kh, kw), (sh, sw) = size, stride
     win = numpy.empty(tuple(out) + (kh, kw), dtype=object)
@@ -117,7 +117,7 @@ class MaxPool2d(_Pool):
         return _tree(f"{em.xp}.maximum", parts) if len(parts) > 1 else f"{parts[0]}.copy()"
 
     def scalar(self, n: Node, vals: list, ctx: Any) -> Any:
-        win = _windows_object(vals[0], *n.param, ctx.shape(n.shape))
+        win = _windows_object(vals[0], n.param[0], n.param[1], ctx.shape(n.shape))
         out = numpy.empty(win.shape[:4], dtype=object)
         for pos in numpy.ndindex(out.shape):
             out[pos] = sympy.Max(*win[pos].flat)
@@ -217,7 +217,7 @@ class AvgPool2d(_Pool):
         return f"({' + '.join(_slices(em, n))}) / {kh * kw}"
 
     def scalar(self, n: Node, vals: list, ctx: Any) -> Any:
-        win = _windows_object(vals[0], *n.param, ctx.shape(n.shape))
+        win = _windows_object(vals[0], n.param[0], n.param[1], ctx.shape(n.shape))
         out = numpy.empty(win.shape[:4], dtype=object)
         count = n.param[0][0] * n.param[0][1]
         for pos in numpy.ndindex(out.shape):

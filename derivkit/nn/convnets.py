@@ -1,5 +1,7 @@
 """Convolutional networks as graphs: LeNet-style blocks of convolution, ReLU and max-pooling.
 
+(The module is ``convnets``, not ``cnn``, so that ``derivkit.nn.cnn`` is always the function.)
+
 ``cnn((1, 8, 8), classes=10)`` is the course's small convolutional network for
 the 8 x 8 digits, two blocks of conv - ReLU - pool, then one affine layer and
 the softmax with the cross-entropy loss::
