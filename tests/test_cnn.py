@@ -131,3 +131,17 @@ def test_train_command_with_the_cnn(capsys, one_blas_thread):
 def test_train_command_refuses_what_the_cnn_does_not_take(capsys, argv, message):
     assert main(["train", "--arch", "cnn", "--epochs", "1", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_integer_labels_train_with_the_training_loop(one_blas_thread):
+    pytest.importorskip("sklearn", reason="the digits ship with scikit-learn (extra data)")
+    from derivkit import train
+    from derivkit.optim import Adam
+    from derivkit.training.datasets import digits, labels
+
+    data = digits(images=True)
+    data = {"X": data["X"][:256], "y": labels(data["Y"][:256])}
+    net = nn.cnn((1, 8, 8), channels=(4, 8), labels="int").compile()
+    h = train(net, data, Adam(0.01), epochs=5, batch_size=32, seed=0, progress=False)
+    assert not h.diverged and h.losses[-1] < h.losses[0] / 2
+    assert np.mean(net.predict(h.params, data["X"]).argmax(axis=1) == data["y"]) > 0.8

@@ -46,10 +46,9 @@ import numpy
 import sympy
 
 from derivkit.errors import InputError, ShapeError
-from derivkit.graph.node import Node, Op, build, in_definitions, make, register, short
-from derivkit.graph.ops.leaves import zeros
+from derivkit.graph.node import Node, Op, build, in_definitions, register, short
 from derivkit.graph.ops.windows import (
-    Pair, emit_fold, emit_windows, fold_object, indexed, offset_index, options_text, pad_object, pair,
+    Pair, WindowAdjoint, adjoint_node, emit_fold, emit_windows, fold_object, indexed, offset_index, options_text, pad_object, pair,
     require_images, source_index, window_sizes,
 )
 from derivkit.graph.shapes import Shape, shape_text
@@ -193,15 +192,10 @@ def conv2d(X: Node, K: Node, b: Node | None = None, stride: Any = 1, padding: An
 
 
 @register
-class Conv2dInputGrad(Op):
+class Conv2dInputGrad(WindowAdjoint):
     """The adjoint of ``conv2d`` for the images: ``G`` convolved with the kernels (the transposed convolution)."""
 
     name = "conv2d_input_grad"
-    big_operator = True
-    needs_variable = True
-
-    def shape(self, args: tuple, param: Any) -> Shape:
-        return param[2]
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
         G, K = n.args
@@ -237,20 +231,14 @@ class Conv2dInputGrad(Op):
 
 def conv2d_input_grad(G: Node, K: Node, param: tuple, image: Shape) -> Node:
     """``∂L/∂X`` of ``conv2d(X, K)`` from its upstream gradient ``G`` (``image`` is the shape of ``X``)."""
-    if G.op == "zeros":
-        return zeros(image)
-    return make("conv2d_input_grad", (G, K), tuple(image), param=(param[0], param[1], tuple(image)))
+    return adjoint_node("conv2d_input_grad", (G, K), param[:2], image)
 
 
 @register
-class Conv2dKernelGrad(Op):
+class Conv2dKernelGrad(WindowAdjoint):
     """The adjoint of ``conv2d`` for the kernels: the images correlated with the upstream gradient ``G``."""
 
     name = "conv2d_kernel_grad"
-    big_operator = True
-
-    def shape(self, args: tuple, param: Any) -> Shape:
-        return param[2]
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
         X, G = n.args
@@ -283,20 +271,14 @@ class Conv2dKernelGrad(Op):
 
 def conv2d_kernel_grad(X: Node, G: Node, param: tuple, kernel: Shape) -> Node:
     """``∂L/∂K`` of ``conv2d(X, K)`` from its upstream gradient ``G`` (``kernel`` is the shape of ``K``)."""
-    if G.op == "zeros" or X.op == "zeros":
-        return zeros(kernel)
-    return make("conv2d_kernel_grad", (X, G), tuple(kernel), param=(param[0], param[1], tuple(kernel)))
+    return adjoint_node("conv2d_kernel_grad", (X, G), param[:2], kernel)
 
 
 @register
-class Conv2dBiasGrad(Op):
+class Conv2dBiasGrad(WindowAdjoint):
     """The adjoint of the bias of ``conv2d``: the upstream gradient summed over the examples and the pixels."""
 
     name = "conv2d_bias_grad"
-    big_operator = True
-
-    def shape(self, args: tuple, param: Any) -> Shape:
-        return param
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
         return _sum(p, "n,i,j", indexed(p, n.args[0], "n", "f", "i", "j")), 15
@@ -320,6 +302,4 @@ class Conv2dBiasGrad(Op):
 
 def conv2d_bias_grad(G: Node, shape: Shape) -> Node:
     """``∂L/∂b`` of the bias of ``conv2d`` (``shape``: ``F`` or ``1 x F x 1 x 1``)."""
-    if G.op == "zeros":
-        return zeros(shape)
-    return make("conv2d_bias_grad", (G,), tuple(shape), param=tuple(shape))
+    return adjoint_node("conv2d_bias_grad", (G,), (), shape)

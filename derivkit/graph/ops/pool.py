@@ -37,10 +37,9 @@ import numpy
 import sympy
 
 from derivkit.errors import InputError
-from derivkit.graph.node import Node, Op, build, in_definitions, make, register, short
-from derivkit.graph.ops.leaves import zeros
+from derivkit.graph.node import Node, Op, build, in_definitions, register, short
 from derivkit.graph.ops.windows import (
-    Pair, emit_fold, fold_object, indexed, offset_index, pair, pair_text, require_images, source_index,
+    Pair, WindowAdjoint, adjoint_node, emit_fold, fold_object, indexed, offset_index, pair, pair_text, require_images, source_index,
     window_slice, window_sizes,
 )
 from derivkit.graph.shapes import Shape
@@ -143,15 +142,10 @@ def _first_argmax(values: list) -> int:
 
 
 @register
-class MaxPool2dGrad(Op):
+class MaxPool2dGrad(WindowAdjoint):
     """The adjoint of ``maxpool2d``: each ``G[n,c,i,j]`` routed to the first maximum of its window."""
 
     name = "maxpool2d_grad"
-    big_operator = True
-    needs_variable = True
-
-    def shape(self, args: tuple, param: Any) -> Shape:
-        return args[1].shape
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
         G, X = n.args[0], n.args[1]
@@ -165,7 +159,7 @@ class MaxPool2dGrad(Op):
 
     def lower(self, n: Node, em: Any) -> str:
         G, X, Y = n.args
-        size, stride = n.param
+        size, stride = n.param[:2]
         x, y, g = em.ref_name(X), em.ref_name(Y), em.ref_name(G)
         taken, hit = em.fresh("taken"), em.fresh("hit")
         em.line(f"{taken} = {em.xp}.zeros({y}.shape, dtype=bool)")
@@ -178,7 +172,7 @@ class MaxPool2dGrad(Op):
 
     def scalar(self, n: Node, vals: list, ctx: Any) -> Any:
         G, X = vals[0], vals[1]
-        size, stride = n.param
+        size, stride = n.param[:2]
         win = _windows_object(X, size, stride, G.shape)
         V = numpy.full(win.shape, sympy.S.Zero, dtype=object)
         for pos in numpy.ndindex(G.shape):
@@ -190,9 +184,7 @@ class MaxPool2dGrad(Op):
 def maxpool2d_grad(G: Node, Y: Node) -> Node:
     """``∂L/∂X`` of ``Y = maxpool2d(X)`` from its upstream gradient ``G`` (the operands: ``G``, ``X`` and ``Y``)."""
     X = Y.args[0]
-    if G.op == "zeros":
-        return zeros(X.shape)
-    return make("maxpool2d_grad", (G, X, Y), X.shape, param=Y.param)
+    return adjoint_node("maxpool2d_grad", (G, X, Y), Y.param, X.shape, vanishes_with=(G,))
 
 
 @register
@@ -232,15 +224,10 @@ def avgpool2d(X: Node, k: Any = 2, stride: Any = None) -> Node:
 
 
 @register
-class AvgPool2dGrad(Op):
+class AvgPool2dGrad(WindowAdjoint):
     """The adjoint of ``avgpool2d``: each ``G[n,c,i,j]`` spread evenly over its window."""
 
     name = "avgpool2d_grad"
-    big_operator = True
-    needs_variable = True
-
-    def shape(self, args: tuple, param: Any) -> Shape:
-        return param[2]
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
         (kh, kw), (sh, sw), _ = n.param
@@ -277,6 +264,4 @@ class AvgPool2dGrad(Op):
 
 def avgpool2d_grad(G: Node, param: tuple, image: Shape) -> Node:
     """``∂L/∂X`` of ``avgpool2d(X)`` from its upstream gradient ``G`` (``image`` is the shape of ``X``)."""
-    if G.op == "zeros":
-        return zeros(image)
-    return make("avgpool2d_grad", (G,), tuple(image), param=(param[0], param[1], tuple(image)))
+    return adjoint_node("avgpool2d_grad", (G,), param[:2], image)

@@ -36,10 +36,10 @@ import numpy
 import sympy
 
 from derivkit.errors import ShapeError
-from derivkit.graph.node import Node, short
+from derivkit.graph.node import Node, Op, make, short
 from derivkit.graph.shapes import shape_text
 
-__all__ = ["Pair", "pair", "window_sizes", "require_images", "offset_index", "source_index", "indexed",
+__all__ = ["Pair", "WindowAdjoint", "adjoint_node", "pair", "window_sizes", "require_images", "offset_index", "source_index", "indexed",
            "pair_text", "options_text", "emit_padded", "emit_windows", "emit_fold", "window_slice", "pad_object",
            "fold_object"]
 
@@ -95,6 +95,26 @@ def window_sizes(size: Sequence[int], kernel: Pair, stride: Pair, padding: Pair,
                              f"{'padded ' if image else ''}image")
         out.append((padded - k) // s + 1)
     return out[0], out[1]
+
+
+class WindowAdjoint(Op):
+    """A backward operation of convolution or pooling: its parameter ends with the shape of its result."""
+
+    big_operator = True
+    needs_variable = True
+
+    def shape(self, args: tuple, param: Any) -> tuple:
+        return param[-1]
+
+
+def adjoint_node(op: str, args: Sequence[Node], param: tuple, shape: Sequence[Any],
+                 vanishes_with: Sequence[Node] | None = None) -> Node:
+    """The node ``op(args)`` of ``shape`` (appended to ``param``), or 0 when one of ``vanishes_with`` is 0."""
+    from derivkit.graph.ops.leaves import zeros
+
+    if any(a.op == "zeros" for a in (args if vanishes_with is None else vanishes_with)):
+        return zeros(tuple(shape))
+    return make(op, tuple(args), tuple(shape), param=tuple(param) + (tuple(shape),))
 
 
 # -- the index notation ----------------------------------------------------------
