@@ -289,12 +289,12 @@ def _graph():
      "than the 4 x 4 image with its padding (6 x 4): 5 columns of window, 4 columns of padded image"),
     ("conv2d(X, K3)", ShapeError, "conv2d(X, K3): X has 1 channel (N x 1 x 4 x 4), but the kernels K3 "
                                   "(2 x 3 x 3 x 3) expect 3"),
-    ("conv2d(X, K, stride=0)", ShapeError, "conv2d(X, K): the stride must be a whole number at least 1"),
-    ("conv2d(X, K, stride=-2)", ShapeError, "the stride must be a whole number at least 1"),
-    ("conv2d(X, K, stride=1.5)", ShapeError, "the stride must be a whole number at least 1 (or a pair such as "
-                                             "(2, 1) for rows and columns), got 3/2"),
-    ("conv2d(X, K, padding=-1)", ShapeError, "the padding must be a whole number 0 or more"),
-    ("conv2d(X, K, padding=(1, 2, 3))", ShapeError, "the padding must be a whole number 0 or more"),
+    ("conv2d(X, K, stride=0)", ShapeError, "conv2d(X, K): the stride must be a whole number of at least 1"),
+    ("conv2d(X, K, stride=-2)", ShapeError, "the stride must be a whole number of at least 1"),
+    ("conv2d(X, K, stride=1.5)", ShapeError, "the stride must be a whole number of at least 1 (or a pair such as "
+                                             "(2, 1) for rows and columns), got 1.5"),
+    ("conv2d(X, K, padding=-1)", ShapeError, "the padding must be a whole number, 0 or more"),
+    ("conv2d(X, K, padding=(1, 2, 3))", ShapeError, "the padding must be a whole number, 0 or more"),
     ("conv2d(X, K, b, b)", ShapeError, "the stride must be a whole number"),
     ("conv2d(X, K, 2)", InputError, "the third argument is the bias, a node of shape F"),
     ("conv2d(X, K, b, bias=b)", InputError, "conv2d takes the bias once"),
@@ -305,9 +305,9 @@ def _graph():
     ("conv2d(X, b)", ShapeError, "takes kernels of shape F x C x kh x kw (filters, channels, rows, columns), but b "
                                  "has shape 2"),
     ("conv2d(labels, K)", InputError, "labels holds integers"),
-    ("maxpool2d(X, 0)", ShapeError, "maxpool2d(X, 0): the window size must be a whole number at least 1"),
-    ("maxpool2d(X, 2.5)", ShapeError, "the window size must be a whole number at least 1"),
-    ("avgpool2d(X, 2, stride=0)", ShapeError, "avgpool2d(X, 2): the stride must be a whole number at least 1"),
+    ("maxpool2d(X, 0)", ShapeError, "maxpool2d(X, 0): the window size must be a whole number of at least 1"),
+    ("maxpool2d(X, 2.5)", ShapeError, "the window size must be a whole number of at least 1"),
+    ("avgpool2d(X, 2, stride=0)", ShapeError, "avgpool2d(X, 2): the stride must be a whole number of at least 1"),
     ("maxpool2d(X, 5)", ShapeError, "maxpool2d(X, 5): the 5 x 5 windows are larger than the 4 x 4 image"),
     ("avgpool2d(b, 2)", ShapeError, "avgpool2d(b, 2) takes images of shape N x C x H x W"),
 ])

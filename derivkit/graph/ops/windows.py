@@ -4,9 +4,11 @@ Images are ``(N, C, H, W)`` tensors (a batch of ``N`` images of ``C`` channels,
 ``H`` rows and ``W`` columns). A window of ``kh x kw`` pixels slides over each
 image with a stride ``s`` after ``P`` rows and columns of zeros are added on
 every side (the padding): output position ``(i, j)`` sees the pixels
-``(i s + p - P, j s + q - P)`` for ``0 <= p < kh`` and ``0 <= q < kw``. The
-windows must tile the padded image exactly: ``(H + 2P - kh) / s`` must be a
-whole number, as in the course's ``conv_forward_naive``.
+``(i s + p - P, j s + q - P)`` for ``0 <= p < kh`` and ``0 <= q < kw``. There
+are ``Ho = ⌊(H + 2P - kh)/s⌋ + 1`` window positions down the image and
+``Wo = ⌊(W + 2P - kw)/s⌋ + 1`` across; when the stride does not divide
+``H + 2P - kh``, the last rows (columns) that do not fill a window are left
+out, as in PyTorch.
 
 This module owns that arithmetic (:func:`window_sizes`, with the errors for
 sizes that do not fit), the index notation the records print
@@ -39,11 +41,20 @@ from derivkit.errors import ShapeError
 from derivkit.graph.node import Node, Op, make, short
 from derivkit.graph.shapes import shape_text
 
-__all__ = ["Pair", "WindowAdjoint", "adjoint_node", "pair", "window_sizes", "require_images", "offset_index", "source_index", "indexed",
-           "pair_text", "options_text", "emit_padded", "emit_windows", "emit_fold", "window_slice", "pad_object",
-           "fold_object"]
+__all__ = ["Pair", "WindowAdjoint", "adjoint_node", "pair", "window_sizes", "require_images", "offset_index",
+           "source_index", "indexed", "pair_text", "options_text", "emit_padded", "emit_windows", "emit_fold",
+           "window_slice", "pad_object", "fold_object"]
 
 Pair = tuple[int, int]
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it: ``1.5``, not SymPy's ``3/2`` that a definition string reads it as."""
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_shown(v) for v in value) + ")"
+    if isinstance(value, sympy.Rational) and not value.is_Integer:
+        return f"{float(value):g}"
+    return repr(value) if not isinstance(value, sympy.Basic) else str(value)
 
 
 def pair(value: Any, what: str, where: str, minimum: int) -> Pair:
@@ -53,9 +64,9 @@ def pair(value: Any, what: str, where: str, minimum: int) -> Pair:
         isinstance(v, (int, numpy.integer, sympy.Integer)) and not isinstance(v, bool) and int(v) >= minimum
         for v in items)
     if not ok:
-        least = "0 or more" if minimum == 0 else f"at least {minimum}"
-        raise ShapeError(f"{where}: the {what} must be a whole number {least} (or a pair such as (2, 1) for rows "
-                         f"and columns), got {value!r}")
+        least = ", 0 or more" if minimum == 0 else f" of at least {minimum}"
+        raise ShapeError(f"{where}: the {what} must be a whole number{least} (or a pair such as (2, 1) for rows "
+                         f"and columns), got {_shown(value)}")
     return int(items[0]), int(items[1])
 
 
