@@ -125,8 +125,8 @@ def test_train_command_with_the_cnn(capsys, one_blas_thread):
 @pytest.mark.parametrize("argv, message", [
     (["--data", "moons"], "use it with --data digits"),
     (["--layers", "64,10"], "--channels instead of --layers"),
-    (["--channels", "16,x"], "--channels takes whole numbers such as 16,32"),
-    (["--channels", "0"], "each number of channels must be a whole number of at least 1"),
+    (["--channels", "16,x"], "--channels takes whole numbers from 1 to 4096 such as 16,32"),
+    (["--channels", "0"], "--channels takes whole numbers from 1 to 4096"),
 ])
 def test_train_command_refuses_what_the_cnn_does_not_take(capsys, argv, message):
     assert main(["train", "--arch", "cnn", "--epochs", "1", *argv]) == 2
