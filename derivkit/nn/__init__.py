@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # the lazy names as type checkers and the API reference see t
         softmax_jacobian as softmax_jacobian, step as step, tanh as tanh,
     )
     from derivkit.graph import Backprop as Backprop, Graph as Graph
+    from derivkit.nn.convnets import cnn as cnn
     from derivkit.nn.layers import (
         LinearScores as LinearScores, decision_boundary as decision_boundary, layer as layer,
         layer_symbols as layer_symbols, linear_scores as linear_scores, neuron as neuron,
