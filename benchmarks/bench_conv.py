@@ -14,8 +14,10 @@
    initial weights, with derivkit's training loop and with the same network in
    PyTorch (``nn.Conv2d``, ``nn.MaxPool2d``, ``nn.Linear``, ``torch.optim.Adam``).
 
-Every library computes with one thread (BLAS and PyTorch), in one process; the
-runs of the different rows are interleaved and each row reports its best.
+Every library computes with one thread (BLAS and PyTorch), in one process; times
+are CPU time of the process (``time.process_time``: other work on a busy machine
+does not inflate it); the runs of the different rows are interleaved and each row
+reports its best.
 
     python benchmarks/bench_conv.py            # full run, writes results/conv.md
     python benchmarks/bench_conv.py --quick    # smoke test: fewer repeats, one epoch, no result file
@@ -150,10 +152,10 @@ def best_of(configs: dict, repeat: int, calls: int) -> dict[str, float]:
         run()  # warm-up
     for _ in range(repeat):
         for name, run in configs.items():
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             for _ in range(calls):
                 run()
-            best[name] = min(best[name], (time.perf_counter() - t0) / calls)
+            best[name] = min(best[name], (time.process_time() - t0) / calls)
     return best
 
 
@@ -180,10 +182,10 @@ def cnn_runners(tr, te, epochs: int, torch):
 
     def derivkit_run():
         start = {k: v.copy() for k, v in params0.items()}
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         h = train(compiled, tr, Adam(CNN_LR), epochs=epochs, batch_size=CNN_BATCH, seed=SEED, params=start,
                   metrics=False, progress=False)
-        return time.perf_counter() - t0, evaluate(compiled, h.params, te)["accuracy"]
+        return time.process_time() - t0, evaluate(compiled, h.params, te)["accuracy"]
 
     runners["derivkit (NumPy, float64)"] = derivkit_run
     if torch is not None:
@@ -195,7 +197,7 @@ def cnn_runners(tr, te, epochs: int, torch):
                 opt = torch.optim.Adam(model.parameters(), lr=CNN_LR)
                 lossf = torch.nn.CrossEntropyLoss()
                 n = X.shape[0]
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 for epoch in range(epochs):  # the batches derivkit's loop takes
                     order = torch.from_numpy(np.random.default_rng([SEED, epoch]).permutation(n))
                     Xs, ys = X[order], y[order]
@@ -203,7 +205,7 @@ def cnn_runners(tr, te, epochs: int, torch):
                         opt.zero_grad()
                         lossf(model(Xs[i:i + CNN_BATCH]), ys[i:i + CNN_BATCH]).backward()
                         opt.step()
-                seconds = time.perf_counter() - t0
+                seconds = time.process_time() - t0
                 with torch.no_grad():
                     pred = model(torch.tensor(te["X"], dtype=dtype)).argmax(1).numpy()
                 return seconds, float(np.mean(pred == labels(te["Y"])))
@@ -233,7 +235,7 @@ def main() -> int:
     lines = [
         f"**conv2d forward + backward**: two convolutions, 1 -> 8 -> 16 channels, 3 x 3 kernels, padding 1, bias; "
         f"batch {BATCH}; the loss Σ C2 ∘ R and the gradients of K1, b1, K2, b2 (through both layers). "
-        "Milliseconds per call, best of interleaved rounds; the ratio is the time over derivkit's in the same "
+        "Milliseconds of CPU time per call, best of interleaved rounds; the ratio is the time over derivkit's in the same "
         "precision (above 1: derivkit is faster).",
         "",
         "| input | precision | derivkit (ms) | plain im2col NumPy (ms) | PyTorch eager (ms) | im2col / derivkit | "
@@ -255,9 +257,9 @@ def main() -> int:
 
     tr, te = train_test_split(digits(images=True), test=0.2, seed=SEED)
     epochs = 1 if args.quick else CNN_EPOCHS
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     compiled, runners = cnn_runners(tr, te, epochs, torch)
-    compile_s = time.perf_counter() - t0
+    compile_s = time.process_time() - t0  # CPU time, like the rest
     for run in runners.values():  # warm-up
         run()
     results: dict[str, tuple[float, float]] = {}
@@ -276,7 +278,7 @@ def main() -> int:
         f"of {max(1, repeat // 2)} runs. derivkit derives and compiles the network once in {compile_s:.2f} s (not "
         "included).",
         "",
-        "| implementation | training time (s) | per step (µs) | test accuracy | time / derivkit |",
+        "| implementation | training time, CPU (s) | per step (µs) | test accuracy | time / derivkit |",
         "| --- | --- | --- | --- | --- |",
     ]
     for name, (seconds, accuracy) in results.items():
