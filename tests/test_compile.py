@@ -131,7 +131,8 @@ def test_code_size_does_not_depend_on_the_batch():
 def test_source_reuses_forward_values_and_shares_subexpressions():
     source = mlp([64, 32, 10], loss="softmax_cross_entropy").compile().source
     body = source.split("def loss_and_grads")[1].split("def forward")[0]
-    assert "G_H = (G_O @ W2.T) * (H_out*(1 - H_out))" in body   # σ' from σ
+    assert body.count("_sigmoid(") == 1                           # σ' from σ: σ(1 - σ) in σ's own memory
+    assert "G_H *= H_out" in body and "numpy.subtract(1, H_out, out=H_out)" in body
     assert body.count("numpy.exp(") == 1                          # softmax computed once
     assert "@" in body and not re.search(r"\bfor \w+ in\b", body)  # matmuls, no Python loops
     assert "O_in.max(axis=-1, keepdims=True)" in body               # stable softmax
