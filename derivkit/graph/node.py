@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import weakref
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ LEAVES = ("input", "param", "const", "zeros", "adjoint", "eye")
 
 _uids = itertools.count(1)
 _INTERN: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
+atexit.register(_INTERN.clear)  # before SymPy is torn down: a dying node's key is hashed no more
 
 
 @dataclass(frozen=True, eq=False)

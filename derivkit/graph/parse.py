@@ -104,7 +104,8 @@ class _Reader:
                 raise self.fail("sizes in brackets are only for reshape(A, (N, 30))", node)
             if sym == "/" and b == 0:
                 raise self.fail("division by zero", node)
-            if sym == "**" and (abs(b) > 64 or (isinstance(a, sympy.Expr) and not a.is_number)):
+            if sym == "**" and (not getattr(b, "is_number", True) or abs(b) > 64
+                                or (isinstance(a, sympy.Expr) and not a.is_number)):
                 raise self.fail("a power of numbers needs a small exponent", node)
             if sym == "@":
                 raise self.fail("@ multiplies two matrices", node)
