@@ -33,6 +33,7 @@ d_W2 = H_out.T @ G_O
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
 import sympy
@@ -90,6 +91,11 @@ _PRINTER = NumpyCodePrinter({"fully_qualified_modules": True, "allow_unknown_fun
 #: A name no generated code uses, standing for the variable while a function's code is printed once.
 _SLOT = sympy.Symbol("_derivkit_slot_")
 _PRINTED: dict[tuple, str] = {}
+
+
+@lru_cache(maxsize=1024)
+def _scalar_code(c: sympy.Basic) -> str:
+    return sympy.pycode(c)
 
 
 def _param_key(value: Any) -> Any:
@@ -195,7 +201,7 @@ class Emitter:
 
     def scalar(self, c: Any) -> str:
         """A number or a formula in the sizes (``2/N``) as code."""
-        return sympy.pycode(sympy.sympify(c))
+        return _scalar_code(sympy.sympify(c))
 
     def function(self, body: sympy.Basic, var: str | None) -> str:
         """A scalar expression as array code, with ``u`` replaced by the variable ``var``.
@@ -215,7 +221,9 @@ class Emitter:
 
     def dim(self, d: Any) -> str:
         """A size as code: an int, or the name bound from the data (``N``)."""
-        return str(d) if isinstance(d, int) else sympy.pycode(d)
+        if isinstance(d, int):
+            return str(d)
+        return d.name if isinstance(d, sympy.Symbol) else _scalar_code(d)
 
     def shape_code(self, shape: Shape) -> str:
         """A shape as a tuple literal."""

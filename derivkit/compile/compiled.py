@@ -98,20 +98,43 @@ class CompiledGraph:
         g = self.graph
         self.param_shapes: dict[str, tuple[int, ...]] = {p: tuple(int(d) for d in g[p].shape) for p in g.params}
         self.input_shapes: dict[str, tuple] = {n: tuple(g[n].shape) for n in g.inputs}
-        self.module: Module = write_module(backprop, b, self.dtype, wrt, optimize)
-        self.wrt: tuple[str, ...] = self.module.wrt
-        self.source = self.module.source
+        self._backend = b
+        self._options = (wrt, optimize)
+        # loss_and_grads now; the rest of the module (forward, predict, ...) when first asked for
+        self._load(("loss_and_grads",))
+        self.wrt: tuple[str, ...] = self._module.wrt
+
+    def _load(self, functions: Sequence[str] | None) -> None:
+        wrt, optimize = self._options
+        self._module: Module = write_module(self.backprop, self._backend, self.dtype, wrt, optimize, functions)
+        self._complete = functions is None
+        source = self._module.source
         _counter[0] += 1
         filename = f"<derivkit-compiled-{_counter[0]}>"
-        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
-        namespace: dict[str, Any] = {"__name__": f"derivkit_compiled_{_counter[0]}"}
-        exec(compile(self.source, filename, "exec"), namespace)  # derivkit's own generated code, not user text
-        self._runtime: Runtime = b.runtime(namespace, self)
-        self._predict: Callable[..., Any] | None = self._runtime.functions.get("predict")
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        namespace: dict[str, Any] = {"__name__": "derivkit.generated"}
+        for code in self._module.code(filename):
+            exec(code, namespace)  # derivkit's own generated code, not user text
+        self._runtime: Runtime = self._backend.runtime(namespace, self)
+
+    def _whole(self) -> None:
+        if not self._complete:
+            self._load(None)
+
+    @property
+    def module(self) -> Module:
+        """The generated :class:`~derivkit.compile.module.Module` (all its functions)."""
+        self._whole()
+        return self._module
+
+    @property
+    def source(self) -> str:
+        """The generated module's text (the same as :meth:`module_source`)."""
+        return self.module.source
 
     def module_source(self) -> str:
         """The generated module: save it as a ``.py`` file and it runs with only NumPy (or JAX) installed."""
-        return self.source
+        return self.module.source
 
     @property
     def jitted(self) -> Any:
@@ -184,13 +207,23 @@ class CompiledGraph:
         """The function ``fn(params, data) -> (loss, grads)`` (this object itself)."""
         return self
 
+    def loss_grads_and_output(self, params: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[
+            float, dict[str, numpy.ndarray], numpy.ndarray]:
+        """``(loss, grads, output)``: the network's output (``O_out``) on this batch too, from the same pass."""
+        if self.output_name is None:
+            raise InputError("this graph has no output node (the prediction its loss compares with the targets)")
+        self._whole()
+        return self._call("loss_grads_and_output", params, data)
+
     def forward(self, params: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
         """The value of every named node (inputs, parameters, definitions; 1 x 1 ones such as the loss as floats)."""
+        self._whole()
         return self._call("forward", params, data)
 
     def predict(self, params: Mapping[str, Any], X: Any) -> numpy.ndarray:
         """The network's output (e.g. ``O_out``) for inputs ``X``."""
-        if self._predict is None:
+        self._whole()
+        if "predict" not in self._runtime.functions:
             raise InputError("this graph has no output node that depends only on its first input and the parameters")
         data = {self.graph.inputs[0]: X}
         return self._call("predict", params, data)
@@ -219,7 +252,7 @@ class CompiledGraph:
     def __repr__(self) -> str:
         where = f", devices={self.devices}" if self.devices is not None else ""
         return (f"CompiledGraph(loss={self.loss_name}, params={list(self.param_shapes)}, backend={self.backend}"
-                f"{where}, dtype={self.dtype.name}, {len(self.source.splitlines())} lines)")
+                f"{where}, dtype={self.dtype.name})")
 
 
 def _fans(shape: tuple[int, ...]) -> tuple[int, int]:

@@ -17,7 +17,8 @@ never evaluated) the way a careful person writes NumPy by hand:
    or a view) and has the result's shape and type;
 3. ReLU and step derivatives multiply by boolean masks (``G * (A >= 0)``)
    instead of float copies of them;
-4. ``Σ (A ∘ B)`` over all entries is ``numpy.vdot(A, B)`` (no product array);
+4. ``Σ (A ∘ B)`` and ``Σ A^2`` over all entries are ``numpy.vdot(A, B)`` and
+   ``numpy.vdot(A, A)`` (no product array);
 5. every name is deleted right after its last use (``del H_in``), so its memory
    goes back before the next allocation.
 
@@ -45,13 +46,14 @@ from __future__ import annotations
 
 import ast
 import itertools
+import re
 from dataclasses import dataclass
-from typing import Collection, Iterator, Mapping
+from typing import Any, Collection, Iterator, Mapping
 
 import numpy
 import sympy
 
-from derivkit.graph.shapes import Shape, broadcast_shapes
+from derivkit.graph.shapes import Shape
 
 __all__ = ["optimize", "Value"]
 
@@ -109,10 +111,82 @@ def optimize(body: list[str], arrays: Mapping[str, tuple[Shape, str]], owned: Co
         return list(body)
 
 
+_DIM_TEXT: dict[Any, str] = {}
+
+
+def _dims(shape: Shape) -> tuple:
+    """A shape with each size an int or its text (``"N"``): compared without SymPy."""
+    out = []
+    for d in shape:
+        if type(d) is int or type(d) is str:
+            out.append(d)
+        else:
+            text = _DIM_TEXT.get(d)
+            if text is None:
+                text = _DIM_TEXT[d] = str(d)
+            out.append(text)
+    return tuple(out)
+
+
+def _broadcast(a: tuple, b: tuple) -> tuple | None:
+    """NumPy's broadcast of two shapes of ints and size names, or None when they do not fit."""
+    if a == b:
+        return a
+    rank = max(len(a), len(b))
+    a = (1,) * (rank - len(a)) + a
+    b = (1,) * (rank - len(b)) + b
+    out = []
+    for x, y in zip(a, b):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            return None
+    return tuple(out)
+
+
+def _name_nodes(node: ast.AST, out: list[ast.Name]) -> list[ast.Name]:
+    """Every ``Name`` under ``node`` (a faster walk than ``ast.walk`` over the forms generated code has)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        t = type(n)
+        if t is ast.Name:
+            out.append(n)  # type: ignore[arg-type]
+        elif t is ast.BinOp:
+            stack += (n.left, n.right)  # type: ignore[attr-defined]
+        elif t is ast.Call:
+            stack.append(n.func)  # type: ignore[attr-defined]
+            stack += n.args  # type: ignore[attr-defined]
+            stack += [k.value for k in n.keywords]  # type: ignore[attr-defined]
+        elif t is ast.Attribute or t is ast.Expr or t is ast.Return or t is ast.Starred:
+            if n.value is not None:  # type: ignore[attr-defined]
+                stack.append(n.value)  # type: ignore[attr-defined]
+        elif t is ast.Assign:
+            stack += n.targets  # type: ignore[attr-defined]
+            stack.append(n.value)  # type: ignore[attr-defined]
+        elif t is ast.AugAssign:
+            stack += (n.target, n.value)  # type: ignore[attr-defined]
+        elif t is ast.UnaryOp:
+            stack.append(n.operand)  # type: ignore[attr-defined]
+        elif t is ast.Constant:
+            pass
+        elif t is ast.Compare:
+            stack.append(n.left)  # type: ignore[attr-defined]
+            stack += n.comparators  # type: ignore[attr-defined]
+        elif t is ast.Subscript:
+            stack += (n.value, n.slice)  # type: ignore[attr-defined]
+        elif t is ast.Tuple or t is ast.List or t is ast.Delete:
+            stack += n.elts if t is not ast.Delete else n.targets  # type: ignore[attr-defined]
+        else:
+            stack += ast.iter_child_nodes(n)
+    return out
+
+
 def _names(node: ast.AST) -> Iterator[str]:
-    for n in ast.walk(node):
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
-            yield n.id
+    """The names ``node`` reads."""
+    return (n.id for n in _name_nodes(node, []) if type(n.ctx) is ast.Load)
 
 
 def _call_name(node: ast.AST) -> str | None:
@@ -163,48 +237,88 @@ def _fresh_result(node: ast.AST) -> bool:
     return False
 
 
-def _item_only(stmts: list[ast.stmt]) -> set[str]:
-    """The names read only as ``name.item()`` (a loss): they may be NumPy scalars instead of 1 x 1 arrays."""
-    ok: dict[str, bool] = {}
+def _item_only(stmts: list[ast.stmt], nodes_of: Mapping[int, list[ast.Name]]) -> set[str]:
+    """The names read only as ``name.item()`` where the function returns (a loss): they may be NumPy scalars."""
+    items: dict[str, int] = {}
     for stmt in stmts:
-        parents = {id(c): p for p in ast.walk(stmt) for c in ast.iter_child_nodes(p)}
-        for n in ast.walk(stmt):
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
-                attr = parents.get(id(n))
-                call = parents.get(id(attr)) if attr is not None else None
-                item = (isinstance(attr, ast.Attribute) and attr.attr == "item" and isinstance(call, ast.Call)
-                        and call.func is attr and not call.args)
-                ok[n.id] = ok.get(n.id, True) and item
-    return {name for name, only in ok.items() if only}
+        if isinstance(stmt, ast.Return):
+            for n in ast.walk(stmt):
+                if (isinstance(n, ast.Call) and not n.args and isinstance(n.func, ast.Attribute)
+                        and n.func.attr == "item" and isinstance(n.func.value, ast.Name)):
+                    items[n.func.value.id] = items.get(n.func.value.id, 0) + 1
+    if not items:
+        return set()
+    loads: dict[str, int] = {}
+    for stmt in stmts:
+        for n in nodes_of[id(stmt)]:
+            if n.id in items and type(n.ctx) is ast.Load:
+                loads[n.id] = loads.get(n.id, 0) + 1
+    return {name for name, count in items.items() if loads.get(name) == count}
 
 
 def _unshape(expr: ast.expr) -> ast.expr:
-    """``expr`` with ``numpy.vdot(...).reshape(...)`` as the bare dot product (a NumPy scalar)."""
-
-    class Strip(ast.NodeTransformer):
-        def visit_Call(self, node: ast.Call) -> ast.AST:
-            self.generic_visit(node)
-            f = node.func
-            if (isinstance(f, ast.Attribute) and f.attr == "reshape" and isinstance(f.value, ast.Call)
-                    and isinstance(f.value.func, ast.Attribute) and f.value.func.attr == "vdot"):
-                return f.value
-            return node
-
-    return Strip().visit(expr)
+    """``expr`` with ``numpy.vdot(...).reshape(...)`` as the bare dot product (a NumPy scalar); new nodes where it changes."""
+    f = getattr(expr, "func", None)
+    if (isinstance(expr, ast.Call) and isinstance(f, ast.Attribute) and f.attr == "reshape"
+            and isinstance(f.value, ast.Call) and isinstance(f.value.func, ast.Attribute) and f.value.func.attr == "vdot"):
+        return f.value
+    if isinstance(expr, ast.BinOp):
+        left, right = _unshape(expr.left), _unshape(expr.right)
+        return expr if left is expr.left and right is expr.right else ast.BinOp(left, expr.op, right)
+    return expr
 
 
-def _rename(expr: ast.expr, old: str, new: str) -> ast.expr:
-    class Rename(ast.NodeTransformer):
-        def visit_Name(self, node: ast.Name) -> ast.AST:
-            return ast.Name(new, node.ctx) if node.id == old else node
+_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@",
+        ast.FloorDiv: "//", ast.Mod: "%"}
+_COMPARE = {ast.GtE: ">=", ast.Gt: ">", ast.LtE: "<=", ast.Lt: "<", ast.Eq: "==", ast.NotEq: "!="}
+_COMPOUND = (ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp, ast.Lambda, ast.NamedExpr)
 
-    return Rename().visit(expr)
+
+def _source(node: ast.AST, lines: list[str], segments: bool) -> str:
+    """Python text for ``node``: an unchanged piece keeps its own text (``segments``), the rest is put together.
+
+    Faster than ``ast.unparse`` for the forms generated code has (it falls back to it for others).
+    """
+    t = type(node)
+    if t is ast.Name:
+        return node.id  # type: ignore[attr-defined]
+    line = getattr(node, "lineno", 0)
+    if segments and line and line == getattr(node, "end_lineno", None) and t is not ast.Constant:
+        return lines[line - 1][node.col_offset:node.end_col_offset]  # type: ignore[attr-defined]
+
+    def part(n: ast.AST) -> str:
+        text = _source(n, lines, segments)
+        return f"({text})" if isinstance(n, _COMPOUND) else text
+
+    if t is ast.Constant:
+        return repr(node.value)  # type: ignore[attr-defined]
+    if t is ast.BinOp and type(node.op) in _OPS:  # type: ignore[attr-defined]
+        return f"{part(node.left)} {_OPS[type(node.op)]} {part(node.right)}"  # type: ignore[attr-defined]
+    if t is ast.UnaryOp and isinstance(node.op, ast.USub):  # type: ignore[attr-defined]
+        return "-" + part(node.operand)  # type: ignore[attr-defined]
+    if t is ast.Call:
+        args = [_source(a, lines, segments) for a in node.args]  # type: ignore[attr-defined]
+        args += [f"{k.arg}={_source(k.value, lines, segments)}" for k in node.keywords]  # type: ignore[attr-defined]
+        return f"{part(node.func)}({', '.join(args)})"  # type: ignore[attr-defined]
+    if t is ast.Attribute:
+        return f"{part(node.value)}.{node.attr}"  # type: ignore[attr-defined]
+    if t is ast.Compare and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:  # type: ignore[attr-defined]
+        op = _COMPARE[type(node.ops[0])]  # type: ignore[attr-defined]
+        return f"{part(node.left)} {op} {part(node.comparators[0])}"  # type: ignore[attr-defined]
+    if t is ast.Assign and len(node.targets) == 1:  # type: ignore[attr-defined]
+        return f"{_source(node.targets[0], lines, segments)} = {_source(node.value, lines, segments)}"  # type: ignore
+    if t is ast.AugAssign and type(node.op) in _OPS:  # type: ignore[attr-defined]
+        op = _OPS[type(node.op)]  # type: ignore[attr-defined]
+        return f"{_source(node.target, lines, segments)} {op}= {_source(node.value, lines, segments)}"  # type: ignore
+    if t is ast.Expr:
+        return _source(node.value, lines, segments)  # type: ignore[attr-defined]
+    return ast.unparse(node)
 
 
 def _rename_all(stmt: ast.stmt, names: Mapping[str, str]) -> ast.stmt:
     """``stmt`` with the names renamed, in place."""
-    for node in ast.walk(stmt):
-        if isinstance(node, ast.Name) and node.id in names:
+    for node in _name_nodes(stmt, []):
+        if node.id in names:
             node.id = names[node.id]
     return stmt
 
@@ -224,17 +338,28 @@ class _Pass:
         self.lines = lines
         #: Statements passed through unchanged keep their own text (one statement per line).
         self.text: dict[int, str] = {}
-        self.info: dict[str, Value] = {name: Value(tuple(shape), kind) for name, (shape, kind) in arrays.items()}
+        self.info: dict[str, Value] = {name: Value(_dims(shape), kind) for name, (shape, kind) in arrays.items()}
+        self.memo: dict[int, tuple[ast.AST, Value]] = {}
         self.owned = owned
         self.live_out = live_out
-        self.taken = set(reserved) | set(arrays) | {n for s in stmts for n in _names(s)} | {
-            t.id for s in stmts if isinstance(s, ast.Assign) for t in s.targets if isinstance(t, ast.Name)}
+        # the pass names its temporaries _f1, _f2, ...: only names of that form can collide
+        self.taken = set(re.findall(r"\b_f\d+\b", "\n".join(lines))) | {r for r in reserved if r.startswith("_f")}
         self.counter = itertools.count(1)
         self.temps: set[str] = set()
         self.out: list[ast.stmt] = []
 
     # -- what a value is --------------------------------------------------------------
     def value(self, node: ast.AST) -> Value:
+        if isinstance(node, ast.Name):
+            return self.info.get(node.id, _UNKNOWN)
+        found = self.memo.get(id(node))
+        if found is not None and found[0] is node:
+            return found[1]
+        v = self._value(node)
+        self.memo[id(node)] = (node, v)
+        return v
+
+    def _value(self, node: ast.AST) -> Value:
         if isinstance(node, ast.Constant):
             return _NUMBER if isinstance(node.value, (int, float)) else _UNKNOWN
         if isinstance(node, ast.Name):
@@ -267,7 +392,7 @@ class _Pass:
             return _UNKNOWN
         shape: Shape | None = ()
         for v in values:
-            shape = broadcast_shapes(shape, v.shape)  # type: ignore[arg-type]
+            shape = _broadcast(shape, v.shape)  # type: ignore[arg-type]
             if shape is None:
                 return _UNKNOWN
         kinds = {v.kind for v in values if v.array}
@@ -330,11 +455,15 @@ class _Pass:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult) and self.value(node).kind != "s":
             return self.product(node)
         if isinstance(node, ast.BinOp):
-            return ast.BinOp(self.atom(node.left), node.op, self.atom(node.right))
+            left, right = self.atom(node.left), self.atom(node.right)
+            return node if left is node.left and right is node.right else ast.BinOp(left, node.op, right)
         if isinstance(node, ast.UnaryOp):
-            return ast.UnaryOp(node.op, self.atom(node.operand))
+            operand = self.atom(node.operand)
+            return node if operand is node.operand else ast.UnaryOp(node.op, operand)
         if _call_name(node) is not None:
-            return ast.Call(node.func, [self.atom(a) for a in node.args], [])  # type: ignore[attr-defined]
+            args = [self.atom(a) for a in node.args]  # type: ignore[attr-defined]
+            unchanged = all(a is b for a, b in zip(args, node.args))  # type: ignore[attr-defined]
+            return node if unchanged else ast.Call(node.func, args, [])  # type: ignore[attr-defined]
         dot = self.vdot(node)
         return dot if dot is not None else node
 
@@ -355,6 +484,9 @@ class _Pass:
                     factors[i] = mask
         simple = [f for f in factors if isinstance(f, (ast.Name, ast.Constant)) or self.value(f).kind == "s"]
         factors = simple + [f for f in factors if not any(f is s for s in simple)]
+        if len(factors) == 2 and factors[0] is node.left and factors[1] is node.right:
+            left, right = self.atom(node.left), self.atom(node.right)
+            return node if left is node.left and right is node.right else ast.BinOp(left, ast.Mult(), right)
         acc = self.atom(factors[0])
         for f in factors[1:-1]:
             acc = self.atom(ast.BinOp(acc, ast.Mult(), self.atom(f)))
@@ -367,13 +499,17 @@ class _Pass:
                 and isinstance(node.keywords[0].value, ast.Constant) and node.keywords[0].value.value is True):
             return None
         inner = node.func.value
-        if not (isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.Mult)):
+        if isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.Pow) and _number(inner.right) == 2.0:
+            factors = [inner.left, inner.left]  # Σ A^2 = A · A
+        elif isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.Mult):
+            factors = self.factors(inner)
+        else:
             return None
-        factors = self.factors(inner)
         values = [self.value(f) for f in factors]
         if len(factors) != 2 or not all(v.kind == "f" and v.array for v in values) or values[0].shape != values[1].shape:
             return None
-        a, b = (self.atom(f) for f in factors)
+        a = self.atom(factors[0])
+        b = a if factors[1] is factors[0] else self.atom(factors[1])
         ones = [ast.Constant(1) for _ in values[0].shape]  # type: ignore[union-attr]
         call = ast.Call(ast.Attribute(ast.Name("numpy", ast.Load()), "vdot", ast.Load()), [a, b], [])
         return ast.Call(ast.Attribute(call, "reshape", ast.Load()), ones, [])
@@ -390,8 +526,12 @@ class _Pass:
                 assigned.add(target)
                 known = self.info.get(target)
                 value = stmt.value
+                self.memo.clear()
                 expr = self.split(value) if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Call)) else value
                 self.emit(target, expr, known if known is not None and known.shape is not None else None)
+                if expr is value and stmt.lineno == stmt.end_lineno and len(self.lines) == len(self.stmts):
+                    self.out[-1] = stmt  # unchanged: it keeps its own text
+                    self.text[id(stmt)] = self.lines[stmt.lineno - 1]
             elif isinstance(stmt, (ast.Expr, ast.Assign, ast.AugAssign, ast.Return)):
                 if stmt.lineno == stmt.end_lineno and len(self.lines) == len(self.stmts):
                     self.text[id(stmt)] = self.lines[stmt.lineno - 1]
@@ -403,15 +543,16 @@ class _Pass:
     def rewrite(self) -> list[str]:
         stmts = self.out
         last: dict[str, int] = {}
-        reads: dict[str, set[int]] = {}
+        nodes_of: dict[int, list[ast.Name]] = {}
         for i, stmt in enumerate(stmts):
-            for name in _names(stmt):
-                last[name] = i
-                reads.setdefault(name, set()).add(i)
+            nodes_of[id(stmt)] = found = _name_nodes(stmt, [])
+            for n in found:
+                if type(n.ctx) is ast.Load:
+                    last[n.id] = i
         end = len(stmts)
         for name in self.live_out:
             last[name] = end
-        items = _item_only(stmts)
+        items = _item_only(stmts, nodes_of)
         # buffers: the names that share one array (an operation's result written into an operand's memory,
         # a view, an alias); a buffer is written in place only if it is the function's own and every name
         # of it is dead.
@@ -448,13 +589,18 @@ class _Pass:
 
         for name in self.owned:
             new_buffer(name, True)
-        result: list[ast.stmt] = []
+        result: list[ast.stmt | str] = []
+        dirty: set[int] = set()  # statements with renamed names: their text is put together anew
         deletable = set(self.owned_now) | set(self.owned)
         renamed: dict[str, str] = {}  # a temporary of this pass -> the name whose memory holds it
         mentions: dict[str, list[ast.stmt]] = {}  # a temporary of this pass -> the statements written with it
         for i, stmt in enumerate(stmts):
-            if renamed and any(n in renamed for n in _names(stmt)):
-                stmt = _rename_all(stmt, renamed)
+            found = nodes_of[id(stmt)]
+            if renamed and any(n.id in renamed for n in found):
+                for n in found:
+                    n.id = renamed.get(n.id, n.id)
+                self.text.pop(id(stmt), None)
+                dirty.add(id(stmt))
             out: list[ast.stmt] = [stmt]
             if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) and len(stmt.targets) == 1:
                 target = stmt.targets[0].id
@@ -471,7 +617,10 @@ class _Pass:
                         earlier = mentions.pop(into, [])
                         for e in earlier:
                             _rename_all(e, {into: target})
+                            self.text.pop(id(e), None)
+                            dirty.add(id(e))
                         mentions.setdefault(target, []).extend(earlier)
+                        dirty.update(id(e) for e in out)
                         deletable.add(target)
                     elif target in self.temps and target not in self.live_out and isinstance(out[0], ast.AugAssign):
                         out = out[:1]
@@ -481,27 +630,20 @@ class _Pass:
                     members[b].add(target)
                     buffer[target] = b
                 else:
-                    out = [ast.Assign(targets=stmt.targets, value=expr, lineno=0)]
+                    out = [stmt if expr is stmt.value else ast.Assign(targets=stmt.targets, value=expr, lineno=0)]
                     if self.owned_now.get(target, False) or target in self.owned:
                         new_buffer(target, True)
                     else:
                         join(target, list(_names(expr)))
             result += out
-            names = {n for s in out for n in _names(s)} | {t for s in out for t in self._targets(s)}
-            for n in {n.id for s in out for n in ast.walk(s) if isinstance(n, ast.Name)} & self.temps:
+            names = {n.id for n in found} if out[0] is stmt else {n.id for s in out for n in _name_nodes(s, [])}
+            for n in names & self.temps:
                 mentions.setdefault(n, []).extend(out)
             dead = sorted(n for n in names if last.get(n, i) <= i and n in deletable and n not in self.live_out)
             if dead:
-                result.append(ast.Delete(targets=[ast.Name(n, ast.Del()) for n in dead], lineno=0))
-        return [self.text.get(id(s)) or ast.unparse(s) for s in result]
-
-    @staticmethod
-    def _targets(stmt: ast.stmt) -> set[str]:
-        if isinstance(stmt, ast.Assign):
-            return {t.id for t in stmt.targets if isinstance(t, ast.Name)}
-        if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
-            return {stmt.target.id}
-        return set()
+                result.append("del " + ", ".join(dead))
+        return [s if isinstance(s, str) else self.text.get(id(s)) or _source(s, self.lines, id(s) not in dirty)
+                for s in result]
 
     def into(self, expr: ast.expr, target: str, i: int, dead_after) -> str | None:
         """The operand whose memory the result can be written into, if any."""
@@ -531,7 +673,7 @@ class _Pass:
         ``numpy.subtract(a, b, out=b)`` where it does not; a function: its ``out=``.
         """
         if coalesce:  # ``into`` is renamed ``target`` at its definition
-            expr = _rename(expr, into, target)
+            _rename_all(expr, {into: target})
             into = target
         name = into
 

@@ -36,8 +36,8 @@ def loss_and_grads(params, data):
     O_out = _sigmoid(O_in, out=O_in)
     del O_in
     _t1 = O_out - Y
-    MSE = 1 / N * numpy.vdot(_t1, _t1)
-    _t1 *= 2 / N
+    MSE = (1/N) * numpy.vdot(_t1, _t1)
+    _t1 *= 2/N
     _t1 *= O_out
     _f3 = numpy.subtract(1, O_out, out=O_out)
     del O_out
@@ -59,6 +59,7 @@ def loss_and_grads(params, data):
 
 from __future__ import annotations
 
+import linecache
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -77,8 +78,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Module", "write_module", "module_source", "choose_wrt", "leaves"]
 
-#: The functions a generated module defines.
-FUNCTIONS = ("loss_and_grads", "forward", "predict")
+#: The functions a generated module defines (``loss_grads_and_output`` and ``predict`` where the graph has an
+#: output node; ``predict`` only where that output depends on the first input and the parameters alone).
+FUNCTIONS = ("loss_and_grads", "loss_grads_and_output", "forward", "predict")
 
 
 @dataclass(frozen=True)
@@ -99,10 +101,32 @@ class Module:
     functions: tuple[str, ...]
     numbers: tuple[str, ...] = ()
     texts: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: The lines (start, stop; 0-based) of the prelude: imports, DTYPE and helpers, the same for every graph.
+    prelude: tuple[int, int] = (0, 0)
 
     def function(self, name: str) -> str:
         """The source of one generated function (``"loss_and_grads"``)."""
         return self.texts[name]
+
+    def code(self, filename: str) -> tuple[Any, Any]:
+        """The module compiled as two code objects: its prelude (compiled once per backend and dtype) and the rest.
+
+        Run both, the prelude first, in one namespace; the rest keeps the line numbers of ``source``.
+        """
+        lines = self.source.splitlines(True)
+        start, stop = self.prelude
+        prelude = "".join(lines[start:stop])
+        compiled = _PRELUDES.get(prelude)
+        if compiled is None:
+            name = f"<derivkit-{self.backend}-{self.dtype}-prelude>"
+            linecache.cache[name] = (len(prelude), None, prelude.splitlines(True), name)
+            compiled = _PRELUDES[prelude] = compile(prelude, name, "exec")
+        rest = "".join(lines[:start]) + "\n" * (stop - start) + "".join(lines[stop:])
+        return compiled, compile(rest, filename, "exec")
+
+
+#: The compiled preludes, by their text.
+_PRELUDES: dict[str, Any] = {}
 
 
 def leaves(roots: Sequence[Node]) -> dict[str, Node]:
@@ -138,6 +162,14 @@ def choose_wrt(graph: Any, wrt: Sequence[str] | str | None) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _text(d: Any) -> str:
+    return d.name if isinstance(d, sympy.Symbol) else str(d)
+
+
+#: Writes the shape literals of the header (it holds no state that matters).
+_SHAPES_EMITTER = Emitter()
+
+
 def _gradient(bp: "Backprop", name: str) -> Node:
     return bp.gradients[name] if name in bp.gradients else bp.gradient(name)
 
@@ -153,6 +185,13 @@ class _Writer:
         self.wrt = wrt
         g = self.g
         self.reserved = set(g.names) | set(bp.definitions) | backend.reserved | g.sizes | set(FUNCTIONS)
+        self.grad_names: dict[str, str] = {}
+        for p in wrt:
+            name = f"d_{p}"
+            while name in self.reserved:
+                name = "_" + name
+            self.grad_names[p] = name
+            self.reserved.add(name)
 
     def header(self, fn: str, needed: Mapping[str, Node]) -> tuple[list[str], dict[str, Any]]:
         """The first lines of a function: its arrays from the dicts, the sizes, one check of every shape."""
@@ -163,13 +202,13 @@ class _Writer:
         lines += ["    " + line for line in self.backend.fetch(fetched)]
         arrays: dict[str, Any] = {name: (g[name].shape, "i" if g[name].dtype == "int" else "f") for name in order}
         bound: set[str] = set()
-        em = Emitter()
+        em = _SHAPES_EMITTER
         for name in order:
             for i, d in enumerate(g[name].shape):
-                if isinstance(d, sympy.Symbol) and str(d) not in bound:
-                    lines.append(f"    {d} = {name}.shape[{i}]")
-                    bound.add(str(d))
-                    arrays[str(d)] = ((), "s")
+                if isinstance(d, sympy.Symbol) and d.name not in bound:
+                    lines.append(f"    {d.name} = {name}.shape[{i}]")
+                    bound.add(d.name)
+                    arrays[d.name] = ((), "s")
         if order:
             shapes = ", ".join(f"{name}.shape" for name in order)
             expected = ", ".join(em.shape_code(g[name].shape) for name in order)
@@ -190,29 +229,26 @@ class _Writer:
         return Emitter(self.reserved, backend=self.backend.name, xp=self.backend.xp)
 
     # -- the three functions -----------------------------------------------------------
-    def loss_and_grads(self) -> str:
+    def loss_and_grads(self, with_output: bool = False) -> str:
+        """``loss_and_grads``, or with ``with_output`` ``loss_grads_and_output`` (the network's output too)."""
         g, bp = self.g, self.bp
         root = g[self.bp.loss]
         gradients = {p: _gradient(bp, p) for p in self.wrt}
-        grad_names = {}
-        for p in self.wrt:
-            name = f"d_{p}"
-            while name in self.reserved:
-                name = "_" + name
-            grad_names[p] = name
-            self.reserved.add(name)
+        grad_names = self.grad_names
+        outputs = [g[g.output_name]] if with_output else []
         em = self.emitter()
-        em.count_uses([root, *gradients.values()])
+        em.count_uses([root, *outputs, *gradients.values()])
         loss_var = em.ref_name(root)
+        out_vars = [em.ref_name(o) for o in outputs]
         # the backward order: the gradients nearest the loss first, so that each value dies as early as it can
         position = {n.uid: i for i, n in enumerate(topo(root))}
         for p in sorted(self.wrt, key=lambda p: -position.get(g[p].uid, -1)):
             em.assign(grad_names[p], gradients[p])
-        needed = leaves([root, *gradients.values()]) | {n: g[n] for n in g.params}
-        lines, arrays = self.header("loss_and_grads", needed)
+        needed = leaves([root, *outputs, *gradients.values()]) | {n: g[n] for n in g.params}
+        lines, arrays = self.header("loss_grads_and_output" if with_output else "loss_and_grads", needed)
         grads = ", ".join(f'"{p}": {grad_names[p]}' for p in self.wrt)
-        ret = f"return {self.backend.number(loss_var)}, {{{grads}}}"
-        lines += self.body(em, arrays, {loss_var, *grad_names.values()}, ret)
+        ret = f"return {self.backend.number(loss_var)}, {{{grads}}}" + "".join(f", {v}" for v in out_vars)
+        lines += self.body(em, arrays, {loss_var, *grad_names.values(), *out_vars}, ret)
         return "\n".join(lines)
 
     def forward(self) -> tuple[str, tuple[str, ...]]:
@@ -252,26 +288,34 @@ class _Writer:
         entries = []
         for name in list(g.inputs) + list(g.params):
             node = g[name]
-            dims = ", ".join(f'"{d}"' if not isinstance(d, int) else str(d) for d in node.shape)
+            dims = ", ".join(str(d) if isinstance(d, int) else '"' + _text(d) + '"' for d in node.shape)
             dims = f"({dims},)" if len(node.shape) == 1 else f"({dims})"
             where = "data" if name in g.inputs else "params"
             entries.append(f'"{name}": ("{where}", {dims}, "{node.dtype}")')
         return "_SHAPES = {" + ", ".join(entries) + "}"
 
-    def write(self) -> Module:
+    def write(self, functions: Sequence[str] | None = None) -> Module:
+        wanted = FUNCTIONS if functions is None else tuple(functions)
+        g = self.g
         texts = {"loss_and_grads": self.loss_and_grads()}
-        texts["forward"], numbers = self.forward()
-        predict = self.predict()
+        if "loss_grads_and_output" in wanted and g.output_name is not None:
+            texts["loss_grads_and_output"] = self.loss_and_grads(with_output=True)
+        numbers: tuple[str, ...] = ()
+        if "forward" in wanted:
+            texts["forward"], numbers = self.forward()
+        predict = self.predict() if "predict" in wanted else None
         if predict is not None:
             texts["predict"] = predict
-        g = self.g
         doc = (f'"""Generated by derivkit: loss {self.bp.loss} and its gradients for {", ".join(self.wrt)}.\n\n'
                f"{self.backend.usage}. loss, grads = loss_and_grads(params, data) takes dicts of arrays\n"
                f"by name (params: {', '.join(g.params) or 'none'}; data: {', '.join(g.inputs) or 'none'}).\n"
                '"""')
-        parts = [doc, "", self.backend.imports, "", f"DTYPE = {self.backend.dtype_code(self.dtype)}", "",
-                 "#: Each input's and parameter's shape (sizes such as N are read from the data).",
-                 self.shapes(), "", "", self.backend.helpers.strip(), "", ""]
+        # the prelude (imports, DTYPE, helpers) is the same for every graph of a backend and dtype
+        prelude = "\n".join([self.backend.imports, "", f"DTYPE = {self.backend.dtype_code(self.dtype)}", "", "",
+                              self.backend.helpers.strip()])
+        first = doc.count("\n") + 2
+        parts = [doc, "", prelude, "", "", "#: Each input's and parameter's shape (sizes such as N are read from the data).",
+                 self.shapes(), "", ""]
         for text in texts.values():
             parts += [text, "", ""]
         epilogue = self.backend.epilogue(tuple(texts), numbers)
@@ -279,21 +323,23 @@ class _Writer:
             parts += [epilogue.strip(), "", ""]
         source = "\n".join(parts).rstrip() + "\n"
         return Module(source, self.backend.name, self.dtype.name, self.bp.loss, self.wrt, tuple(texts), numbers,
-                      texts)
+                      texts, (first, first + prelude.count("\n") + 1))
 
 
 def write_module(bp: "Backprop", backend: "Backend | str" = "numpy", dtype: Any = "float64",
-                 wrt: Sequence[str] | str | None = None, optimize: bool = True) -> Module:
+                 wrt: Sequence[str] | str | None = None, optimize: bool = True,
+                 functions: Sequence[str] | None = None) -> Module:
     """The generated module of a graph's backprop for ``backend`` (a name or a :class:`Backend`).
 
     ``optimize=False`` leaves out the backend's last pass (NumPy: the in-place
     rewriting of :mod:`derivkit.compile.inplace`): the plain code, every value
-    kept, as the course writes it.
+    kept, as the course writes it. ``functions`` chooses the functions written
+    (default: all of :data:`FUNCTIONS` the graph has; ``loss_and_grads`` always).
     """
     from derivkit.compile.backends import get_backend, float_dtype
 
     b = get_backend(backend) if isinstance(backend, str) else backend
-    return _Writer(bp, b, float_dtype(dtype), choose_wrt(bp.graph, wrt), optimize).write()
+    return _Writer(bp, b, float_dtype(dtype), choose_wrt(bp.graph, wrt), optimize).write(functions)
 
 
 def module_source(graph: Any, backend: str = "numpy", dtype: Any = "float64", loss: str | None = None,

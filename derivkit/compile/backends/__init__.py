@@ -112,8 +112,9 @@ class Backend:
 
     def runtime(self, namespace: dict[str, Any], compiled: Any) -> Runtime:
         """The callable functions of an executed module."""
-        return Runtime({name: namespace[name] for name in ("loss_and_grads", "forward", "predict")
-                        if name in namespace})
+        from derivkit.compile.module import FUNCTIONS
+
+        return Runtime({name: namespace[name] for name in FUNCTIONS if name in namespace})
 
     def __repr__(self) -> str:
         return f"<backend {self.name}>"

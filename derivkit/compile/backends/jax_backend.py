@@ -43,7 +43,10 @@ __all__ = ["JaxBackend", "JaxRuntime", "jax_available"]
 
 def jax_available() -> bool:
     """Whether JAX can be imported (without importing it)."""
-    return importlib.util.find_spec("jax") is not None
+    try:
+        return importlib.util.find_spec("jax") is not None
+    except (ImportError, ValueError):  # a module set to None in sys.modules: not importable
+        return False
 
 
 # -- lowerings: the operations whose NumPy code writes into an array ------------------------
@@ -102,6 +105,12 @@ _WRAPPERS = {
     with _float64():
         loss, grads = loss_and_grads_jit(params, data)
         return loss.item(), {name: numpy.array(g) for name, g in grads.items()}
+''',
+    "loss_grads_and_output": '''def loss_grads_and_output(params, data):
+    """The loss, its gradients and the network's output, from one pass (NumPy arrays)."""
+    with _float64():
+        loss, grads, output = loss_grads_and_output_jit(params, data)
+        return loss.item(), {name: numpy.array(g) for name, g in grads.items()}, numpy.array(output)
 ''',
     "forward": '''def forward(params, data):
     """The value of every named node (NumPy arrays; the 1 x 1 definitions as floats)."""
@@ -208,6 +217,9 @@ class JaxRuntime(Runtime):
             if name == "loss_and_grads":
                 loss, grads = out
                 return loss.item(), {k: numpy.array(v) for k, v in grads.items()}
+            if name == "loss_grads_and_output":
+                loss, grads, output = out
+                return loss.item(), {k: numpy.array(v) for k, v in grads.items()}, numpy.array(output)
             if name == "forward":
                 return {k: v.item() if k in self.numbers else numpy.array(v) for k, v in out.items()}
             return numpy.array(out)
