@@ -91,22 +91,24 @@ class _Unsupported(Exception):
 
 
 def optimize(body: list[str], arrays: Mapping[str, tuple[Shape, str]], owned: Collection[str] = (),
-             live_out: Collection[str] = (), reserved: Collection[str] = ()) -> list[str]:
+             live_out: Collection[str] = (), reserved: Collection[str] = (), fresh_out: Collection[str] = ()) -> list[str]:
     """The statements ``body`` rewritten to free and reuse memory (see the module docstring).
 
     ``arrays`` gives the shape and kind of the names the pass cannot infer
     (inputs, parameters, values written by an operation's own code);
     ``owned`` names values known to be fresh arrays of the function itself
     (any name the body assigns from an arithmetic operation is); ``live_out``
-    names what the function returns. A body the pass does not understand is
-    returned unchanged.
+    names what the function returns; ``fresh_out`` the returned names that must
+    be arrays of their own (gradients): one that would be an input, a parameter
+    or a view of one is returned as a copy. A body the pass does not understand
+    is returned unchanged.
     """
     try:
         tree = ast.parse("\n".join(body))
     except SyntaxError:  # pragma: no cover - derivkit's own code parses
         return list(body)
     try:
-        return _Pass(tree.body, arrays, set(owned), set(live_out), set(reserved), body).run()
+        return _Pass(tree.body, arrays, set(owned), set(live_out), set(reserved), body, set(fresh_out)).run()
     except _Unsupported:
         return list(body)
 
@@ -309,10 +311,41 @@ def _source(node: ast.AST, lines: list[str], segments: bool) -> str:
         return f"{_source(node.targets[0], lines, segments)} = {_source(node.value, lines, segments)}"  # type: ignore
     if t is ast.AugAssign and type(node.op) in _OPS:  # type: ignore[attr-defined]
         op = _OPS[type(node.op)]  # type: ignore[attr-defined]
-        return f"{_source(node.target, lines, segments)} {op}= {_source(node.value, lines, segments)}"  # type: ignore
+        value = _source(node.value, lines, segments)  # type: ignore[attr-defined]
+        value = f"({value})" if isinstance(node.value, ast.Compare) else value  # type: ignore[attr-defined]
+        return f"{_source(node.target, lines, segments)} {op}= {value}"  # type: ignore[attr-defined]
     if t is ast.Expr:
         return _source(node.value, lines, segments)  # type: ignore[attr-defined]
+    if t is ast.Return:
+        return "return" + (" " + _source(node.value, lines, segments) if node.value is not None else "")  # type: ignore
+    if t is ast.Tuple:
+        elts = [_source(e, lines, segments) for e in node.elts]  # type: ignore[attr-defined]
+        return ", ".join(elts) if len(elts) > 1 else f"({elts[0]},)" if elts else "()"
+    if t is ast.Dict:
+        items = (f"{_source(k, lines, segments)}: {_source(v, lines, segments)}"  # type: ignore[arg-type]
+                 for k, v in zip(node.keys, node.values))  # type: ignore[attr-defined]
+        return "{" + ", ".join(items) + "}"
     return ast.unparse(node)
+
+
+def _copy_names(stmt: ast.Return, names: set[str]) -> bool:
+    """Return copies of ``names`` where they are values of the returned tuple or dict (``"W": d_W.copy()``)."""
+    changed = False
+
+    def fix(node: ast.expr) -> ast.expr:
+        nonlocal changed
+        if isinstance(node, ast.Name) and node.id in names:
+            changed = True
+            return ast.Call(ast.Attribute(ast.Name(node.id, ast.Load()), "copy", ast.Load()), [], [])
+        if isinstance(node, ast.Dict):
+            node.values = [fix(v) for v in node.values]  # type: ignore[misc]
+        elif isinstance(node, ast.Tuple):
+            node.elts = [fix(e) for e in node.elts]
+        return node
+
+    if stmt.value is not None:
+        stmt.value = fix(stmt.value)
+    return changed
 
 
 def _rename_all(stmt: ast.stmt, names: Mapping[str, str]) -> ast.stmt:
@@ -333,8 +366,9 @@ def _mask(node: ast.AST) -> ast.AST | None:
 
 class _Pass:
     def __init__(self, stmts: list[ast.stmt], arrays: Mapping[str, tuple[Shape, str]], owned: set[str],
-                 live_out: set[str], reserved: set[str], lines: list[str]) -> None:
+                 live_out: set[str], reserved: set[str], lines: list[str], fresh_out: set[str] = set()) -> None:
         self.stmts = stmts
+        self.fresh_out = fresh_out
         self.lines = lines
         #: Statements passed through unchanged keep their own text (one statement per line).
         self.text: dict[int, str] = {}
@@ -635,12 +669,17 @@ class _Pass:
                         new_buffer(target, True)
                     else:
                         join(target, list(_names(expr)))
+            if isinstance(stmt, ast.Return) and self.fresh_out:
+                shared = {n for n in self.fresh_out if not own.get(buffer.get(n, -1), False)}
+                if shared and _copy_names(stmt, shared):
+                    self.text.pop(id(stmt), None)
+                    dirty.add(id(stmt))
             result += out
             names = {n.id for n in found} if out[0] is stmt else {n.id for s in out for n in _name_nodes(s, [])}
             for n in names & self.temps:
                 mentions.setdefault(n, []).extend(out)
             dead = sorted(n for n in names if last.get(n, i) <= i and n in deletable and n not in self.live_out)
-            if dead:
+            if dead and not isinstance(stmt, ast.Return):
                 result.append("del " + ", ".join(dead))
         return [s if isinstance(s, str) else self.text.get(id(s)) or _source(s, self.lines, id(s) not in dirty)
                 for s in result]

@@ -218,11 +218,12 @@ class _Writer:
             lines.append("        _shape_error(params, data)")
         return lines, arrays
 
-    def body(self, em: Emitter, arrays: dict[str, Any], live_out: set[str], ret: str) -> list[str]:
+    def body(self, em: Emitter, arrays: dict[str, Any], live_out: set[str], ret: str,
+             fresh_out: set[str] = set()) -> list[str]:
         """The function's statements after the header, ending with ``ret`` (the return statement)."""
         lines = em.lines + [ret]
         if self.optimize:
-            lines = self.backend.finish(lines, {**arrays, **em.values}, live_out, self.reserved)
+            lines = self.backend.finish(lines, {**arrays, **em.values}, live_out, self.reserved, fresh_out)
         return ["    " + line for line in lines]
 
     def emitter(self) -> Emitter:
@@ -248,7 +249,7 @@ class _Writer:
         lines, arrays = self.header("loss_grads_and_output" if with_output else "loss_and_grads", needed)
         grads = ", ".join(f'"{p}": {grad_names[p]}' for p in self.wrt)
         ret = f"return {self.backend.number(loss_var)}, {{{grads}}}" + "".join(f", {v}" for v in out_vars)
-        lines += self.body(em, arrays, {loss_var, *grad_names.values(), *out_vars}, ret)
+        lines += self.body(em, arrays, {loss_var, *grad_names.values(), *out_vars}, ret, set(grad_names.values()))
         return "\n".join(lines)
 
     def forward(self) -> tuple[str, tuple[str, ...]]:

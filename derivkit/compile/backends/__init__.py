@@ -102,8 +102,8 @@ class Backend:
         return var
 
     def finish(self, lines: list[str], values: Mapping[str, Any], live_out: Collection[str],
-               reserved: Collection[str]) -> list[str]:
-        """The last pass over a function's statements."""
+               reserved: Collection[str], fresh_out: Collection[str] = ()) -> list[str]:
+        """The last pass over a function's statements (``fresh_out``: returned names that must not be shared)."""
         return list(lines)
 
     def epilogue(self, functions: tuple[str, ...], numbers: tuple[str, ...]) -> str:

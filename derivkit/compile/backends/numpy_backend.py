@@ -93,8 +93,8 @@ class NumpyBackend(Backend):
         return out
 
     def finish(self, lines: list[str], values: Mapping[str, Any], live_out: Collection[str],
-               reserved: Collection[str]) -> list[str]:
-        return optimize(lines, values, live_out=live_out, reserved=reserved)
+               reserved: Collection[str], fresh_out: Collection[str] = ()) -> list[str]:
+        return optimize(lines, values, live_out=live_out, reserved=reserved, fresh_out=fresh_out)
 
 
 register_backend(NumpyBackend())
