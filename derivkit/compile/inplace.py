@@ -636,6 +636,7 @@ class _Pass:
                 self.text.pop(id(stmt), None)
                 dirty.add(id(stmt))
             out: list[ast.stmt] = [stmt]
+            into, coalesce, target = None, False, ""
             if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) and len(stmt.targets) == 1:
                 target = stmt.targets[0].id
                 expr = stmt.value
@@ -675,7 +676,10 @@ class _Pass:
                     self.text.pop(id(stmt), None)
                     dirty.add(id(stmt))
             result += out
-            names = {n.id for n in found} if out[0] is stmt else {n.id for s in out for n in _name_nodes(s, [])}
+            # the statements written for ``stmt`` name what it names, less a name renamed away
+            names = {n.id for n in found}
+            if out[0] is not stmt and into is not None:
+                names.discard(into if coalesce else target if renamed.get(target) == into else "")
             for n in names & self.temps:
                 mentions.setdefault(n, []).extend(out)
             dead = sorted(n for n in names if last.get(n, i) <= i and n in deletable and n not in self.live_out)

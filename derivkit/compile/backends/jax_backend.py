@@ -145,6 +145,10 @@ class JaxBackend(Backend):
     def function_name(self, name: str) -> str:
         return f"_traced_{name}"
 
+    def number(self, var: str) -> str:
+        """A 1 x 1 value as a 0-d array, as ``jax.value_and_grad`` gives the loss."""
+        return f"{var}.reshape(())"
+
     def epilogue(self, functions: tuple[str, ...], numbers: tuple[str, ...]) -> str:
         lines = [f"{name}_jit = jax.jit(_traced_{name})" for name in functions]
         lines += ["", "#: The 1 x 1 definitions forward returns as floats.",
