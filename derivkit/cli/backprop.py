@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from derivkit.cli.common import add_format, emit
-from derivkit.errors import InputError
+from derivkit.cli.common import add_format, emit, layer_sizes
 
 ORDER = 60
 
@@ -34,7 +33,7 @@ def register(subparsers) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--layers", default="2,3,1", metavar="2,3,1",
+    parser.add_argument("--layers", type=layer_sizes, default=[2, 3, 1], metavar="2,3,1",
                         help="layer sizes from input to output (default: 2,3,1)")
     parser.add_argument("--activation", default="sigmoid",
                         help="hidden activation: sigmoid, tanh, relu, leaky_relu, step, identity (default: sigmoid)")
@@ -73,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         print(module_source(graph, backend=args.backend, dtype=args.dtype), end="")
         return 0
     if args.backend != "numpy":
+        from derivkit.errors import InputError
+
         raise InputError("--backend chooses the code of --emit-code; add --emit-code")
     bp = graph.backprop()
     if args.param:

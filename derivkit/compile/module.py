@@ -139,8 +139,8 @@ def leaves(roots: Sequence[Node]) -> dict[str, Node]:
         if node.uid in seen:
             continue
         seen.add(node.uid)
-        if node.op in ("input", "param"):
-            out[node.name] = node  # type: ignore[index]
+        if node.op in ("input", "param") and node.name is not None:
+            out[node.name] = node
         stack.extend(a for a in node.args if a.uid not in seen)
     return out
 
