@@ -17,9 +17,9 @@ def test_help_says_where_it_listens(capsys):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--port", "70000"], "expected a port number from 0 to 65535"),
-    (["--workers", "0"], "expected a positive whole number"),
-    (["--time-limit", "-1"], "expected a positive number of seconds"),
+    (["--port", "70000"], "--port: must be at most 65,535"),
+    (["--workers", "0"], "--workers: must be at least 1"),
+    (["--time-limit", "-1"], "--time-limit: must be greater than 0"),
     (["--memory-limit", "lots"], "expected a size such as 512M or 2G"),
 ])
 def test_bad_options_are_refused(capsys, args, words):
