@@ -162,9 +162,9 @@ def scalar_route(sizes, batch) -> tuple[int, float]:
     t0 = time.perf_counter()
     g = mlp(sizes, loss="mse")
     expr, symbols = expand_scalar(g, batch)
-    weights = [s for p in g.params for s in symbols[p]]
+    weights = [s for p in g.params for s in symbols[p].flat]
     grads = [sympy.diff(expr, w) for w in weights]
-    data_syms = [s for n in g.inputs for s in symbols[n]]
+    data_syms = [s for n in g.inputs for s in symbols[n].flat]
     sympy.lambdify(weights + data_syms, [expr] + grads, "numpy")
     return len(weights), time.perf_counter() - t0
 
