@@ -27,7 +27,11 @@ _EXPORTS = {
     "ShapeError": "derivkit.errors",
     "DomainError": "derivkit.errors",
     "LimitError": "derivkit.errors",
+    "ParseLimitError": "derivkit.errors",
     "MissingDependencyError": "derivkit.errors",
+    # budgets for work on user input
+    "limits": "derivkit.budget",
+    "Limits": "derivkit.budget",
     # the rule table and the step engine
     "RULES": "derivkit.rules",
     "derive": "derivkit.calculus.steps",
@@ -55,8 +59,10 @@ _EXPORTS = {
     "Descent": "derivkit.training.descend",
     "train": "derivkit.training.loop",
     "History": "derivkit.training.loop",
+    "Divergence": "derivkit.training.loop",
 }
-_SUBMODULES = {"nn", "optim", "rules", "functions", "errors", "render", "calculus", "verify", "compile", "training"}
+_SUBMODULES = {"nn", "optim", "rules", "functions", "errors", "render", "calculus", "verify", "compile", "training",
+               "budget"}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)
 

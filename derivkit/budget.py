@@ -535,9 +535,14 @@ def _decode(data: bytes, status: int | None) -> tuple[bool, Any]:
 
 def _mp_child(conn: Any, fn: Callable[..., Any], args: tuple, memory: int) -> None:
     try:
+        conn.send_bytes(b"")  # started: the parent's clock starts now, not while a server starts up
         conn.send_bytes(_child_result(fn, args, memory))
     finally:
         conn.close()
+
+
+#: Seconds a child process from the forkserver may take to start (the first one starts the server).
+STARTUP_SECONDS = 60.0
 
 
 _FORKSERVER_PRELOAD = ["derivkit.verify.equivalence"]
@@ -571,13 +576,21 @@ def _run_multiprocessing(fn: Callable[..., Any], args: tuple, seconds: float, me
     data = b""
     timed_out = False
     try:
-        if recv.poll(max(seconds, 0.0)):
+        started = recv.poll(min(STARTUP_SECONDS, max(remaining(), 0.0)))
+        if started:
+            try:
+                recv.recv_bytes()
+            except (EOFError, OSError):
+                started = False
+        if started and recv.poll(max(seconds, 0.0)):
             try:
                 data = recv.recv_bytes()
             except (EOFError, OSError):
                 data = b""
-        else:
+        elif started:
             timed_out = True
+        else:
+            timed_out = proc.is_alive()
     finally:
         recv.close()
         if timed_out or proc.is_alive():

@@ -76,6 +76,10 @@ MIN_POINTS = 6
 
 # Regions random points are drawn from, in turn: general, positive, |x| < 1, x > 1, wide, x > 4.
 _REGIONS = ((-3, 3), (0, 3), (-1, 1), (1, 4), (-12, 12), (4, 12))
+#: The parts of the line every variable gets a test point in, where the function is defined.
+PARTS = ((-12, -1), (-1, 0), (0, 1), (1, 12))
+_TRIES_PER_PART = 6
+_COVER_TRIES = 60
 _DENOMINATORS = (7, 11, 13, 17, 19, 23)
 
 
@@ -210,6 +214,11 @@ class Sampler:
     points lie inside the function's domain (``x > 0`` for ``ln x``). ``values(expr)`` evaluates another
     expression at the same points; ``agrees(expr)`` says whether it matches the
     reference at all of them.
+
+    Every part of the domain is visited: after the first draws, each variable
+    gets a point in each of the parts ``x < -1``, ``-1 < x < 0``, ``0 < x < 1``
+    and ``x > 1`` (see :data:`PARTS`) where the functions are defined and no
+    point has fallen yet, so both branches of ``asec``, ``acsc`` and ``|x|`` are tested.
     """
 
     def __init__(self, reference: sympy.Basic, variables: Iterable[sympy.Symbol], wanted: int = MIN_POINTS + 2,
@@ -226,12 +235,40 @@ class Sampler:
                 q = rng.choice(_DENOMINATORS)
                 p = rng.randint(lo * q + 1, hi * q - 1)
                 point[s] = sympy.Rational(p, q)
-            v = real_value(reference, point)
-            if v is not None and all(defined_at(d, point) for d in domain):
-                self.points.append(point)
-                self.reference_values.append(v)
+            self._accept(point, domain)
             if len(self.points) >= wanted:
                 break
+        self._cover_parts(domain)
+
+    def _accept(self, point: dict, domain: Sequence[sympy.Basic]) -> bool:
+        v = real_value(self.reference, point)
+        if v is not None and all(defined_at(d, point) for d in domain):
+            self.points.append(point)
+            self.reference_values.append(v)
+            return True
+        return False
+
+    def _cover_parts(self, domain: Sequence[sympy.Basic]) -> None:
+        """Add a point in each part of the line (:data:`PARTS`) that no point of a variable lies in yet."""
+        if not self.points:
+            return  # nowhere defined at the first draws: the search ends here
+        rng = random.Random(20240608)
+        budget_tries = _COVER_TRIES
+        for s in self.variables:
+            for lo, hi in PARTS:
+                if any(lo < p[s] < hi for p in self.points):
+                    continue
+                for _ in range(_TRIES_PER_PART):
+                    if budget_tries <= 0:
+                        return
+                    budget_tries -= 1
+                    point = {}
+                    for t in self.variables:
+                        a, b = (lo, hi) if t is s else _REGIONS[rng.randrange(len(_REGIONS))]
+                        q = rng.choice(_DENOMINATORS)
+                        point[t] = sympy.Rational(rng.randint(a * q + 1, b * q - 1), q)
+                    if self._accept(point, domain):
+                        break
 
     @property
     def enough(self) -> bool:
