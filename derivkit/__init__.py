@@ -51,8 +51,8 @@ _EXPORTS = {
     "gradcheck": "derivkit.verify.gradcheck",
     "GradcheckReport": "derivkit.verify.gradcheck",
     # networks
-    "Graph": "derivkit.nn.graph",
-    "Backprop": "derivkit.nn.graph",
+    "Graph": "derivkit.graph",
+    "Backprop": "derivkit.graph",
     "CompiledGraph": "derivkit.compile.compiled",
     # descent and training
     "descend": "derivkit.training.descend",
@@ -61,7 +61,7 @@ _EXPORTS = {
     "History": "derivkit.training.loop",
     "Divergence": "derivkit.training.loop",
 }
-_SUBMODULES = {"nn", "optim", "rules", "functions", "errors", "render", "calculus", "verify", "compile", "training",
+_SUBMODULES = {"graph", "nn", "optim", "rules", "functions", "errors", "render", "calculus", "verify", "compile", "training",
                "budget"}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)

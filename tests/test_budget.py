@@ -311,21 +311,31 @@ def test_printing_limit_refuses_before_printing():
 
 _x = sympy.Symbol("x")
 _leaves = st.sampled_from([_x, _x + 1, 2 * _x - 3, sympy.Rational(1, 3), sympy.pi])
-_exprs = st.recursive(
-    _leaves,
-    lambda inner: st.one_of(
-        st.tuples(inner, inner).map(lambda ab: ab[0] + ab[1]),
-        st.tuples(inner, inner).map(lambda ab: ab[0] * ab[1]),
-        st.tuples(inner, st.integers(-6, 6)).map(lambda ab: ab[0] ** ab[1]),
-        inner.map(sympy.sin), inner.map(sympy.exp), inner.map(sympy.atan),
-    ),
-    max_leaves=6,
-)
+_functions = st.sampled_from([sympy.sin, sympy.exp, sympy.atan, sympy.cosh])
+
+
+def _grammar(functions_inside: bool):
+    # sin of a large argument is not known to 53 bits (the probe's precision): the
+    # measuring test applies functions to the leaves only, the value test anywhere
+    def extend(inner):
+        unary = st.tuples(_functions, inner if functions_inside else _leaves).map(lambda fa: fa[0](fa[1]))
+        return st.one_of(
+            st.tuples(inner, inner).map(lambda ab: ab[0] + ab[1]),
+            st.tuples(inner, inner).map(lambda ab: ab[0] * ab[1]),
+            st.tuples(inner, st.integers(-6, 6)).map(lambda ab: ab[0] ** ab[1]),
+            unary,
+        )
+
+    return st.recursive(_leaves, extend, max_leaves=6)
+
+
+_exprs = _grammar(True)
+_measurable = _grammar(False)
 _points = st.fractions(-5, 5, max_denominator=23).map(lambda f: sympy.Rational(f.numerator, f.denominator))
 
 
 @settings(max_examples=200, deadline=None)
-@given(_exprs, _points)
+@given(_measurable, _points)
 def test_probe_measures_what_sympy_computes(expr, point):
     """Where a value is in reach, the probe's size agrees with SymPy's 40-digit value."""
     from derivkit.magnitude import probe
@@ -360,10 +370,14 @@ def test_probe_hazards_are_values_out_of_reach():
 @given(_exprs, _points)
 def test_real_value_unchanged_for_tame_expressions(expr, point):
     """The probe never changes a value: exact substitution and 40 digits, as before it."""
+    from derivkit.magnitude import hazard
     from derivkit.verify.equivalence import PRECISION, real_value
 
     at = {_x: point}
     got = real_value(expr, at)
+    if hazard(expr, at):  # out of reach: given up (and SymPy, the oracle, would not return either)
+        assert got is None
+        return
     try:
         v = sympy.N(expr.xreplace(at), PRECISION)
         re_, im_ = (sympy.N(t, PRECISION) for t in v.as_real_imag())
@@ -372,9 +386,4 @@ def test_real_value_unchanged_for_tame_expressions(expr, point):
         want = None
     if want is None or v.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
         return
-    if got is None:
-        from derivkit.magnitude import hazard
-
-        assert hazard(expr, at)  # only values out of reach are given up
-        return
-    assert abs(got - want) <= 1e-30 * max(1, abs(want))
+    assert got is not None and abs(got - want) <= 1e-30 * max(1, abs(want))

@@ -134,7 +134,7 @@ def test_source_reuses_forward_values_and_shares_subexpressions():
     assert "G_H = (G_O @ W2.T) * (H_out*(1 - H_out))" in body   # σ' from σ
     assert body.count("numpy.exp(") == 1                          # softmax computed once
     assert "@" in body and not re.search(r"\bfor \w+ in\b", body)  # matmuls, no Python loops
-    assert "O_in.max(axis=1, keepdims=True)" in body               # stable softmax
+    assert "O_in.max(axis=-1, keepdims=True)" in body               # stable softmax
 
 
 def test_float32_option():

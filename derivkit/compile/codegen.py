@@ -1,14 +1,18 @@
-"""NumPy source code from graph nodes, with common subexpressions computed once.
+"""Source code from graph nodes, with common subexpressions computed once.
 
-Each node becomes one NumPy expression; nodes that are named, used more than
-once, or need several statements (softmax) get their own variable, the rest
-are written inline. Identical subexpressions are found by structure (a hash
-of the operation, its parameter and its operands), so ``O_out - Y`` in the MSE
-and in ``G_O`` is computed once. The derivative of an elementwise function
-reuses the forward value: ``σ'(A)`` is written ``S*(1 - S)`` with ``S = σ(A)``,
+Each node becomes one expression, written by its operation's record
+(``Op.lower``); nodes that are named, used more than once, or need several
+statements (softmax) get their own variable, the rest are written inline.
+Identical subexpressions are found by structure (the operation, its parameter,
+its shape and its operands, names aside), so ``O_out - Y`` in the MSE and in
+``G_O`` is computed once. The derivative of an elementwise function reuses the
+forward value: ``σ'(A)`` is written ``S*(1 - S)`` with ``S = σ(A)``,
 ``tanh'(A)`` as ``1 - T**2``. The sigmoid is the helper ``_sigmoid`` (see
-:data:`SIGMOID_SOURCE`), softmax subtracts the row maximum, and
-log-softmax is ``z - log(sum(exp(z)))`` on the shifted scores.
+:data:`SIGMOID_SOURCE`).
+
+The emitter writes NumPy by default; a backend is the module name its code
+calls (``xp``) and a table of lowerings that replace the records' own for some
+operations (see :data:`LOWERINGS`).
 
 >>> from derivkit.nn.networks import mlp
 >>> g = mlp([2, 3, 1], bias=False)
@@ -27,15 +31,15 @@ d_W2 = H_out.T @ G_O
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 
-from derivkit.errors import InputError
-from derivkit.nn.graph import U, Node, _single, derivative_of, expand_loss
+from derivkit.graph.node import U, Node
+from derivkit.graph.shapes import Shape
 
-__all__ = ["Emitter", "NumpyCodePrinter", "dim_code", "SIGMOID_SOURCE"]
+__all__ = ["Emitter", "NumpyCodePrinter", "SIGMOID_SOURCE", "LOWERINGS"]
 
 #: The sigmoid as generated code calls it: ``1/(1 + e^(-x))``, the fastest form
 #: in NumPy. For x below about -709 (-88 in float32) ``e^(-x)`` overflows to
@@ -45,6 +49,10 @@ SIGMOID_SOURCE = '''def _sigmoid(x):
     with numpy.errstate(over="ignore"):
         return 1.0 / (1.0 + numpy.exp(-x))
 '''
+
+#: Per backend, the operations whose code differs from their record's NumPy lowering:
+#: ``{backend: {op name: lower(node, emitter) -> code}}``.
+LOWERINGS: dict[str, dict[str, Callable[[Node, "Emitter"], str]]] = {"numpy": {}}
 
 
 class NumpyCodePrinter(NumPyPrinter):
@@ -56,92 +64,102 @@ class NumpyCodePrinter(NumPyPrinter):
     Comparisons keep the array's dtype, so float32 code stays float32.
     """
 
-    def __init__(self, settings=None):
+    def __init__(self, settings: Any = None) -> None:
         super().__init__(settings)
         self.printmethod = "_derivkit_numpycode"  # use the methods below, not the functions' own _numpycode
 
-    def _arg(self, expr) -> str:
+    def _arg(self, expr: Any) -> str:
         return self.parenthesize(expr, 60)
 
-    def _print_sigmoid(self, expr):
+    def _print_sigmoid(self, expr: Any) -> str:
         return f"_sigmoid({self._print(expr.args[0])})"
 
-    def _print_relu(self, expr):
-        return f"numpy.maximum({self._print(expr.args[0])}, 0)"
+    def _print_relu(self, expr: Any) -> str:
+        return f"{self._module}.maximum({self._print(expr.args[0])}, 0)"
 
-    def _print_leaky_relu(self, expr):
+    def _print_leaky_relu(self, expr: Any) -> str:
         x = self._arg(expr.args[0])
-        return f"numpy.where({x} >= 0, {x}, ({self._print(expr.slope)})*{x})"
+        return f"{self._module}.where({x} >= 0, {x}, ({self._print(expr.slope)})*{x})"
 
-    def _print_step(self, expr):
+    def _print_step(self, expr: Any) -> str:
         x = self._arg(expr.args[0])
         t = self._print(expr.threshold)
-        return f"({x} >= {t}).astype({x}.dtype)" if expr.args[0].is_Symbol else f"numpy.where({x} >= {t}, 1.0, 0.0)"
+        if expr.args[0].is_Symbol:
+            return f"({x} >= {t}).astype({x}.dtype)"
+        return f"{self._module}.where({x} >= {t}, 1.0, 0.0)"
 
-    def _print_Heaviside(self, expr):  # pragma: no cover - derivkit writes step
-        return f"numpy.heaviside({self._print(expr.args[0])}, 0.5)"
+    def _print_Heaviside(self, expr: Any) -> str:  # pragma: no cover - derivkit writes step
+        return f"{self._module}.heaviside({self._print(expr.args[0])}, 0.5)"
 
 
 _PRINTER = NumpyCodePrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
 
 
-def dim_code(d) -> str:
-    """A size as code: an int, or the name bound from the data (``N``)."""
-    return str(d)
-
-
-def _scalar_code(c: sympy.Basic) -> str:
-    return sympy.pycode(c)
-
-
-def _scalar_fn_code(body: sympy.Basic, var: str) -> str:
-    return _PRINTER.doprint(body.subs(U, sympy.Symbol(var)))
+def _param_key(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_param_key(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted(value.items()))
+    return value
 
 
 class Emitter:
-    """Turn nodes into lines of NumPy code, sharing common subexpressions."""
+    """Turn nodes into lines of code, sharing common subexpressions.
 
-    def __init__(self, reserved: Iterable[str] = ()) -> None:
+    Records call back into it: :meth:`ref` (code for an operand), :meth:`ref_name`
+    (a variable holding it), :meth:`fresh`, :meth:`line`, :meth:`memo`,
+    :meth:`scalar`, :meth:`function`, :meth:`dim`, :meth:`shape_code` and ``xp``
+    (the array module the code calls).
+    """
+
+    def __init__(self, reserved: Iterable[str] = (), backend: str = "numpy", xp: str = "numpy",
+                 printer: NumpyCodePrinter | None = None) -> None:
         self.lines: list[str] = []
-        self._var: dict[tuple, str] = {}
-        self._keys: dict[int, tuple] = {}
-        self._uses: dict[tuple, int] = {}
-        self._aux: dict[tuple, tuple[str, str, str]] = {}
+        self.xp = xp
+        self.backend = backend
+        self._lowerings: Mapping[str, Callable[[Node, "Emitter"], str]] = LOWERINGS.get(backend, {})
+        self._printer = printer or _PRINTER
+        self._var: dict[int, str] = {}
+        self._canon: dict[int, int] = {}
+        self._structures: dict[tuple, int] = {}
+        self._uses: dict[int, int] = {}
+        self._memo: dict[Any, Any] = {}
         self._expanded: dict[int, Node] = {}
         self._taken: set[str] = set(reserved)
         self._count = 0
 
     # -- structure ---------------------------------------------------------------
     def _expand(self, n: Node) -> Node:
-        """Loss and penalty nodes are written with the primitive operations."""
-        if n.op not in ("loss", "penalty"):
-            return n
-        if id(n) not in self._expanded:
-            self._expanded[id(n)] = expand_loss(n)
-        return self._expanded[id(n)]
+        """A composite operation (a loss) is written with its primitive operations."""
+        if n.uid not in self._expanded:
+            self._expanded[n.uid] = n.record.expansion(n) or n
+        return self._expanded[n.uid]
 
-    def _children(self, n: Node) -> tuple:
-        if n.op in ("loss", "penalty"):
-            return (self._expand(n),)
-        if n.op in ("input", "param"):
+    def children(self, n: Node) -> tuple:
+        if n.record.leaf:
             return ()
+        expanded = self._expand(n)
+        if expanded is not n:
+            return (expanded,)
         return n.args
 
-    def key(self, n: Node) -> tuple:
-        k = self._keys.get(id(n))
+    def key(self, n: Node) -> int:
+        """A number naming the structure of ``n`` (the same for equal subexpressions, whatever their names)."""
+        k = self._canon.get(n.uid)
         if k is None:
-            if n.op in ("input", "param"):
-                k = ("leaf", n.name)
+            if n.record.leaf:
+                structure: tuple = ("leaf", n.op, n.name)
             else:
-                param = n.param if not isinstance(n.param, list) else tuple(n.param)
-                k = (n.op, param, n.shape if n.op in ("zeros", "expand") else None,
-                     tuple(self.key(c) for c in self._children(n)))
-            self._keys[id(n)] = k
+                structure = (n.op, _param_key(n.param), tuple(n.shape), n.dtype,
+                             tuple(self.key(c) for c in self.children(n)))
+            k = self._structures.setdefault(structure, len(self._structures))
+            self._canon[n.uid] = k
         return k
 
     def count_uses(self, roots: Iterable[Node]) -> None:
         """Count how often each distinct subexpression is used (to decide what to inline)."""
-        seen: set[tuple] = set()
+        roots = list(roots)
+        seen: set[int] = set()
         stack = list(roots)
         for r in roots:
             self._uses[self.key(r)] = self._uses.get(self.key(r), 0) + 1
@@ -151,18 +169,50 @@ class Emitter:
             if k in seen:
                 continue
             seen.add(k)
-            for c in self._children(n):
+            for c in self.children(n):
                 ck = self.key(c)
                 self._uses[ck] = self._uses.get(ck, 0) + 1
                 stack.append(c)
 
-    def _fresh(self, hint: str = "t") -> str:
+    # -- helpers for the records ----------------------------------------------------
+    def fresh(self, hint: str = "t") -> str:
+        """A new variable name."""
         while True:
             self._count += 1
             name = f"_{hint}{self._count}"
             if name not in self._taken:
                 self._taken.add(name)
                 return name
+
+    def line(self, code: str) -> None:
+        """Emit a statement."""
+        self.lines.append(code)
+
+    def memo(self, key: Any, emit: Callable[[], Any]) -> Any:
+        """``emit()`` once per ``key`` (shared helper values, such as a softmax's row sums)."""
+        if key not in self._memo:
+            self._memo[key] = emit()
+        return self._memo[key]
+
+    def scalar(self, c: Any) -> str:
+        """A number or a formula in the sizes (``2/N``) as code."""
+        return sympy.pycode(sympy.sympify(c))
+
+    def function(self, body: sympy.Basic, var: str | None) -> str:
+        """A scalar expression as array code, with ``u`` replaced by the variable ``var``."""
+        if var is not None:
+            body = body.subs(U, sympy.Symbol(var))
+        code = self._printer.doprint(body)
+        return code if self.xp == "numpy" else code.replace("numpy.", f"{self.xp}.")
+
+    def dim(self, d: Any) -> str:
+        """A size as code: an int, or the name bound from the data (``N``)."""
+        return str(d) if isinstance(d, int) else sympy.pycode(d)
+
+    def shape_code(self, shape: Shape) -> str:
+        """A shape as a tuple literal."""
+        dims = [self.dim(d) for d in shape]
+        return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
 
     # -- emission ------------------------------------------------------------------
     def assign(self, name: str, n: Node) -> str:
@@ -174,95 +224,42 @@ class Emitter:
             return name
         self._var[k] = name
         self._taken.add(name)
-        self.lines.append(f"{name} = {self._code(n)}")
+        self.lines.append(f"{name} = {self.code(n)}")
         return name
 
-    def _existing(self, n: Node) -> str | None:
+    def existing(self, n: Node) -> str | None:
         """The variable already holding ``n`` (a leaf's name, or an emitted value), if any."""
-        if n.op in ("input", "param"):
+        if n.record.leaf:
             return n.name
         return self._var.get(self.key(n))
 
     def ref(self, n: Node) -> str:
         """Code for ``n``: a variable, or an inline expression in parentheses."""
-        known = self._existing(n)
+        known = self.existing(n)
         if known is not None:
             return known
-        k = self.key(n)
         if n.op == "const":
-            return _scalar_code(n.param)
+            return self.scalar(n.param)
         if n.name is not None:
             return self.assign(n.name, n)
-        if self._uses.get(k, 0) > 1 or n.op in ("softmax", "logsoftmax"):
-            return self.assign(self._fresh(), n)
-        code = self._code(n)
-        return code if code.isidentifier() or (n.op == "transpose" and code[:-2].isidentifier()) else f"({code})"
-
-    def _softmax_parts(self, Z: Node) -> tuple[str, str, str]:
-        k = self.key(Z)
-        if k not in self._aux:
-            z = self.ref(Z)
-            shifted, e, s = self._fresh("z"), self._fresh("e"), self._fresh("s")
-            self.lines.append(f"{shifted} = {z} - {z}.max(axis=1, keepdims=True)")
-            self.lines.append(f"{e} = numpy.exp({shifted})")
-            self.lines.append(f"{s} = {e}.sum(axis=1, keepdims=True)")
-            self._aux[k] = (shifted, e, s)
-        return self._aux[k]
-
-    def _code(self, n: Node) -> str:
-        op, args = n.op, n.args
-        if op in ("loss", "penalty"):
-            return self._code(self._expand(n))
-        if op in ("input", "param"):
-            return n.name
-        if op == "scale" and n.param == 1:
-            return self.ref(args[0])
-        if op == "const":
-            return _scalar_code(n.param)
-        if op == "zeros":
-            return f"numpy.zeros(({dim_code(n.shape[0])}, {dim_code(n.shape[1])}), dtype=DTYPE)"
-        if op == "matmul":
-            return f"{self.ref(args[0])} @ {self.ref(args[1])}"
-        if op == "transpose":
-            return f"{self.ref(args[0])}.T"  # an attribute: never needs parentheses
-        if op in ("add", "sub", "hadamard", "divide"):
-            sym = {"add": "+", "sub": "-", "hadamard": "*", "divide": "/"}[op]
-            return f"{self.ref(args[0])} {sym} {self.ref(args[1])}"
-        if op == "scale":
-            c = n.param
-            if c == -1:
-                return f"-{self.ref(args[0])}"
-            return f"{self.ref(args[0])} * ({_scalar_code(c)})"
-        if op == "apply":
-            return _scalar_fn_code(n.param, self.ref_name(args[0]))
-        if op == "fprime":
-            d = derivative_of(n.param)
-            app = _single(n.param)
-            if len(args) > 1 and app is not None and d.has(app):
-                d = d.subs(app, sympy.Symbol(self.ref_name(args[1])))
-            if d.has(U):
-                d = d.subs(U, sympy.Symbol(self.ref_name(args[0])))
-            return _PRINTER.doprint(d)
-        if op == "softmax":
-            _, e, s = self._softmax_parts(args[0])
-            return f"{e} / {s}"
-        if op == "logsoftmax":
-            shifted, _, s = self._softmax_parts(args[0])
-            return f"{shifted} - numpy.log({s})"
-        if op == "softplus":  # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): stable, 4x faster than logaddexp
-            x = self.ref_name(args[0])
-            return f"numpy.maximum({x}, 0) + numpy.log1p(numpy.exp(-numpy.abs({x})))"
-        if op == "sum":
-            a = self.ref(args[0])
-            return f"{a}.sum()" if n.param is None else f"{a}.sum(axis={n.param}, keepdims=True)"
-        if op == "expand":
-            return (f"{self.ref(args[0])} * numpy.ones(({dim_code(n.shape[0])}, {dim_code(n.shape[1])}), "
-                    "dtype=DTYPE)")
-        raise InputError(f"derivkit cannot compile the operation {op!r}")
+        if self._uses.get(self.key(n), 0) > 1 or self._expand(n).record.needs_variable:
+            return self.assign(self.fresh(), n)
+        code = self.code(n)
+        return code if code.isidentifier() or (code.endswith(".T") and code[:-2].isidentifier()) else f"({code})"
 
     def ref_name(self, n: Node) -> str:
         """A variable holding ``n`` (so a scalar function can be printed around a name)."""
-        known = self._existing(n)
+        known = self.existing(n)
         if known is not None:
             return known
-        return self.assign(n.name if n.name is not None else self._fresh(), n)
+        return self.assign(n.name if n.name is not None else self.fresh(), n)
+
+    def code(self, n: Node) -> str:
+        """The expression for ``n`` itself (its operands by :meth:`ref`)."""
+        expanded = self._expand(n)
+        if expanded is not n:
+            return self.code(expanded)
+        lower = self._lowerings.get(n.op)
+        if lower is not None:
+            return lower(n, self)
+        return n.record.lower(n, self)

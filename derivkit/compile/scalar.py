@@ -1,11 +1,12 @@
 """The cross-check: expand a small graph into scalar SymPy symbols and differentiate.
 
-Every matrix becomes a SymPy matrix of scalar expressions (inputs are filled
-with the numbers of the data, parameters stay symbols ``W1_0_1``), losses are
-taken from :mod:`derivkit.nn.losses` (the scalar formulas of the course), and
-the gradient of each weight is ``sympy.diff`` of the expanded loss. This is
-the slow, obviously-correct route the matrix-level derivation is checked
-against: its size and cost grow with the batch and the number of weights.
+Every tensor becomes a NumPy array of SymPy scalars (inputs are filled with the
+numbers of the data, parameters stay symbols ``W1_0_1``); each operation's
+record computes its value entry by entry (``Op.scalar``), losses with the
+course's scalar formulas, and the gradient of each weight is ``sympy.diff`` of
+the expanded loss. This is the slow, obviously-correct route the matrix-level
+derivation is checked against: its size and cost grow with the batch and the
+number of weights.
 
 >>> import numpy as np
 >>> from derivkit.nn.networks import mlp
@@ -25,144 +26,62 @@ from typing import Any, Mapping
 import numpy
 import sympy
 
-from derivkit.errors import InputError
-from derivkit.nn import losses
-from derivkit.nn.graph import U, Graph, Node
+from derivkit.graph.graph import Graph
+from derivkit.graph.reverse import topo
+from derivkit.graph.shapes import Shape
 
-__all__ = ["expand_scalar", "scalar_gradients"]
-
-
-def _sizes(graph: Graph, batch: int) -> dict[sympy.Symbol, int]:
-    dims = {d for n in graph.names for d in graph[n].shape if isinstance(d, sympy.Symbol)}
-    return {d: batch for d in dims}
+__all__ = ["expand_scalar", "scalar_gradients", "ScalarContext"]
 
 
-def _bcast(M: sympy.Matrix, shape: tuple[int, int]) -> sympy.Matrix:
-    if M.shape == shape:
-        return M
-    return sympy.Matrix(shape[0], shape[1], lambda i, j: M[i if M.rows > 1 else 0, j if M.cols > 1 else 0])
+class ScalarContext:
+    """What a record's scalar rule needs: the value of every size name (``N`` -> the batch)."""
+
+    def __init__(self, sizes: Mapping[sympy.Symbol, int]) -> None:
+        self.sizes = dict(sizes)
+
+    def size(self, expr: Any) -> Any:
+        """A number or a formula in the sizes, with the sizes' values."""
+        return sympy.sympify(expr).subs(self.sizes)
+
+    def shape(self, shape: Shape) -> tuple[int, ...]:
+        return tuple(int(self.size(d)) for d in shape)
 
 
-def _elementwise(A: sympy.Matrix, B: sympy.Matrix, fn) -> sympy.Matrix:
-    shape = (max(A.rows, B.rows), max(A.cols, B.cols))
-    A, B = _bcast(A, shape), _bcast(B, shape)
-    return sympy.Matrix(shape[0], shape[1], lambda i, j: fn(A[i, j], B[i, j]))
-
-
-def _labels(Y: sympy.Matrix) -> list[int] | None:
-    """The class of each one-hot row of ``Y``, or None when ``Y`` is not one-hot."""
-    out = []
-    for i in range(Y.rows):
-        row = list(Y.row(i))
-        if sorted(row) != [0] * (len(row) - 1) + [1]:
-            return None
-        out.append(row.index(1))
-    return out
-
-
-def _loss(kind: str, P: sympy.Matrix, Y: sympy.Matrix) -> sympy.Basic:
-    n = P.rows
-    if kind == "mse":
-        return losses.sse(P, Y) / n
-    if kind == "sse":
-        return losses.sse(P, Y)
-    if kind == "l1":
-        return losses.l1(P, Y) / n
-    if kind == "bce":
-        return losses.bce(P, Y) / n
-    if kind == "hinge":
-        return losses.hinge(P, Y) / n
-    labels = _labels(Y)
-    if labels is None:
-        raise InputError("the scalar cross-check of nll / softmax cross-entropy needs one-hot targets")
-    if kind == "nll":
-        return sympy.Add(*[losses.nll(list(P.row(i)), labels[i]) for i in range(n)]) / n
-    return sympy.Add(*[losses.softmax_cross_entropy(list(P.row(i)), labels[i]) for i in range(n)]) / n
-
-
-def _value(n: Node, env: dict[int, sympy.Matrix], sizes: Mapping) -> sympy.Matrix:
-    op, args = n.op, n.args
-    vals = [env[id(a)] for a in args]
-    if op == "const":
-        return sympy.Matrix([[n.param]])
-    if op == "zeros":
-        return sympy.zeros(*(int(sympy.sympify(d).subs(sizes)) for d in n.shape))
-    if op == "matmul":
-        return vals[0] * vals[1]
-    if op == "transpose":
-        return vals[0].T
-    if op in ("add", "sub", "hadamard", "divide"):
-        fn = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "hadamard": lambda a, b: a * b,
-              "divide": lambda a, b: a / b}[op]
-        return _elementwise(vals[0], vals[1], fn)
-    if op == "scale":
-        return sympy.sympify(n.param).subs(sizes) * vals[0]
-    if op == "apply":
-        return vals[0].applyfunc(lambda e: n.param.subs(U, e))
-    if op in ("softmax", "logsoftmax"):
-        A = vals[0]
-        rows = []
-        for i in range(A.rows):
-            exps = [sympy.exp(e) for e in A.row(i)]
-            total = sympy.Add(*exps)
-            rows.append([x / total for x in exps] if op == "softmax" else [e - sympy.log(total) for e in A.row(i)])
-        return sympy.Matrix(rows)
-    if op == "softplus":
-        return vals[0].applyfunc(lambda e: sympy.log(1 + sympy.exp(e)))
-    if op == "sum":
-        A = vals[0]
-        if n.param is None:
-            return sympy.Matrix([[sum(A)]])
-        if n.param == 0:
-            return sympy.Matrix([[sum(A.col(j))] for j in range(A.cols)]).T
-        return sympy.Matrix([[sum(A.row(i))] for i in range(A.rows)])
-    if op == "loss":
-        P, Y = vals
-        if n.param == "softmax_cross_entropy" or fused_softmax(n):
-            Z = env[id(args[0].args[0])] if fused_softmax(n) else P
-            return sympy.Matrix([[_loss("softmax_cross_entropy", Z, Y)]])
-        return sympy.Matrix([[_loss(n.param, P, Y)]])
-    if op == "penalty":
-        from derivkit.nn import regularizers
-
-        fn = regularizers.l2_penalty if n.param == "l2" else regularizers.l1_penalty
-        return sympy.Matrix([[fn(vals[0])]])
-    raise InputError(f"the scalar expansion does not know the operation {op!r}")
-
-
-def fused_softmax(n: Node) -> bool:
-    return n.param == "nll" and n.args[0].op == "softmax"
+def _number(value: Any) -> sympy.Basic:
+    value = float(value)
+    return sympy.Integer(int(value)) if value == int(value) else sympy.Float(value)
 
 
 def expand_scalar(graph: Graph, batch: int, loss: str | None = None,
-                  data: Mapping[str, Any] | None = None) -> tuple[sympy.Basic, dict[str, sympy.Matrix]]:
-    """The loss as one scalar SymPy expression, and the symbol matrix of each input and parameter.
+                  data: Mapping[str, Any] | None = None) -> tuple[sympy.Basic, dict[str, numpy.ndarray]]:
+    """The loss as one scalar SymPy expression, and the array of symbols of each input and parameter.
 
-    ``batch`` is the value of the symbolic batch size. With ``data``, inputs
-    are the given numbers (as SymPy Floats) instead of symbols.
+    ``batch`` is the value of every symbolic size. With ``data``, inputs are
+    the given numbers instead of symbols.
     """
     loss = loss or graph.default_loss()
-    sizes = _sizes(graph, batch)
-    env: dict[int, sympy.Matrix] = {}
-    symbols: dict[str, sympy.Matrix] = {}
+    ctx = ScalarContext({sympy.Symbol(d): batch for d in graph.sizes})
+    env: dict[int, Any] = {}
+    symbols: dict[str, numpy.ndarray] = {}
     for name in graph.inputs + graph.params:
         node = graph[name]
-        rows, cols = (int(sympy.sympify(d).subs(sizes)) for d in node.shape)
+        shape = ctx.shape(node.shape)
+        M = numpy.empty(shape, dtype=object)
         if data is not None and name in data:
-            arr = numpy.asarray(data[name], dtype=float)
-            M = sympy.Matrix(rows, cols, lambda i, j: sympy.Float(arr[i, j]) if arr[i, j] % 1 else int(arr[i, j]))
+            arr = numpy.asarray(data[name])
+            for idx in numpy.ndindex(shape):
+                M[idx] = int(arr[idx]) if node.dtype == "int" else _number(arr[idx])
         else:
             # real symbols: |f|' is then sign(f) f' (the course's rule), not the complex form
-            M = sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"{name}_{i}_{j}", real=True))
+            for idx in numpy.ndindex(shape):
+                M[idx] = sympy.Symbol(f"{name}_" + "_".join(map(str, idx)), real=True)
         symbols[name] = M
-        env[id(node)] = M
+        env[node.uid] = M
     root = graph[loss]
-    from derivkit.nn.graph import _topo
-
-    for node in _topo(root, lambda n: False):
-        if id(node) not in env:
-            env[id(node)] = _value(node, env, sizes)
-    return env[id(root)][0, 0], symbols
+    for node in topo(root):
+        if node.uid not in env:
+            env[node.uid] = node.record.scalar(node, [env[a.uid] for a in node.args], ctx)
+    return next(iter(env[root.uid].flat)), symbols
 
 
 def scalar_gradients(graph: Graph, params: Mapping[str, Any], data: Mapping[str, Any],
@@ -173,12 +92,14 @@ def scalar_gradients(graph: Graph, params: Mapping[str, Any], data: Mapping[str,
     values = {}
     for p in graph.params:
         arr = numpy.asarray(params[p], dtype=float)
-        for (i, j), s in numpy.ndenumerate(numpy.array(symbols[p].tolist(), dtype=object)):
-            values[s] = sympy.Float(arr[i, j])
+        for idx, s in numpy.ndenumerate(symbols[p]):
+            values[s] = sympy.Float(arr[idx])
     loss_value = float(expr.xreplace(values).evalf())
     grads = {}
     for p in graph.params:
         M = symbols[p]
-        grads[p] = numpy.array([[float(sympy.diff(expr, M[i, j]).xreplace(values).evalf()) for j in range(M.cols)]
-                                for i in range(M.rows)])
+        out = numpy.empty(M.shape)
+        for idx, s in numpy.ndenumerate(M):
+            out[idx] = float(sympy.diff(expr, s).xreplace(values).evalf())
+        grads[p] = out
     return loss_value, grads

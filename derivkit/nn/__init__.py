@@ -20,8 +20,11 @@ _EXPORTS = {
         "hinge", "multiclass_hinge", "total_loss")},
     **{n: "derivkit.nn.regularizers" for n in ("l1_penalty", "l2_penalty", "elastic_net")},
     **{n: "derivkit.nn.layers" for n in ("neuron", "layer", "linear_scores")},
-    **{n: "derivkit.nn.graph" for n in ("Graph", "Backprop")},
+    **{n: "derivkit.graph" for n in ("Graph", "Backprop")},
     "mlp": "derivkit.nn.networks",
+    "course_network": "derivkit.nn.networks",
+    **{n: "derivkit.nn.norms" for n in ("batchnorm", "layernorm")},
+    "makemore": "derivkit.nn.charmodel",
     **{n: "derivkit.nn.activations" for n in ("softmax_jacobian", "sigmoid_jacobian", "logsumexp")},
     **{n: "derivkit.nn.losses" for n in (
         "LossGradient", "squared_error_gradient", "nll_gradient", "cross_entropy_gradient",

@@ -25,9 +25,10 @@ from __future__ import annotations
 from typing import Sequence
 
 from derivkit.errors import InputError
-from derivkit.nn.graph import LOSSES, Graph, apply, loss as loss_node, softmax
+from derivkit.graph import Graph
+from derivkit.graph.ops import LOSSES, apply, loss as loss_node, softmax
 
-__all__ = ["mlp", "OUTPUT_FOR_LOSS"]
+__all__ = ["mlp", "course_network", "OUTPUT_FOR_LOSS"]
 
 #: The output activation used when none is given, per loss.
 OUTPUT_FOR_LOSS = {
@@ -38,13 +39,13 @@ OUTPUT_FOR_LOSS = {
 
 def mlp(sizes: Sequence[int], activation: str = "sigmoid", output: str | None = None, loss: str = "mse",
         bias: bool = True) -> Graph:
-    """A fully connected network as a :class:`~derivkit.nn.graph.Graph`.
+    """A fully connected network as a :class:`~derivkit.graph.Graph`.
 
     ``sizes`` are the layer widths from input to output (``[2, 3, 1]``),
     ``activation`` the hidden layers' function, ``output`` the last layer's
     (default: sigmoid for mse/sse/l1/bce as in the course, softmax for
     ``softmax_cross_entropy`` and ``nll``, identity for hinge), ``loss`` one of
-    :data:`derivkit.nn.graph.LOSSES`.
+    :data:`derivkit.graph.ops.LOSSES`.
 
     >>> g = mlp([2, 3, 1], activation="step", bias=False)
     >>> print(g.definitions["H_out"])
@@ -88,3 +89,12 @@ def mlp(sizes: Sequence[int], activation: str = "sigmoid", output: str | None = 
     g.define(label, loss_node(kind, A, Y))
     g.output_name = A.name
     return g
+
+
+def course_network(activation: str = "sigmoid") -> Graph:
+    """The network of the course's slides: 2-3-1, MSE, no biases, ``activation`` in both layers.
+
+    >>> print(course_network("step").definitions["O_out"])
+    step(O_in)
+    """
+    return mlp([2, 3, 1], activation=activation, output=activation, loss="mse", bias=False)

@@ -157,25 +157,33 @@ def labels(Y: np.ndarray) -> np.ndarray:
     return np.argmax(Y, axis=1)
 
 
-def as_data(data: Any) -> Data:
-    """``{"X": ..., "Y": ...}`` (or any dict of arrays) or a pair ``(X, Y)``, as float arrays of equal length.
+def _array(values: Any) -> np.ndarray:
+    """NumPy integer arrays (indices, class labels) stay integers; everything else (lists too) becomes floats."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        return values
+    return np.asarray(values, dtype=float)
 
-    A flat array becomes one column.
+
+def as_data(data: Any) -> Data:
+    """``{"X": ..., "Y": ...}`` (or any dict of arrays) or a pair ``(X, Y)``, as arrays of equal length.
+
+    Numbers become floats and a flat array of them one column; NumPy integer
+    arrays (indices, class labels ``y`` of shape ``(N,)``) keep their dtype and shape.
 
     >>> d = as_data(([1, 2, 3], [[1], [0], [1]]))
     >>> d["X"].shape, d["Y"].dtype
     ((3, 1), dtype('float64'))
     """
     if isinstance(data, Mapping):
-        out = {str(k): np.asarray(v, dtype=float) for k, v in data.items()}
+        out = {str(k): _array(v) for k, v in data.items()}
     elif isinstance(data, (tuple, list)) and len(data) == 2:
-        out = {"X": np.asarray(data[0], dtype=float), "Y": np.asarray(data[1], dtype=float)}
+        out = {"X": _array(data[0]), "Y": _array(data[1])}
     else:
         raise InputError("data must be a dict such as {'X': ..., 'Y': ...} or a pair (X, Y)")
     if not out:
         raise InputError("the data is empty")
     for k, v in out.items():
-        if v.ndim == 1:
+        if v.ndim == 1 and v.dtype.kind == "f":
             out[k] = v[:, None]
         elif v.ndim == 0:
             raise ShapeError(f"data[{k!r}] is a single number, not one row per example")
