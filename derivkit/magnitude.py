@@ -123,7 +123,8 @@ def tame(expr: sympy.Basic) -> bool:
     """Whether ``expr`` is safe to evaluate exactly at any small point, without probing.
 
     Tame: at most one level of growth (an exponential, a power with a variable
-    exponent), no power above 64 and no number over 300 digits.
+    exponent), no power above 64 (nor a number above 64 in a variable exponent) and
+    no number over 300 digits.
 
     >>> import sympy
     >>> x = sympy.Symbol("x")
@@ -138,6 +139,10 @@ def tame(expr: sympy.Basic) -> bool:
                 return False
         for p in expr.atoms(sympy.Pow):
             if p.exp.is_Rational and abs(p.exp.p) > TAME_POWER:
+                return False
+            # a variable exponent with a large number in it (y^(10^10 x)) is a large power at a point
+            if not p.exp.is_Rational and any(abs(n.p) > TAME_POWER or n.q > TAME_POWER
+                                             for n in p.exp.atoms(sympy.Rational)):
                 return False
     except RecursionError:
         return False

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import sympy
+from sympy.core.function import AppliedUndef
 
 from derivkit import budget, magnitude
 from derivkit.errors import LimitError
@@ -165,6 +166,8 @@ def real_value(expr: sympy.Basic, point: dict) -> sympy.Basic | None:
             point = {s: sympy.Float(v, PRECISION + 20) for s, v in point.items()}
         v = expr.xreplace(point) if point else expr
         if v.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+            return None
+        if v.free_symbols or v.has(AppliedUndef):  # f(3/19) of an unknown f is no number
             return None
         v = sympy.N(v, PRECISION)
         if not v.is_number or v.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
