@@ -306,7 +306,7 @@ def task(part: Any = None) -> Iterator[Limits]:
     """Run a block as one piece of work on user input, under the current limits.
 
     The outermost task starts a deadline (``seconds`` from now) and notes the
-    size of the process; tasks nested in it share both. ``part`` names the input
+    size of the process (at its first checkpoint); tasks nested in it share both. ``part`` names the input
     (shown in the messages). A ``MemoryError`` or ``RecursionError`` raised
     inside becomes a :class:`~derivkit.errors.LimitError`. A server wraps each
     request in one task, so that everything the request does shares one deadline.
@@ -322,7 +322,8 @@ def task(part: Any = None) -> Iterator[Limits]:
         return
     lim = current()
     now = time.monotonic()
-    active = _Active(lim, now + lim.seconds, lim.seconds, part, _rss(), now + _MEMORY_EVERY)
+    # the process size is first read at the first checkpoint (reading it costs tens of microseconds)
+    active = _Active(lim, now + lim.seconds, lim.seconds, part, None, now)
     token = _TASK.set(active)
     try:
         yield lim
@@ -362,10 +363,11 @@ def checkpoint() -> None:
         raise _time_error(active)
     if now >= active.next_memory_check:
         active.next_memory_check = now + _MEMORY_EVERY
-        if active.memory_base is not None:
-            rss = _rss()
-            if rss is not None and rss - active.memory_base > active.limits.memory:
-                raise _memory_error(active, active.limits)
+        rss = _rss()
+        if active.memory_base is None:
+            active.memory_base = rss
+        elif rss is not None and rss - active.memory_base > active.limits.memory:
+            raise _memory_error(active, active.limits)
 
 
 def remaining() -> float:

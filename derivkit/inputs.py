@@ -51,8 +51,9 @@ def as_expr(obj: ExprLike, *, latex: bool = False, what: str = "expression") -> 
         return sympy.Rational(repr(obj)) if obj == obj and abs(obj) != float("inf") else sympy.Float(obj)
     if isinstance(obj, Number):
         return sympy.sympify(obj)
-    if hasattr(obj, "dtype") and getattr(obj, "shape", None) == ():  # NumPy scalars
-        return sympy.sympify(obj.item())
+    item = getattr(obj, "item", None)
+    if hasattr(obj, "dtype") and getattr(obj, "shape", None) == () and callable(item):  # NumPy scalars
+        return sympy.sympify(item())
     raise InputError(f"the {what} must be a string or a SymPy expression, not {type(obj).__name__}")
 
 

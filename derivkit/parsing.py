@@ -204,6 +204,20 @@ class _Token:
     value: object = None
 
 
+def _match(pattern: re.Pattern[str], text: str, i: int) -> re.Match[str]:
+    """``pattern`` at ``text[i]``, where the tokenizer knows that it matches."""
+    m = pattern.match(text, i)
+    if m is None:  # pragma: no cover - the caller checked the first character
+        raise ParseError("unexpected character", text, i)
+    return m
+
+
+def _as_basic(value: object) -> sympy.Basic:
+    if not isinstance(value, sympy.Basic):  # pragma: no cover - number tokens hold SymPy numbers
+        raise ParseError(f"not a number: {value!r}")
+    return value
+
+
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     i, n = 0, len(text)
@@ -213,7 +227,7 @@ def _tokenize(text: str) -> list[_Token]:
             i += 1
             continue
         if c in _DIGITS or (c == "." and i + 1 < n and text[i + 1] in _DIGITS):
-            m = _NUMBER.match(text, i)
+            m = _match(_NUMBER, text, i)
             if m.group(2) and m.end() < n and (text[m.end()].isalpha() or text[m.end()] in _DIGITS + "_."):
                 raise ParseError(
                     f"'{m.group(0)}' is a number in scientific notation and must not run into what follows "
@@ -224,7 +238,7 @@ def _tokenize(text: str) -> list[_Token]:
             i = m.end()
             continue
         if c.isascii() and (c.isalpha() or c == "_"):
-            m = _NAME.match(text, i)
+            m = _match(_NAME, text, i)
             name = m.group(0)
             if name.startswith("_"):
                 raise ParseError(
@@ -669,7 +683,7 @@ class _Parser:
         tok = self.tok
         if tok.kind == "num":
             self.advance()
-            return sign * tok.value
+            return sign * _as_basic(tok.value)
         if tok.text == "(":
             self.advance()
             self.expect_operand()

@@ -21,6 +21,8 @@ import random
 from dataclasses import dataclass
 
 import sympy
+
+from derivkit import budget
 from derivkit.functions import relu, sigmoid, step
 from derivkit.notation import expr_text
 
@@ -146,6 +148,7 @@ def sigmoid_form(raw: sympy.Basic, expr: sympy.Basic) -> sympy.Basic | None:
         return None
     out = raw
     for a in args:
+        budget.checkpoint()
         s = sigmoid(-a)
         # e^(k a) = ((1 - s)/s)^k for whole k; any other exponential of a's variables stays, and then we give up
         powers = {}
@@ -250,6 +253,7 @@ def teacher_rewrites(raw: sympy.Basic, expr: sympy.Basic, wrt: sympy.Symbol) -> 
     """The rewrites that take the assembled derivative ``raw`` (of ``expr``) to the form teachers write."""
     out: list[Rewrite] = []
     current = raw
+    budget.checkpoint()
     if not raw.is_Atom and size(raw) <= 2 * TIDY_LIMIT:
         sig = sigmoid_form(current, expr)
         if sig is not None and same_value(sig, current):

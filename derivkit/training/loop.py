@@ -46,7 +46,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, cast
 
 import numpy as np
 
@@ -290,7 +290,7 @@ def _write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
+                np.savez(fh, **cast(dict[str, Any], arrays))
         except BaseException:
             with _suppress_os():
                 os.unlink(tmp)
