@@ -73,6 +73,7 @@ __all__ = [
     "remaining",
     "refuse_above",
     "run_isolated",
+    "try_isolated",
     "Isolated",
     "shorten",
 ]
@@ -441,6 +442,25 @@ def run_isolated(fn: Callable[..., T], *args: Any, seconds: float | None = None,
     if isinstance(value, BaseException):
         raise value
     raise Isolated(str(value))
+
+
+def try_isolated(fn: Callable[..., T], *args: Any, default: T, seconds: float | None = None) -> T:
+    """:func:`run_isolated`, with ``default`` as the answer when the child runs out of time or
+    memory, cannot be started, or fails: for work that has a cheaper way to decide.
+
+    The deadline of the current task still stops the work (a ``LimitError``).
+
+    >>> try_isolated(pow, 2, 10, default=None), try_isolated(divmod, 1, 0, default="no answer")
+    (1024, 'no answer')
+    """
+    try:
+        return run_isolated(fn, *args, seconds=seconds)
+    except LimitError as err:
+        if err.limit == "seconds":  # the whole task's deadline: not the child's to swallow
+            raise
+        return default
+    except Exception:  # noqa: BLE001 - SymPy failed in the child (or no child): the caller decides another way
+        return default
 
 
 def _in_daemon_process() -> bool:

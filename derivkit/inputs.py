@@ -26,7 +26,7 @@ from typing import Iterable, Union
 
 import sympy
 
-from derivkit.errors import InputError, LimitError
+from derivkit.errors import InputError
 
 __all__ = ["as_expr", "as_symbol", "as_symbols", "as_matrix", "as_number", "substitute", "ExprLike", "SymbolLike"]
 
@@ -203,13 +203,9 @@ def _tidy_value(v: sympy.Basic) -> sympy.Basic:
 
     if not tame(v):
         return v
+    if size(v) > SIMPLIFY_IN_PROCESS:
+        return budget.try_isolated(_simplified, v, default=v)
     try:
-        if size(v) <= SIMPLIFY_IN_PROCESS:
-            return sympy.simplify(v)
-        return budget.run_isolated(_simplified, v)
-    except LimitError as err:
-        if err.limit == "seconds":
-            raise
-        return v
-    except (budget.Isolated, TypeError, ValueError, NotImplementedError, AttributeError, RecursionError):
+        return sympy.simplify(v)
+    except (TypeError, ValueError, NotImplementedError, AttributeError, RecursionError):
         return v

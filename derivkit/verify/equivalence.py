@@ -53,7 +53,6 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from derivkit import budget, magnitude
-from derivkit.errors import LimitError
 
 __all__ = [
     "Comparison",
@@ -118,15 +117,7 @@ def simplifies_to_zero(d: sympy.Basic, seconds: float | None = None) -> bool:
             return True
     except (TypeError, ValueError, NotImplementedError, AttributeError, RecursionError, sympy.PolynomialError):
         return False
-    try:
-        return bool(budget.run_isolated(_zero_by_simplify, d, seconds=seconds))
-    except LimitError as err:
-        if err.limit == "seconds":  # the whole task's deadline: not ours to swallow
-            raise
-        return False
-    except (budget.Isolated, TypeError, ValueError, NotImplementedError, AttributeError, RecursionError,
-            sympy.PolynomialError):
-        return False
+    return bool(budget.try_isolated(_zero_by_simplify, d, default=False, seconds=seconds))
 
 
 def as_real(expr: sympy.Basic, variables: Iterable[sympy.Symbol]) -> sympy.Basic:
