@@ -233,6 +233,8 @@ def shorten(text: Any, width: int = 60) -> str:
 
 
 def _safe_str(obj: Any) -> str:
+    if callable(getattr(obj, "render", None)):  # a result: its str() would render it
+        return f"a {type(obj).__name__}"
     try:
         return str(obj)
     except (ValueError, RecursionError):  # a huge integer, or a very deep expression
@@ -414,7 +416,9 @@ def run_isolated(fn: Callable[..., T], *args: Any, seconds: float | None = None,
 
     The child is forked directly when this is the process's only thread (fast:
     it shares the parent's loaded modules and caches); otherwise it comes from a
-    ``forkserver`` (forking a process with threads is unsafe).
+    ``forkserver`` (forking a process with threads is unsafe), whose children,
+    as with any use of :mod:`multiprocessing`, import the main module of the
+    program: a script should keep its work under ``if __name__ == "__main__":``.
 
     >>> run_isolated(pow, 2, 10)
     1024
@@ -427,7 +431,7 @@ def run_isolated(fn: Callable[..., T], *args: Any, seconds: float | None = None,
         if active is not None:
             raise _time_error(active)
     mem = lim.memory if memory is None else int(memory)
-    if hasattr(os, "fork") and threading.active_count() == 1 and not _in_daemon_process():
+    if hasattr(os, "fork") and threading.active_count() == 1:
         ok, value = _run_forked(fn, args, wall, mem)
     else:
         ok, value = _run_multiprocessing(fn, args, wall, mem)
@@ -567,7 +571,9 @@ def _mp_child(conn: Any, fn: Callable[..., Any], args: tuple, memory: int) -> No
 STARTUP_SECONDS = 60.0
 
 
-_FORKSERVER_PRELOAD = ["derivkit.verify.equivalence"]
+#: Modules the fork server imports once, so that its children start warm (the last one runs a small
+#: ``simplify``, which loads the parts of SymPy that ``simplify`` imports on first use).
+_FORKSERVER_PRELOAD = ["derivkit.verify.equivalence", "derivkit._warm_child"]
 
 
 def _context() -> Any:
@@ -604,15 +610,18 @@ def _run_multiprocessing(fn: Callable[..., Any], args: tuple, seconds: float, me
                 recv.recv_bytes()
             except (EOFError, OSError):
                 started = False
-        if started and recv.poll(max(seconds, 0.0)):
+        if not started:
+            active = _TASK.get()
+            if active is not None and remaining() <= 0:
+                raise _time_error(active)
+            raise Isolated("the child process did not start (see the forkserver's message above)")
+        if recv.poll(max(seconds, 0.0)):
             try:
                 data = recv.recv_bytes()
             except (EOFError, OSError):
                 data = b""
-        elif started:
-            timed_out = True
         else:
-            timed_out = proc.is_alive()
+            timed_out = True
     finally:
         recv.close()
         if timed_out or proc.is_alive():

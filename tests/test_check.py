@@ -6,6 +6,7 @@ import sympy
 import pytest
 from hypothesis import given, settings, strategies as st
 
+import derivkit
 from derivkit import check, Verdict
 from derivkit.errors import DomainError, InputError, ParseError, ShapeError
 from derivkit.functions import sigmoid
@@ -48,7 +49,8 @@ def test_sqrt_of_square_is_abs_for_real_x():
 
 def test_the_method_that_decided_is_named():
     assert check("x^2", "2x", "x").method == "identical"
-    assert check("sin(x)^2", "sin(2x)", "x").method == "symbolic"
+    with derivkit.limits(isolated_seconds=60):  # simplify runs in a child process: time enough when loaded
+        assert check("sin(x)^2", "sin(2x)", "x").method == "symbolic"
 
 
 def test_latex_claims_are_read():
