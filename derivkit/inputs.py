@@ -135,7 +135,7 @@ def as_number(obj, *, what: str = "value") -> sympy.Basic:
     e = as_expr(obj, what=what)
     if e.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
         raise InputError(f"the {what} must be a finite number, not {e}")
-    if e.free_symbols:
+    if e.free_symbols or not e.is_number:  # f(1) of an unknown f has no value
         raise InputError(f"the {what} must be a number, not {e}")
     return e
 

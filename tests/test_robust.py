@@ -467,3 +467,47 @@ def test_resumed_run_keeps_its_start_loss(tmp_path):
 def test_refusals_are_derivkit_errors(call):
     with pytest.raises(DerivkitError):
         call()
+
+
+# ---------------------------------------------------------------- found by the hostile campaign
+
+@pytest.mark.parametrize("text", ["|(tanh((b)^100000))+((0.5) (x))|", "abs(tanh(b^100000))", "sinh(x^1000) + 1"])
+def test_large_power_inside_a_hyperbolic_function_refused(text):
+    # SymPy expands (re + i im)^n to decide whether tanh(b^n) is real: minutes at n = 200
+    with pytest.raises(ParseError, match="x\\^n within a hyperbolic function takes \\|n\\| <= 32"):
+        parse(text)
+    assert parse("tanh(x^32)") == sympy.tanh(x**32)
+
+
+@pytest.mark.parametrize("text", ["tan(sinh(e^(10^10)))", "gamma(tan(sinh^2((e)^(10^10))))"])
+def test_function_of_a_number_out_of_reach_refused(text):
+    # tan(c) checks whether c is a multiple of pi, numerically: with c = sinh(e^(10^10)), forever
+    with pytest.raises(ParseLimitError) as err:
+        parse(text)
+    assert err.value.limit == "digits" and "too large to compute with" in str(err.value)
+
+
+@pytest.mark.parametrize("claim", [
+    "max((e)^(10^10), (x)/(1), x)x",  # the ratio to the right answer is 10^4342944818
+    "(y)+(gamma(777777777777777777777777777777777777777log27777777777))",  # gamma of a 40-digit integer
+    "asin(ln((f(b))^(10^10)))",  # no number at any point: an unknown f
+    "((y)^(x))^(10^10)",  # y^(10^10 x): a power of billions of digits at every point
+])
+def test_claims_found_by_the_campaign_answer(claim):
+    v = check("x^2", claim, "x")
+    assert v.ok is False
+
+
+def test_value_of_an_unknown_function_is_no_point():
+    with pytest.raises(InputError, match="value of x must be a number, not f\\(1\\)"):
+        hessian("x*y", "x, y").at(x="f(1)", y=-1)
+    with pytest.raises(InputError, match="must be a number"):
+        check("x^2", "2x", "x", at={"x": "g(pi)/3"})
+
+
+def test_gamma_at_a_point_is_evaluated_in_reach():
+    from derivkit.magnitude import how_to_evaluate
+
+    assert how_to_evaluate(sympy.gamma(x), {x: sympy.Integer(20)}) == "exact"
+    assert how_to_evaluate(sympy.gamma(x), {x: sympy.Integer(10**6)}) == "float"  # 5.5 million digits
+    assert how_to_evaluate(sympy.gamma(x), {x: sympy.Integer(10**30)}) is None

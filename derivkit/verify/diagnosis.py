@@ -291,6 +291,9 @@ def _whole(sampler: Sampler, claimed: sympy.Basic, has_log: bool = True) -> list
             return [Finding("log_base", f"your answer is {name} times the correct one: ln is confused with log10 or log2")]
     if close(k, 0):
         return []
+    if not 1e-12 < abs(k) < 1e12:  # nsimplify of a float far from 1 would build huge fractions
+        return [Finding("constant_factor", f"your answer is {sympy.Float(k, 6)} times the correct derivative: "
+                                           "a constant factor is wrong")]
     exact = sympy.nsimplify(sympy.Float(k, 15), rational=True, tolerance=1e-12)
     shown = _t(exact) if exact.is_Rational and exact.q < 1000 else f"{float(k):.6g}"
     return [Finding("constant_factor", f"your answer is {shown} times the correct derivative: a constant factor is wrong")]

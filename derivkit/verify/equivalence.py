@@ -78,8 +78,8 @@ MIN_POINTS = 6
 _REGIONS = ((-3, 3), (0, 3), (-1, 1), (1, 4), (-12, 12), (4, 12))
 #: The parts of the line every variable gets a test point in, where the function is defined.
 PARTS = ((-12, -1), (-1, 0), (0, 1), (1, 12))
-_TRIES_PER_PART = 6
-_COVER_TRIES = 60
+_TRIES_PER_PART = 4
+_COVER_TRIES = 40
 _DENOMINATORS = (7, 11, 13, 17, 19, 23)
 
 
