@@ -511,3 +511,10 @@ def test_gamma_at_a_point_is_evaluated_in_reach():
     assert how_to_evaluate(sympy.gamma(x), {x: sympy.Integer(20)}) == "exact"
     assert how_to_evaluate(sympy.gamma(x), {x: sympy.Integer(10**6)}) == "float"  # 5.5 million digits
     assert how_to_evaluate(sympy.gamma(x), {x: sympy.Integer(10**30)}) is None
+
+
+@pytest.mark.parametrize("f", ["|x^100000|", "|sqrt(3x(sigma)^100000)|"])
+def test_check_of_a_large_power_under_an_absolute_value(f):
+    # redoing a mistake differentiates |u| through re(u) and im(u): (re + i im)^100000, expanded
+    v = check(f, "0", "x")
+    assert v.ok is False and v.counterexample is not None

@@ -219,6 +219,22 @@ def _product_variants(expr, x, node) -> Iterator[Variant]:
                               "the numerator of the quotient rule is u'·v - u·v' (in that order): (u/v)' = (u'·v - u·v')/v^2")
 
 
+#: SymPy differentiates |u| through re(u) and im(u): for u holding x^n it expands (re + i im)^n.
+_MAX_POWER_UNDER_ABS = 32
+_TAKES_REAL_PARTS = (sympy.Abs, sympy.sign, sympy.re, sympy.im, sympy.arg, sympy.sinh, sympy.cosh, sympy.tanh,
+                     sympy.coth, sympy.sech, sympy.csch)
+
+
+def _real_parts_too_costly(expr: sympy.Basic) -> bool:
+    """Whether ``sympy.diff`` of ``expr`` would expand a large power into real and imaginary parts
+    (``|x^100000|``): then no mistake is redone (each redo calls ``sympy.diff``)."""
+    for node in expr.atoms(*_TAKES_REAL_PARTS):
+        for p in node.atoms(sympy.Pow):
+            if p.exp.is_Integer and abs(p.exp) > _MAX_POWER_UNDER_ABS and not p.base.is_number:
+                return True
+    return False
+
+
 def variants(expr: sympy.Basic, x: sympy.Symbol) -> list[Variant]:
     """The derivative of ``expr`` as it comes out with each typical mistake (at most 60).
 
@@ -227,6 +243,8 @@ def variants(expr: sympy.Basic, x: sympy.Symbol) -> list[Variant]:
     [('missing_chain_factor', exp(3*x)), ('sign_error', -3*exp(3*x))]
     """
     out: list[Variant] = []
+    if _real_parts_too_costly(expr):
+        return out
     for node in _nodes(expr, x):
         for gen in (_chain_variants, _product_variants):
             try:
