@@ -3,8 +3,8 @@
 1. Ordinary checks: the course's derivatives, each checked with a right and a wrong
    answer; CPU time per check, and how many needed a child process for ``simplify``.
 2. The mechanism's own costs: a checkpoint, entering a task, the magnitude probe.
-3. Numeric evaluation with the probe against the same evaluation without it (exact
-   substitution and 40-digit ``evalf``, as before budgets), interleaved, as a ratio.
+3. Numeric evaluation (``real_value``) with the probe against the same with the probe
+   switched off, interleaved, as a ratio.
 4. The inputs that used to hang: wall-clock time of each now.
 
 Run: ``python benchmarks/bench_budget.py`` (``--quick`` for a smoke run).
@@ -25,7 +25,7 @@ import _machine  # noqa: E402
 
 from derivkit import budget, check, derive, descend, parse  # noqa: E402
 from derivkit.magnitude import probe, tame  # noqa: E402
-from derivkit.verify.equivalence import PRECISION, Sampler, real_value  # noqa: E402
+from derivkit.verify.equivalence import Sampler, real_value  # noqa: E402
 
 #: (function, right answer, wrong answer): the course's derivatives.
 CHECKS = [
@@ -108,26 +108,25 @@ def per_call(fn, n: int) -> float:
     return (time.perf_counter() - start) / n
 
 
-def old_real_value(expr, point):
-    """Numeric evaluation as it was before budgets: exact substitution, then 40 digits."""
-    v = expr.xreplace(point)
-    if v.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
-        return None
-    v = sympy.N(v, PRECISION)
-    re_, im_ = v.as_real_imag()
-    return sympy.N(re_, PRECISION) if abs(sympy.N(im_, PRECISION)) < 1e-20 * max(1, abs(re_)) else None
-
-
 def evaluation_ratio(rounds: int) -> tuple[float, float]:
+    """CPU time per value of ``real_value`` with the probe, and with the probe switched off."""
+    from derivkit import magnitude
+
     x = sympy.Symbol("x")
     cases = []
     for f, right, _ in CHECKS:
         e = derive(f, "x").result
         cases += [(e, p) for p in Sampler(e, [x]).points]
+    probed = magnitude.how_to_evaluate
     new, old = [], []
-    for _ in range(rounds):  # interleaved
-        new.append(cpu(lambda: [real_value(e, p) for e, p in cases]))
-        old.append(cpu(lambda: [old_real_value(e, p) for e, p in cases]))
+    try:
+        for _ in range(rounds):  # interleaved
+            magnitude.how_to_evaluate = probed  # type: ignore[assignment]
+            new.append(cpu(lambda: [real_value(e, p) for e, p in cases]))
+            magnitude.how_to_evaluate = lambda expr, point: "exact"  # type: ignore[assignment]
+            old.append(cpu(lambda: [real_value(e, p) for e, p in cases]))
+    finally:
+        magnitude.how_to_evaluate = probed  # type: ignore[assignment]
     return statistics.median(new) / len(cases), statistics.median(old) / len(cases)
 
 
@@ -180,7 +179,7 @@ def main() -> None:
         "",
         f"**Numeric evaluation** at the sample points of the checks above ({len(CHECKS)} derivatives, "
         "interleaved rounds, median): "
-        f"with the probe {new * 1e6:.0f} µs per value, without it {old * 1e6:.0f} µs: "
+        f"with the probe {new * 1e6:.0f} µs per value, with it switched off {old * 1e6:.0f} µs: "
         f"ratio {new / old:.2f}.",
         "",
         "**Inputs that used to hang or crash** (wall-clock time now; each one was stopped at 30 s "

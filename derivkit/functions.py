@@ -26,7 +26,7 @@ from __future__ import annotations
 import sympy
 from sympy import S
 
-__all__ = ["sigmoid", "relu", "step", "leaky_relu", "identity", "ACTIVATIONS"]
+__all__ = ["sigmoid", "softplus", "relu", "step", "leaky_relu", "identity", "ACTIVATIONS"]
 
 
 def _np(printer, name: str) -> str:
@@ -94,6 +94,65 @@ class sigmoid(sympy.Function):
     def _mpmathcode(self, printer):
         x = printer._print(self.args[0])
         return f"1/(1 + {_mod(printer, 'mpmath', 'exp')}(-({x})))"
+
+
+class softplus(sympy.Function):
+    r"""The softplus :math:`\ln(1 + e^{x})`, a smooth ReLU whose derivative is the sigmoid.
+
+    >>> x = sympy.Symbol("x")
+    >>> sympy.diff(softplus(x), x), softplus(0)
+    (sigmoid(x), log(2))
+    >>> softplus(x).rewrite(sympy.log)
+    log(exp(x) + 1)
+    """
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sympy.log(2)
+        return None
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_log(self, x, **kwargs):
+        return sympy.log(1 + sympy.exp(x))
+
+    _eval_rewrite_as_exp = _eval_rewrite_as_tractable = _eval_rewrite_as_log
+
+    def _eval_evalf(self, prec):
+        x = self.args[0]._eval_evalf(prec)
+        if x is None or not x.is_number:
+            return None
+        return sympy.log(1 + sympy.exp(x))._eval_evalf(prec)
+
+    def _eval_is_extended_real(self):
+        return self.args[0].is_extended_real
+
+    def _eval_is_positive(self):
+        if self.args[0].is_extended_real and self.args[0].is_finite:
+            return True
+        return None
+
+    def _latex(self, printer, exp=None):
+        base = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
+        return base if exp is None else r"\operatorname{softplus}^{%s}\left(%s\right)" % (
+            exp, printer._print(self.args[0]))
+
+    def _numpycode(self, printer):
+        # logaddexp(0, x) = ln(e^0 + e^x), stable at both ends
+        return f"{_np(printer, 'logaddexp')}(0, {printer._print(self.args[0])})"
+
+    def _pythoncode(self, printer):
+        x = printer._print(self.args[0])
+        log1p, exp = _mod(printer, "math", "log1p"), _mod(printer, "math", "exp")
+        return f"(({x}) + {log1p}({exp}(-({x}))) if ({x}) >= 0 else {log1p}({exp}({x})))"
+
+    def _mpmathcode(self, printer):
+        x = printer._print(self.args[0])
+        return f"{_mod(printer, 'mpmath', 'log')}(1 + {_mod(printer, 'mpmath', 'exp')}({x}))"
 
 
 class step(sympy.Function):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from numbers import Number
-from typing import Iterable, Union
+from typing import Any, Iterable, Union, cast
 
 import sympy
 
@@ -51,9 +51,8 @@ def as_expr(obj: ExprLike, *, latex: bool = False, what: str = "expression") -> 
         return sympy.Rational(repr(obj)) if obj == obj and abs(obj) != float("inf") else sympy.Float(obj)
     if isinstance(obj, Number):
         return sympy.sympify(obj)
-    item = getattr(obj, "item", None)
-    if hasattr(obj, "dtype") and getattr(obj, "shape", None) == () and callable(item):  # NumPy scalars
-        return sympy.sympify(item())
+    if hasattr(obj, "dtype") and getattr(obj, "shape", None) == ():  # NumPy scalars
+        return sympy.sympify(cast(Any, obj).item())
     raise InputError(f"the {what} must be a string or a SymPy expression, not {type(obj).__name__}")
 
 

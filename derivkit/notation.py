@@ -35,7 +35,7 @@ from sympy.printing.str import StrPrinter
 
 from derivkit import budget
 
-__all__ = ["expr_text", "expr_latex"]
+__all__ = ["expr_text", "expr_latex", "derivative_text", "derivative_latex"]
 
 # A number coefficient written against the factor after it: "2·x" -> "2x", "6·(" -> "6(".
 # Not before a function name: "2·sin(x)" stays, "2·x", "2·e^x", "2·σ(x)" join.
@@ -85,7 +85,28 @@ def _float_text(value: float) -> str:
     return text.replace("e+", "e") if "e" in text else text
 
 
-class _TextPrinter(StrPrinter):
+def _teacher_order(expr: sympy.Basic, terms: list) -> list:
+    """A sum of functions starts with a positive term, as teachers write it: ``cos(x)^2 - sin(x)^2``.
+
+    Polynomials keep SymPy's order (by degree: ``-x^2 + 2x``).
+    """
+    if len(terms) < 2 or not terms[0].could_extract_minus_sign() or expr.is_polynomial():
+        return terms
+    for i, term in enumerate(terms):
+        if not term.could_extract_minus_sign():
+            return [term] + terms[:i] + terms[i + 1:]
+    return terms
+
+
+class _TeacherOrder:
+    """Printer mixin: the term order of :func:`_teacher_order`."""
+
+    def _as_ordered_terms(self, expr, order=None):
+        terms = super()._as_ordered_terms(expr, order=order)
+        return _teacher_order(expr, list(terms)) if isinstance(expr, sympy.Add) else terms
+
+
+class _TextPrinter(_TeacherOrder, StrPrinter):
     """SymPy's str printer with the conventions of this module."""
 
     def _wrap(self, expr: sympy.Basic) -> str:
@@ -236,7 +257,7 @@ class _TextPrinter(StrPrinter):
     _print_ImmutableDenseMatrix = _print_MutableDenseMatrix = _print_Matrix = _print_MatrixBase
 
 
-class _LatexPrinter(LatexPrinter):
+class _LatexPrinter(_TeacherOrder, LatexPrinter):
     """SymPy's LaTeX printer, writing single factors before bracketed sums: σ(x)(1 - σ(x))."""
 
     def _print_Mul(self, expr) -> str:
@@ -309,3 +330,50 @@ def expr_latex(expr: Any) -> str:
     if not isinstance(expr, sympy.Basic):
         expr = sympy.sympify(expr)
     return _LATEX.doprint(expr)
+
+
+def _order_text(order: int) -> str:
+    return "" if order == 1 else f"^{order}"
+
+
+def _needs_brackets(expr: Any) -> bool:
+    """Whether ``d/dx`` needs brackets around ``expr`` (a sum, a product, a negative number)."""
+    if not isinstance(expr, sympy.Basic):
+        return True
+    if _log_base(expr) is not None:
+        return False
+    return isinstance(expr, (sympy.Add, sympy.Mul, sympy.Piecewise)) or bool(expr.is_Number and expr.is_negative)
+
+
+def derivative_text(expr: Any, wrt: Any, order: int = 1) -> str:
+    """``d/dx [expr]`` in text; brackets only when ``expr`` is not a single term.
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> derivative_text(sympy.sin(x), x), derivative_text(3*x - 2, x), derivative_text(x**2, x, 2)
+    ('d/dx sin(x)', 'd/dx [3x - 2]', 'd^2/dx^2 x^2')
+    """
+    body = expr_text(expr)
+    if _needs_brackets(expr):
+        body = f"[{body}]"
+    w = expr_text(wrt)
+    sep = "" if len(w) == 1 else " "
+    return f"d{_order_text(order)}/d{sep}{w}{_order_text(order)} {body}"
+
+
+def derivative_latex(expr: Any, wrt: Any, order: int = 1) -> str:
+    r"""``\frac{d}{dx}\left[expr\right]`` in LaTeX.
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> derivative_latex(x**2, x, 2), derivative_latex(3*x - 2, x)
+    ('\\frac{d^{2}}{dx^{2}} x^{2}', '\\frac{d}{dx}\\left[3 x - 2\\right]')
+    """
+    w = expr_latex(wrt)
+    if order == 1:
+        frac = rf"\frac{{d}}{{d{w}}}" if len(w) == 1 else rf"\frac{{d}}{{d {w}}}"
+    else:
+        frac = rf"\frac{{d^{{{order}}}}}{{d{w}^{{{order}}}}}" if len(w) == 1 else rf"\frac{{d^{{{order}}}}}{{d {w}^{{{order}}}}}"
+    if _needs_brackets(expr):
+        return rf"{frac}\left[{expr_latex(expr)}\right]"
+    return f"{frac} {expr_latex(expr)}"

@@ -37,13 +37,14 @@ import keyword
 import math
 import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, cast
 
 import sympy
+from sympy.core.parameters import distribute
 
 from derivkit import budget
 from derivkit.errors import LimitError, ParseError, ParseLimitError
-from derivkit.functions import leaky_relu, relu, sigmoid, step
+from derivkit.functions import leaky_relu, relu, sigmoid, softplus, step
 from derivkit.magnitude import hazard
 
 __all__ = [
@@ -137,6 +138,7 @@ FUNCTIONS.update(
         "min": _Function(sympy.Min, 1, None),
         "sigmoid": _Function(sigmoid),
         "sigma": _Function(sigmoid),  # sigma(x) is the sigmoid; sigma alone is a symbol
+        "softplus": _Function(softplus),
         "relu": _Function(relu),
         "ReLU": _Function(relu),
         "leaky_relu": _Function(leaky_relu, 1, 2),
@@ -208,20 +210,6 @@ class _Token:
     value: object = None
 
 
-def _match(pattern: re.Pattern[str], text: str, i: int) -> re.Match[str]:
-    """``pattern`` at ``text[i]``, where the tokenizer knows that it matches."""
-    m = pattern.match(text, i)
-    if m is None:  # pragma: no cover - the caller checked the first character
-        raise ParseError("unexpected character", text, i)
-    return m
-
-
-def _as_basic(value: object) -> sympy.Basic:
-    if not isinstance(value, sympy.Basic):  # pragma: no cover - number tokens hold SymPy numbers
-        raise ParseError(f"not a number: {value!r}")
-    return value
-
-
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     i, n = 0, len(text)
@@ -231,7 +219,7 @@ def _tokenize(text: str) -> list[_Token]:
             i += 1
             continue
         if c in _DIGITS or (c == "." and i + 1 < n and text[i + 1] in _DIGITS):
-            m = _match(_NUMBER, text, i)
+            m = cast(re.Match[str], _NUMBER.match(text, i))  # a digit starts a number
             if m.group(2) and m.end() < n and (text[m.end()].isalpha() or text[m.end()] in _DIGITS + "_."):
                 raise ParseError(
                     f"'{m.group(0)}' is a number in scientific notation and must not run into what follows "
@@ -242,7 +230,7 @@ def _tokenize(text: str) -> list[_Token]:
             i = m.end()
             continue
         if c.isascii() and (c.isalpha() or c == "_"):
-            m = _match(_NAME, text, i)
+            m = cast(re.Match[str], _NAME.match(text, i))  # a letter starts a name
             name = m.group(0)
             if name.startswith("_"):
                 raise ParseError(
@@ -276,6 +264,10 @@ def _tokenize(text: str) -> list[_Token]:
             raise ParseError("comparisons are not formulas", text, i)
         if c in "+-*/^(),|=":
             tokens.append(_Token("op", c, i))
+            i += 1
+            continue
+        if c == "'" and _prime_follows(tokens, i):
+            tokens.append(_Token("prime", c, i))
             i += 1
             continue
         if c in _REFUSED_CHARS:
@@ -583,6 +575,8 @@ class _Parser:
     def name(self) -> sympy.Basic:
         tok = self.advance()
         name = tok.text
+        if self.tok.kind == "prime":
+            return self.primed(tok)
         called = self.tok.text == "(" or self.called_after_power()
         m = _LOG_BASE.match(name)
         if m:
@@ -625,6 +619,33 @@ class _Parser:
             if level == 0:
                 return self.tokens[j + 1].text == "("
         return False
+
+    def primed(self, tok: _Token) -> sympy.Basic:
+        """Prime notation: ``f'(x)``, ``g''(2x)`` for an unknown function ``f``, ``g``, ..."""
+        order = 0
+        while self.tok.kind == "prime":
+            self.advance()
+            order += 1
+        if not _primeable(tok.text):
+            raise ParseError(
+                f"prime notation is for unknown functions like f'(x); '{tok.text}' is not one",
+                self.text,
+                tok.pos,
+            )
+        if self.tok.text != "(":
+            raise ParseError(
+                "prime notation needs an unknown function and its argument in parentheses, like f'(x)",
+                self.text,
+                tok.pos,
+            )
+        args = self.arguments(tok)
+        if len(args) != 1:
+            raise ParseError(
+                f"prime notation is for functions of one variable; {tok.text} has {len(args)} arguments here",
+                self.text,
+                tok.pos,
+            )
+        return self.checked(prime_derivative(tok.text, args[0], order), tok.pos)
 
     def call(self, tok: _Token, fn: _Function) -> sympy.Basic:
         power = None
@@ -700,7 +721,7 @@ class _Parser:
         tok = self.tok
         if tok.kind == "num":
             self.advance()
-            return sign * _as_basic(tok.value)
+            return sign * cast(Any, tok.value)
         if tok.text == "(":
             self.advance()
             self.expect_operand()
@@ -774,6 +795,49 @@ def _glued_call(name: str) -> str | None:
     return None
 
 
+def _prime_follows(tokens: list[_Token], i: int) -> bool:
+    """Whether the ``'`` at ``i`` is a prime: written right after a name or another prime."""
+    if not tokens:
+        return False
+    last = tokens[-1]
+    return last.kind == "prime" and last.pos == i - 1 or last.kind == "name" and last.pos + len(last.text) == i
+
+
+def _primeable(name: str) -> bool:
+    """Names that may carry primes: the unknown functions and other one-letter names (``u'(x)``)."""
+    if name in FUNCTIONS:
+        return name in _SYMBOL_UNLESS_CALLED and name not in ("sigma", "gamma")
+    return len(name) == 1 and name not in CONSTANTS
+
+
+def prime_derivative(name: str, arg: sympy.Basic, order: int = 1) -> sympy.Basic:
+    """``f'(arg)`` (``order`` primes) for the unknown function ``name``, as SymPy writes it.
+
+    At a symbol it is ``Derivative(f(x), x)``; at any other argument the derivative
+    taken at that argument, ``Subs(Derivative(f(u), u), u, arg)``.
+
+    >>> prime_derivative("f", sympy.Symbol("x"))
+    Derivative(f(x), x)
+    >>> prime_derivative("g", 2*sympy.Symbol("x"), 2)
+    Subs(Derivative(g(_u), (_u, 2)), _u, 2*x)
+    """
+    fn = sympy.Function(name)
+    if isinstance(arg, sympy.Symbol):
+        return sympy.Derivative(fn(arg), (arg, order))
+    u = sympy.Dummy("u")
+    return sympy.Subs(sympy.Derivative(fn(u), (u, order)), u, arg)
+
+
+def _keep_decimals(tokens: list[_Token]) -> list[_Token]:
+    """Number tokens written with a decimal point as SymPy Floats (``decimals=True``): ``2.1`` stays ``2.1``."""
+    out = []
+    for tok in tokens:
+        if tok.kind == "num" and "." in tok.text:
+            tok = _Token(tok.kind, tok.text, tok.pos, sympy.Float(tok.text))
+        out.append(tok)
+    return out
+
+
 def _check_length(text: str) -> None:
     if not isinstance(text, str):
         raise ParseError(f"a formula must be a string, not {type(text).__name__}")
@@ -783,10 +847,21 @@ def _check_length(text: str) -> None:
                               limit="length", value=most, part=budget.shorten(text, 30))
 
 
-def _build(text: str, tokens: list[_Token], *, numbers_juxtapose: bool = False) -> sympy.Basic:
+def _build(
+    text: str, tokens: list[_Token], *, numbers_juxtapose: bool = False, decimals: bool = False
+) -> sympy.Basic:
+    if decimals:
+        tokens = _keep_decimals(tokens)
     parser = _Parser(text, tokens, numbers_juxtapose=numbers_juxtapose)
     try:
-        return parser.parse_all()
+        # The user's structure: a number times a sum stays a product, -2(2x^2 - 1) is not -4x^2 + 2.
+        try:
+            with distribute(False):
+                return parser.parse_all()
+        except RecursionError:
+            # SymPy can loop on an undistributed sign (tanh(x - 1) against -tanh(1 - x)): build it as SymPy does.
+            parser = _Parser(text, tokens, numbers_juxtapose=numbers_juxtapose)
+            return parser.parse_all()
     except ParseError:
         raise
     except RecursionError:
@@ -799,16 +874,28 @@ def _build(text: str, tokens: list[_Token], *, numbers_juxtapose: bool = False) 
 
 
 @budget.guarded
-def parse(text: str, latex: bool = False) -> sympy.Basic:
+def parse(text: str, latex: bool = False, decimals: bool = False) -> sympy.Basic:
     """Read a formula from text, safely; never evaluates Python.
 
     Accepts ``^`` and ``**`` for powers, implicit products (``2x``, ``x y``,
     ``2(x+1)``, ``(x+1)(x-1)``, ``2sin(x)``), ``e``, ``pi``, ``|x|``, exact
-    decimals (``0.01`` is ``1/100``) and the functions in :data:`FUNCTIONS`.
+    decimals (``0.01`` is ``1/100``), prime notation for unknown functions
+    (``f'(x)``, ``g''(2x)``) and the functions in :data:`FUNCTIONS`.
     ``latex=True`` reads LaTeX instead (see :mod:`derivkit.parsing_latex`).
+
+    The formula keeps the structure it was typed with: a number times a sum stays
+    a product (``-2(2x^2 - 1)``, not ``2 - 4x^2``), so the chain rule still sees
+    the inner function. ``decimals=True`` keeps decimals as written (SymPy Floats,
+    ``2.1`` rather than ``21/10``), so results show ``25.2`` where a slide does.
 
     >>> parse("2x + 3")
     2*x + 3
+    >>> parse("3(2x^2 - 1)^2 - 2(2x^2 - 1) + 5")
+    3*(2*x**2 - 1)**2 - 2*(2*x**2 - 1) + 5
+    >>> parse("x^3 f'(x)")
+    x**3*Derivative(f(x), x)
+    >>> parse("2.1x^2", decimals=True)
+    2.1*x**2
     >>> parse("sigma(x) * (1 - sigma(x))")
     (1 - sigmoid(x))*sigmoid(x)
     >>> parse("arcsin(x) + |x| + max(0, x)")
@@ -823,9 +910,9 @@ def parse(text: str, latex: bool = False) -> sympy.Basic:
     if latex:
         from derivkit.parsing_latex import parse_latex
 
-        return parse_latex(text)
+        return parse_latex(text, decimals=decimals)
     _check_length(text)
-    return _build(text, _tokenize(text))
+    return _build(text, _tokenize(text), decimals=decimals)
 
 
 @budget.guarded

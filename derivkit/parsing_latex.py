@@ -379,7 +379,7 @@ def _remapped(err: ParseError, text: str, where: list[int]) -> ParseError:
     return ParseError(err.reason, text, pos)
 
 
-def parse_latex(text: str) -> sympy.Basic:
+def parse_latex(text: str, decimals: bool = False) -> sympy.Basic:
     r"""Read a LaTeX formula, safely (see the module docstring).
 
     >>> parse_latex(r"\operatorname{ReLU}(x) + \tanh(x)")
@@ -387,6 +387,6 @@ def parse_latex(text: str) -> sympy.Basic:
     """
     plain, where = latex_to_plain(text)
     try:
-        return _build(plain, _tokenize(plain), numbers_juxtapose=True)
+        return _build(plain, _tokenize(plain), numbers_juxtapose=True, decimals=decimals)
     except ParseError as err:
         raise _remapped(err, text, where) from None

@@ -32,12 +32,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import sympy
 from sympy import Abs, Eq, S, sqrt
 
-from derivkit.functions import leaky_relu, relu, sigmoid, step
+from derivkit.functions import leaky_relu, relu, sigmoid, softplus, step
+from derivkit.renderable import brief_repr
 
 __all__ = ["Rule", "RULES", "FAMILIES", "rule_for", "local_derivative", "function_rules"]
 
@@ -72,12 +73,26 @@ class Rule:
     family: str
     text: str
     latex: str
-    function: type | None = None
+    function: type[Any] | None = None
     derivative: Callable[..., sympy.Basic] | None = None
     domain: str | None = None
     nondifferentiable: str | None = None
     condition: Callable[..., sympy.Basic] | None = None
     kink: Callable[..., sympy.Basic] | None = None
+
+    def __repr__(self) -> str:
+        return brief_repr(self, id=self.id, name=self.name, text=self.text)
+
+    def d(self, *args: Any) -> sympy.Basic:
+        """``derivative(*args)``, for a rule that has a formula.
+
+        >>> import sympy
+        >>> RULES["power"].d(sympy.Symbol("u"), 3)
+        3*u**2
+        """
+        if self.derivative is None:
+            raise TypeError(f"the {self.name} has no formula to apply")
+        return self.derivative(*args)
 
     def to_dict(self) -> dict:
         """The rule as JSON-serialisable data (no callables)."""
@@ -228,6 +243,9 @@ _TABLE: tuple[Rule, ...] = (
     _R("sigmoid", "sigmoid rule", "activation", "d/dx sigmoid(x) = sigmoid(x) (1 - sigmoid(x))",
        r"\frac{d}{dx}\sigma(x) = \sigma(x)\left(1 - \sigma(x)\right)",
        function=sigmoid, derivative=lambda u: sigmoid(u) * (1 - sigmoid(u))),
+    _R("softplus", "softplus rule", "activation", "d/dx softplus(x) = sigmoid(x), where softplus(x) = ln(1 + e^x)",
+       r"\frac{d}{dx}\operatorname{softplus}(x) = \sigma(x)",
+       function=softplus, derivative=lambda u: sigmoid(u)),
     _R("relu", "ReLU rule", "activation", "d/dx relu(x) = step(x): 1 for x > 0, 0 for x < 0",
        r"\frac{d}{dx}\operatorname{ReLU}(x) = \operatorname{step}(x) = "
        r"\begin{cases} 1 & x > 0 \\ 0 & x < 0 \end{cases}",

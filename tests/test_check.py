@@ -6,7 +6,6 @@ import sympy
 import pytest
 from hypothesis import given, settings, strategies as st
 
-import derivkit
 from derivkit import check, Verdict
 from derivkit.errors import DomainError, InputError, ParseError, ShapeError
 from derivkit.functions import sigmoid
@@ -49,8 +48,7 @@ def test_sqrt_of_square_is_abs_for_real_x():
 
 def test_the_method_that_decided_is_named():
     assert check("x^2", "2x", "x").method == "identical"
-    with derivkit.limits(isolated_seconds=60):  # simplify runs in a child process: time enough when loaded
-        assert check("sin(x)^2", "sin(2x)", "x").method == "symbolic"
+    assert check("sin(x)^2", "2 sin(x) cos(x)", "x").method == "symbolic"
 
 
 def test_latex_claims_are_read():

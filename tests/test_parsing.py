@@ -26,7 +26,7 @@ ACCEPTED = [
     ("2x", 2 * x),
     ("2 x", 2 * x),
     ("x y", x * y),
-    ("2(x+1)", 2 * (x + 1)),
+    ("2(x+1)", sympy.Mul(2, x + 1, evaluate=False)),
     ("(x+1)(x-1)", (x + 1) * (x - 1)),
     ("x(x+1)", x * (x + 1)),
     ("2sin(x)", 2 * sympy.sin(x)),

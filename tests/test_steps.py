@@ -75,7 +75,7 @@ BY_HAND = {
     "general_power": ("x^x", x**x * (log(x) + 1)),
     "undefined_function": ("f(x^2)", 2 * x * sympy.Subs(sympy.Derivative(f(u), u), u, x**2)),
     "rewrite": ("1/(1 + e^(-x))", sigmoid(x) * (1 - sigmoid(x))),
-    "simplify": ("x*sin(x)^2 + sin(x)^2", (2 * x * cos(x) + 2 * cos(x)) * sin(x) + sin(x) ** 2),
+    "simplify": ("(x + 1)*e^x", (x + 2) * sympy.exp(x)),
 }
 # Points away from the kinks and inside the domains: x = 7/10 for most, x = 2 where |x| > 1 is needed.
 POINT = {"asec": 2, "acsc": 2, "acosh": 2, "acoth": 2, "asech": Rational(1, 2)}
@@ -94,7 +94,25 @@ def test_piecewise_rule_states_where_the_pieces_meet():
     d = derive(e, x)
     assert d.rules[0] == "piecewise"
     assert d.result == sympy.Piecewise((2 * x, x < 1), (2, True))
-    assert any("x = 1" in n for n in d.notes)
+    # the pieces meet with the same value (1) and the same slope (2): differentiable at x = 1
+    assert any("differentiable at x = 1" in n and "smoothly" in n for n in d.notes)
+
+
+def test_piecewise_derivative_is_undefined_at_a_corner():
+    d = derive(sympy.Piecewise((-x, x < 0), (x**2, True)), x)
+    assert d.result == sympy.Piecewise((-1, x < 0), (2 * x, x > 0))
+    assert d.result.subs(x, 0) is sympy.nan
+    assert any("not differentiable at x = 0" in n for n in d.notes)
+    # a jump: x < 1 gives 0, otherwise 5
+    j = derive(sympy.Piecewise((0, x < 1), (5, True)), x)
+    assert j.result == sympy.Piecewise((0, x < 1), (0, x > 1))
+
+
+def test_max_derivative_is_undefined_where_the_arguments_tie():
+    d = derive("max(0, x)", "x")
+    assert d.result == sympy.Piecewise((0, x < 0), (1, x > 0))
+    assert d.result.subs(x, 0) is sympy.nan and d.result.subs(x, 2) == 1
+    assert "otherwise" not in d.to_text()
 
 
 def test_every_api_rule_is_exercised():
@@ -178,9 +196,16 @@ def test_tanh_mentions_sech_squared():
 
 
 def test_domain_conditions_are_collected():
-    assert "The natural logarithm rule holds for x^2 + 1 > 0." in derive("ln(x^2 + 1)", "x").notes
+    assert "The natural logarithm rule holds for x^2 - 1 > 0." in derive("ln(x^2 - 1)", "x").notes
     assert any("2|x| < 1" in n for n in derive("atanh(2*x)", "x").notes)
     assert any("x > 1" in n for n in derive("acosh(x)", "x").notes)
+
+
+def test_domain_notes_only_when_the_condition_can_fail():
+    # x^2 + 1 > 0, x^2 - 2x + 2 > 0 and e^x > 0 hold for every real x: no note
+    for text in ("ln(x^2 + 1)", "sqrt(x^2 + 1)", "sqrt(x^2 - 2x + 2)", "ln(e^x)", "abs(x^2 + 1)"):
+        assert derive(text, "x").notes == (), text
+    assert derive("sqrt(x^2 - 1)", "x").notes == ("The square root rule holds for x^2 - 1 > 0.",)
 
 
 def test_non_smooth_points_are_named():

@@ -54,7 +54,7 @@ from derivkit.errors import InputError
 from derivkit.inputs import as_expr, as_number, as_symbol, as_symbols
 from derivkit.magnitude import value_at
 from derivkit.parsing import parse_equation
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 
 __all__ = ["chain", "Chain", "ChainAt", "MAX_PATHS"]
 
@@ -180,6 +180,9 @@ class ChainAt(Renderable):
     result: sympy.Basic
     substituted_value: sympy.Basic | None
 
+    def __repr__(self) -> str:
+        return brief_repr(self, values=self.values, factors=self.factors, result=self.result)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "chain": self.chain.to_dict(),
@@ -220,6 +223,9 @@ class Chain(Renderable):
     substituted_derivation: Derivation | None
     label: str = ""
     notes: tuple[str, ...] = field(default=())
+
+    def __repr__(self) -> str:
+        return brief_repr(self, equations=dict(self.equations), wrt=self.wrt, output=self.output, result=self.result)
 
     @property
     def paths(self) -> tuple[tuple[tuple[str, ...], sympy.Basic], ...]:

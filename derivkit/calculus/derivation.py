@@ -11,15 +11,76 @@ trees is :func:`derivkit.calculus.steps.derive`; the renderers are in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Iterator, Union
 
 import sympy
 
-from derivkit.notation import expr_latex
+from derivkit.notation import expr_latex, expr_text
 from derivkit.inputs import substitute
-from derivkit.renderable import Renderable
+from derivkit.renderable import Count, Renderable, brief_repr
 
-__all__ = ["Step", "Derivation"]
+__all__ = ["Step", "Derivation", "Math", "Piece", "Note", "sentence", "math", "note"]
+
+
+@dataclass(frozen=True)
+class Math:
+    """A piece of mathematics inside a step's sentence, in plain text and in LaTeX.
+
+    Renderers set it as math (``$...$`` in Markdown), so a sentence never mixes
+    LaTeX commands with plain-text formulas.
+    """
+
+    text: str
+    latex: str
+
+
+#: A piece of a sentence: prose, or mathematics.
+Piece = Union[str, Math]
+
+
+def math(expr: Any) -> Math:
+    """An expression as a :class:`Math` piece.
+
+    >>> math(sympy.Symbol("x")**2)
+    Math(text='x^2', latex='x^{2}')
+    """
+    return Math(expr_text(expr), expr_latex(expr))
+
+
+def sentence(*pieces: Piece) -> tuple[str, tuple[Piece, ...]]:
+    """``(text, pieces)``: a sentence as plain text, and as the pieces it was built from.
+
+    >>> sentence("By the sum rule, differentiate ", math(sympy.Symbol("x") + 1), " term by term.")[0]
+    'By the sum rule, differentiate x + 1 term by term.'
+    """
+    return "".join(p if isinstance(p, str) else p.text for p in pieces), tuple(pieces)
+
+
+class Note(str):
+    """A note (a domain condition, a non-differentiable point): a plain string that
+    also keeps its :class:`Math` pieces, so Markdown can set its formulas as math.
+
+    >>> n = note("The square root rule holds for ", math(sympy.Symbol("x") > 0), ".")
+    >>> n, n.pieces[1].latex
+    ('The square root rule holds for x > 0.', 'x > 0')
+    """
+
+    pieces: tuple[Piece, ...]
+
+    def __new__(cls, text: str, pieces: tuple[Piece, ...] = ()) -> "Note":
+        obj = super().__new__(cls, text)
+        obj.pieces = tuple(pieces)
+        return obj
+
+    def __reduce__(self):
+        return (Note, (str(self), self.pieces))
+
+
+def note(*pieces: Piece) -> Note:
+    """A :class:`Note` built from pieces, like :func:`sentence`."""
+    text, parts = sentence(*pieces)
+    return Note(text, parts)
 
 
 @dataclass(frozen=True)
@@ -28,7 +89,9 @@ class Step(Renderable):
 
     ``let`` holds substitutions the step introduces, e.g. ``((u, 3*x - 2),)``
     for the chain rule written "let u = 3x - 2"; ``notes`` holds the domain
-    conditions and non-differentiable points the rule states.
+    conditions and non-differentiable points the rule states. ``pieces`` is
+    ``text`` as prose and :class:`Math` pieces, for renderers that set the
+    mathematics apart (Markdown, HTML); it is empty when the sentence has no math.
     """
 
     rule: str
@@ -39,6 +102,11 @@ class Step(Renderable):
     text: str = ""
     let: tuple[tuple[sympy.Symbol, sympy.Basic], ...] = ()
     notes: tuple[str, ...] = ()
+    pieces: tuple[Piece, ...] = ()
+
+    def __repr__(self) -> str:
+        more = {"substeps": Count.of(len(self.substeps), "step")} if self.substeps else {}
+        return brief_repr(self, rule=self.rule, expr=self.expr, wrt=self.wrt, result=self.result, **more)
 
     def walk(self) -> Iterator["Step"]:
         """Yield this step and all sub-steps in the order a reader meets them."""
@@ -57,6 +125,7 @@ class Step(Renderable):
             "result_latex": expr_latex(self.result),
             "let": [[str(s), str(v)] for s, v in self.let],
             "notes": list(self.notes),
+            "pieces": [p if isinstance(p, str) else {"text": p.text, "latex": p.latex} for p in self.pieces],
             "substeps": [s.to_dict() for s in self.substeps],
         }
 
@@ -82,6 +151,10 @@ class Derivation(Renderable):
     def rules(self) -> tuple[str, ...]:
         """Rule ids in the order a reader meets them, repeats kept."""
         return tuple(s.rule for s in self.steps.walk())
+
+    def __repr__(self) -> str:
+        order = {"order": self.order} if self.order != 1 else {}
+        return brief_repr(self, expr=self.expr, wrt=self.wrt, **order, result=self.result, rules=self.rules)
 
     def at(self, **values) -> sympy.Basic:
         """The derivative's value at a point, exact where the inputs are exact."""

@@ -39,7 +39,7 @@ from derivkit.calculus.derivation import Derivation
 from derivkit.calculus.steps import derive
 from derivkit.errors import InputError
 from derivkit.inputs import as_expr, as_number, as_symbols, substitute
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 
 __all__ = ["MatrixDerivation", "MatrixAt", "gradient", "jacobian", "hessian", "compact", "terms_bound", "LAYOUTS"]
 
@@ -154,6 +154,9 @@ result or its expansion where that is shorter). ``derivations`` has the
     first: tuple[Derivation, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
+    def __repr__(self) -> str:
+        return brief_repr(self, kind=self.kind, exprs=self.exprs, wrt=self.wrt, result=self.result)
+
     @property
     def expr(self) -> sympy.Basic:
         """The function (the first one, for a Jacobian)."""
@@ -166,7 +169,7 @@ result or its expansion where that is shorter). ``derivations`` has the
 
     @property
     def shape(self) -> tuple[int, int]:
-        return tuple(self.result.shape)  # type: ignore[return-value]
+        return tuple(self.result.shape)
 
     def entry(self, i: int, j: int = 0) -> Derivation:
         """The derivation of entry ``(i, j)`` of :attr:`result`."""
@@ -233,6 +236,9 @@ class MatrixAt(Renderable):
     derivation: MatrixDerivation
     point: tuple[tuple[str, sympy.Basic], ...]
     value: sympy.Matrix
+
+    def __repr__(self) -> str:
+        return brief_repr(self, kind=self.derivation.kind, at=dict(self.point), value=self.value)
 
     def to_dict(self) -> dict[str, Any]:
         rows, cols = self.value.shape

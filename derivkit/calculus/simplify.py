@@ -1,17 +1,37 @@
-"""Teacher-form rewrites of a derivative, each one an equality a step can show.
+"""Teacher forms: the measured policy that tidies a derivative, each rewrite a step.
 
-The step engine assembles a derivative from the rule table, which already
-gives the forms teachers write (``sigmoid(x)*(1 - sigmoid(x))``,
-``1 - tanh(x)**2``). What is left is tidying: recognising the sigmoid written
-out as ``1/(1 + e^{-x})`` and collecting common factors. Nothing here calls
-``sympy.simplify`` (slow, and it turns ``1 - tanh^2`` into ``cosh^{-2}``); every
-rewrite is checked numerically and dropped if it would change the value.
+The step engine assembles a derivative from the rule table, which already gives
+the forms teachers write (``σ(x)(1 - σ(x))``, ``1 - tanh(x)^2``). What is left
+is tidying, and it follows one policy:
+
+1. **A cost**: the length of the printed form (:func:`cost`, what a student
+   reads).
+2. **Candidates from bounded, cheap moves** (:data:`MOVES`): collect common
+   factors, group the terms that share a factor, multiply out a numerator, expand a polynomial, use
+   ``sin^2 + cos^2 = 1`` and the double-angle identities, cancel a common factor,
+   write a rational function as a polynomial plus partial fractions, and name the
+   sigmoid where the result holds ``e^a/(1 + e^a)``. Moves compose (a numerator
+   multiplied out, then the Pythagorean identity, then a cancellation) up to
+   :data:`MAX_MOVES` deep, over at most :data:`MAX_STATES` forms, each at most
+   :data:`TIDY_LIMIT` nodes. Nothing here calls ``sympy.simplify`` (unbounded,
+   and it turns ``1 - tanh^2`` into ``cosh^-2``).
+3. **The shortest form wins, strictly**: the form the rules produced stays
+   unless a candidate prints shorter, so ``x^2 cos(x) + 2x sin(x)`` is not
+   factored into a longer ``x(x cos(x) + 2 sin(x))``, and ``σ(x)(1 - σ(x))``
+   stays as the rule table writes it.
+
+Every move of the chosen path becomes a :class:`Rewrite` (a ``simplify`` or
+``rewrite`` step of the derivation), checked numerically at random complex points
+and dropped if it would change the value.
 
 >>> import sympy
 >>> x = sympy.Symbol("x")
 >>> raw = sympy.exp(-x) / (1 + sympy.exp(-x)) ** 2
 >>> [(r.rule, r.after) for r in teacher_rewrites(raw, 1 / (1 + sympy.exp(-x)), x)]
 [('rewrite', (1 - sigmoid(x))*sigmoid(x))]
+>>> raw = -(sympy.sin(x) * (sympy.sin(x) + 1) + sympy.cos(x)**2) / (sympy.sin(x) + 1)**2
+>>> [r.after for r in teacher_rewrites(raw, sympy.cos(x) / (1 + sympy.sin(x)), x)][-1]
+-1/(sin(x) + 1)
 """
 
 from __future__ import annotations
@@ -19,17 +39,22 @@ from __future__ import annotations
 import cmath
 import random
 from dataclasses import dataclass
+from typing import Callable
 
 import sympy
 
-from derivkit import budget
-from derivkit.functions import relu, sigmoid, step
+from derivkit.budget import checkpoint
+from derivkit.functions import relu, sigmoid, softplus, step
 from derivkit.notation import expr_text
 
-__all__ = ["Rewrite", "teacher_rewrites", "tidy", "sigmoid_form", "same_value", "size"]
+
+__all__ = ["Rewrite", "Move", "MOVES", "teacher_rewrites", "tidy", "sigmoid_form", "same_value", "size", "cost"]
 
 #: Results larger than this (in nodes, see :func:`size`) are left as they are: tidying them costs more than it gives.
 TIDY_LIMIT = 200
+#: Longest chain of moves tried, and most forms looked at, per result.
+MAX_MOVES = 3
+MAX_STATES = 40
 
 
 @dataclass(frozen=True)
@@ -57,6 +82,7 @@ _CMATH = {
     sympy.exp: cmath.exp, sympy.log: cmath.log, sympy.Abs: abs,
     sympy.sign: lambda z: z / abs(z),
     sigmoid: lambda z: 1 / (1 + cmath.exp(-z)),
+    softplus: lambda z: cmath.log(1 + cmath.exp(z)),
     relu: lambda z: z if z.real >= 0 else 0j,
     step: lambda z: 1 + 0j if z.real >= 0 else 0j,
 }
@@ -115,14 +141,46 @@ def same_value(a: sympy.Basic, b: sympy.Basic, tries: int = 4, seed: int = 7) ->
     return checked > 0
 
 
+def size(e: sympy.Basic) -> int:
+    """The number of nodes of ``e``.
+
+    >>> import sympy
+    >>> size(sympy.Symbol("x") + 1)
+    3
+    """
+    n, stack = 0, [e]
+    while stack:
+        node = stack.pop()
+        n += 1
+        stack.extend(node.args)
+    return n
+
+
+def cost(e: sympy.Basic) -> int:
+    """What a form costs a reader: the length of its printed form.
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> cost(48*x**3 - 32*x) < cost(16*x*(3*x**2 - 2))
+    True
+    """
+    return len(expr_text(e))
+
+
+# ------------------------------------------------------------------ the sigmoid
+
+
 def _written_out_sigmoids(expr: sympy.Basic) -> list[sympy.Basic]:
-    """Arguments ``a`` of every ``1/(1 + exp(a))`` in ``expr`` (the sigmoid of ``-a``)."""
-    found = []
+    """Arguments ``z`` of every ``1/(1 + exp(±z))`` in ``expr``, with the sign taken off."""
+    found: list[sympy.Basic] = []
     for node in sympy.preorder_traversal(expr):
-        if node.is_Pow and node.exp == -1 and node.base.is_Add and len(node.base.args) == 2:
+        if node.is_Pow and node.exp.is_Integer and node.exp < 0 and node.base.is_Add and len(node.base.args) == 2:
             one, other = sorted(node.base.args, key=lambda t: t != 1)
-            if one == 1 and isinstance(other, sympy.exp) and other.args[0] not in found:
-                found.append(other.args[0])
+            if one == 1 and isinstance(other, sympy.exp):
+                a = other.args[0]
+                z = -a if a.could_extract_minus_sign() else a
+                if z not in found:
+                    found.append(z)
     return found
 
 
@@ -139,25 +197,31 @@ def _one_minus_first(expr: sympy.Basic, s: sympy.Basic) -> sympy.Basic:
 
 
 def sigmoid_form(raw: sympy.Basic, expr: sympy.Basic) -> sympy.Basic | None:
-    """``raw`` with every written-out sigmoid of ``expr`` expressed through ``sigmoid``, else None.
+    """``raw`` written through ``sigmoid`` where it (or ``expr``) holds ``1/(1 + e^(±z))``, else None.
 
-    Uses ``e^{a} = (1 - s)/s`` for ``s = sigmoid(-a)``, then cancels.
+    Uses ``e^z = σ(z)/(1 - σ(z))``, then cancels: ``e^x/(e^x + 1)`` is ``σ(x)``.
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> sigmoid_form(sympy.exp(x) / (sympy.exp(x) + 1), sympy.log(1 + sympy.exp(x)))
+    sigmoid(x)
     """
     args = _written_out_sigmoids(expr)
+    args += [z for z in _written_out_sigmoids(raw) if z not in args]
     if not args:
         return None
     out = raw
-    for a in args:
-        budget.checkpoint()
-        s = sigmoid(-a)
-        # e^(k a) = ((1 - s)/s)^k for whole k; any other exponential of a's variables stays, and then we give up
+    for z in args:
+        s = sigmoid(z)
         powers = {}
         for node in out.atoms(sympy.exp):
-            k = sympy.cancel(node.args[0] / a)
+            k = sympy.cancel(node.args[0] / z)
             if k.is_Integer:
-                powers[node] = ((1 - s) / s) ** k
-            elif node.args[0].free_symbols & a.free_symbols:
+                powers[node] = (s / (1 - s)) ** k
+            elif node.args[0].free_symbols & z.free_symbols:
                 return None
+        if not powers:
+            continue
         out = out.xreplace(powers)
         out = sympy.factor(sympy.cancel(out))
         out = _one_minus_first(out, s)
@@ -166,22 +230,14 @@ def sigmoid_form(raw: sympy.Basic, expr: sympy.Basic) -> sympy.Basic | None:
     return out
 
 
-def size(e: sympy.Basic) -> int:
-    """The number of nodes of ``e`` (a cheap stand-in for ``count_ops``).
-
-    >>> import sympy
-    >>> size(sympy.Symbol("x") + 1)
-    3
-    """
-    n, stack = 0, [e]
-    while stack:
-        node = stack.pop()
-        n += 1
-        stack.extend(node.args)
-    return n
+# ------------------------------------------------------------------ the moves
 
 
-#: Expansions are tried only on results this small (in nodes) with powers at most this high.
+def _has_function(e: sympy.Basic) -> bool:
+    return any(isinstance(a, sympy.Function) for a in sympy.preorder_traversal(e))
+
+
+#: Expansions are tried only on forms this small (in nodes) with powers at most this high.
 EXPAND_LIMIT = 80
 EXPAND_MAX_POWER = 6
 
@@ -191,34 +247,224 @@ def _expandable(e: sympy.Basic) -> bool:
         not p.exp.is_Integer or abs(int(p.exp)) <= EXPAND_MAX_POWER for p in e.atoms(sympy.Pow))
 
 
-def _expand_numerators(e: sympy.Basic) -> sympy.Basic:
-    """Multiply out the sums of a product (the numerator a quotient rule leaves), keep the rest.
-
-    Only products and integer powers are multiplied out; ``e^(a+b)``, logarithms and the
-    arguments of functions are left as they are.
-
-    >>> import sympy
-    >>> x = sympy.Symbol("x")
-    >>> _expand_numerators((-x*sympy.log(x) + (x + 1)*(sympy.log(x) + 1))/(x + 1)**2)
-    (x + log(x) + 1)/(x + 1)**2
-    """
-    if e.is_Mul:
-        return sympy.Mul(*[_multiply_out(f) if f.is_Add else f for f in e.args])
-    return e
+_SHALLOW = dict(deep=False, power_exp=False, power_base=False, log=False, multinomial=True)
 
 
 def _multiply_out(e: sympy.Basic) -> sympy.Basic:
-    opts = dict(deep=False, power_exp=False, power_base=False, log=False)
-    return sympy.Add(*[sympy.expand(t, **opts) for t in e.args])
+    return sympy.Add(*[sympy.expand(t, **_SHALLOW) for t in e.args])
 
 
-def tidy(raw: sympy.Basic) -> sympy.Basic:
-    """A cheap tidy into the form a teacher writes, used only when it makes ``raw`` smaller.
+def _expand_numerator(e: sympy.Basic) -> sympy.Basic | None:
+    """Multiply out the sums of a product (the numerator a quotient rule leaves), keep the rest.
 
-    Tries collecting common factors (``factor_terms``), expanding (``2x(x - 1) - x^2 + 1``
-    becomes ``x^2 - 2x + 1``) and expanding the numerator a quotient rule leaves. A product
-    may also be rewritten at equal size (``2(2 - 2t^2)t`` becomes ``4t(1 - t^2)``); a sum only
-    when strictly smaller, so ``2x - 4`` stays as it is.
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> _expand_numerator((-x*sympy.log(x) + (x + 1)*(sympy.log(x) + 1))/(x + 1)**2)
+    (x + log(x) + 1)/(x + 1)**2
+    """
+    if not e.is_Mul or not _expandable(e):
+        return None
+    return sympy.Mul(*[_multiply_out(f) if f.is_Add else f for f in e.args])
+
+
+def _expand(e: sympy.Basic) -> sympy.Basic | None:
+    """Expand a polynomial or rational expression (no functions: ``σ(1 - σ)`` is not multiplied out)."""
+    if not _expandable(e) or _has_function(e) or not (e.is_Add or e.is_Mul or e.is_Pow):
+        return None
+    return sympy.expand(e, **dict(_SHALLOW, deep=True))
+
+
+def _expand_all(e: sympy.Basic) -> sympy.Basic | None:
+    """Multiply out every product, functions included (``(1 - σ)(…)σ`` to ``σ - y``)."""
+    if not _expandable(e) or not _has_function(e) or not (e.is_Add or e.is_Mul):
+        return None
+    return sympy.expand(e, **dict(_SHALLOW, deep=False))
+
+
+def _collect(e: sympy.Basic) -> sympy.Basic | None:
+    return sympy.factor_terms(e) if e.is_Add or e.is_Mul else None
+
+
+def _group(e: sympy.Basic) -> sympy.Basic | None:
+    """Collect the terms that share a function factor: ``x sin(2x) + sin(2x) = (x + 1) sin(2x)``."""
+    if not e.is_Add:
+        return None
+    counts: dict = {}
+    for term in e.args:
+        for f in sympy.Mul.make_args(term):
+            if isinstance(f, sympy.Function):
+                counts[f] = counts.get(f, 0) + 1
+    shared = [f for f, n in counts.items() if n >= 2]
+    if not shared:
+        return None
+    return sympy.collect(e, max(shared, key=lambda f: (counts[f], -size(f))))
+
+
+def _trig_args(e: sympy.Basic, fn) -> set:
+    return {a.args[0] for a in e.atoms(fn)}
+
+
+def _pythagorean_add(add: sympy.Add) -> sympy.Basic:
+    """``c sin(a)^2 + c cos(a)^2 -> c`` (and ``cosh^2 - sinh^2 = 1``) inside one sum."""
+    terms = list(add.args)
+    for sq, other, sign in ((sympy.sin, sympy.cos, 1), (sympy.cosh, sympy.sinh, -1)):
+        changed = True
+        while changed:
+            changed = False
+            for i, t in enumerate(terms):
+                c, rest = t.as_coeff_Mul()
+                if not (rest.is_Pow and rest.exp == 2 and isinstance(rest.base, sq)):
+                    continue
+                partner = c * sign * other(rest.base.args[0]) ** 2
+                for j, u in enumerate(terms):
+                    if j != i and u == partner:
+                        terms = [v for k, v in enumerate(terms) if k not in (i, j)] + [c]
+                        changed = True
+                        break
+                if changed:
+                    break
+    return sympy.Add(*terms)
+
+
+def _pythagorean(e: sympy.Basic) -> sympy.Basic | None:
+    """The Pythagorean identities ``sin^2 + cos^2 = 1`` and ``cosh^2 - sinh^2 = 1`` wherever a sum holds them."""
+    if not ((_trig_args(e, sympy.sin) & _trig_args(e, sympy.cos))
+            or (_trig_args(e, sympy.sinh) & _trig_args(e, sympy.cosh))):
+        return None
+    return e.replace(lambda n: n.is_Add, _pythagorean_add)
+
+
+def _double_angle_add(add: sympy.Add) -> sympy.Basic:
+    """``c cos(a)^2 - c sin(a)^2 -> c cos(2a)`` inside one sum."""
+    terms = list(add.args)
+    for i, t in enumerate(terms):
+        c, rest = t.as_coeff_Mul()
+        if rest.is_Pow and rest.exp == 2 and isinstance(rest.base, sympy.cos):
+            a = rest.base.args[0]
+            partner = -c * sympy.sin(a) ** 2
+            if partner in terms:
+                j = terms.index(partner)
+                keep = [v for k, v in enumerate(terms) if k not in (i, j)]
+                return sympy.Add(*keep, c * sympy.cos(2 * a))
+    return add
+
+
+def _double_angle(e: sympy.Basic) -> sympy.Basic | None:
+    """``2 sin(a) cos(a) = sin(2a)`` and ``cos(a)^2 - sin(a)^2 = cos(2a)``."""
+    common = _trig_args(e, sympy.sin) & _trig_args(e, sympy.cos)
+    if not common:
+        return None
+    out = e.replace(lambda n: n.is_Add, _double_angle_add)
+    for a in common:
+        out = out.replace(
+            lambda n: n.is_Mul and sympy.sin(a) in n.args and sympy.cos(a) in n.args and n.as_coeff_Mul()[0] % 2 == 0,
+            lambda n: n / (sympy.sin(a) * sympy.cos(a) * 2) * sympy.sin(2 * a))
+    return out
+
+
+def _has_denominator(e: sympy.Basic, x: sympy.Symbol) -> bool:
+    return any(p.exp.is_negative and p.base.has(x) for p in e.atoms(sympy.Pow) if p.exp.is_number)
+
+
+def _cancel(e: sympy.Basic, x: sympy.Symbol) -> sympy.Basic | None:
+    """Cancel the common factors of numerator and denominator (functions count as unknowns)."""
+    if not _has_denominator(e, x) or e.has(sympy.Float) or size(e) > EXPAND_LIMIT:
+        return None
+    num, den = sympy.fraction(sympy.together(e))
+    if not den.has(x):
+        return None
+    out = sympy.cancel(e)
+    return sympy.factor_terms(out) if out != e else None
+
+
+def _partial_fractions(e: sympy.Basic, x: sympy.Symbol) -> sympy.Basic | None:
+    """A sum of a polynomial and fractions in ``x`` as a polynomial plus partial fractions: ``270x^4 + 39/(x + 1)^2``.
+
+    Only a sum that already has a polynomial term: a single quotient stays one fraction,
+    as the quotient rule leaves it.
+    """
+    if not _has_denominator(e, x) or _has_function(e) or e.has(sympy.Float) or e.free_symbols != {x}:
+        return None
+    if not e.is_Add or all(_has_denominator(t, x) or not t.has(x) for t in e.args):
+        return None
+    if size(e) > EXPAND_LIMIT or not _expandable(e):
+        return None
+    num, den = sympy.fraction(sympy.cancel(sympy.together(e)))
+    try:
+        if sympy.degree(num, x) + sympy.degree(den, x) > 12:
+            return None
+        return sympy.apart(e, x)
+    except (sympy.PolynomialError, NotImplementedError):
+        return None
+
+
+@dataclass(frozen=True)
+class Move:
+    """One cheap transformation of a candidate form: ``apply(e, x)`` gives the new form or None.
+
+    ``weight`` above 1 makes a move pay clearly: a form reached through it must
+    print that many times shorter (multiplying out ``σ(1 - σ)`` would save one
+    character and lose the rule's form; multiplying out a cross-entropy gradient
+    to ``σ(x) - y`` saves thirty).
+    """
+
+    name: str
+    rule: str
+    text: str
+    apply: Callable[[sympy.Basic, sympy.Symbol], sympy.Basic | None]
+    weight: float = 1.0
+
+
+#: The moves of the policy, in the order they are tried.
+MOVES: tuple[Move, ...] = (
+    Move("collect", "simplify", "Simplify by collecting common factors.", lambda e, x: _collect(e)),
+    Move("group", "simplify", "Simplify by grouping the terms with a common factor.", lambda e, x: _group(e)),
+    Move("expand_numerator", "simplify", "Simplify by multiplying out and collecting like terms.",
+         lambda e, x: _expand_numerator(e)),
+    Move("expand", "simplify", "Simplify by expanding and collecting like terms.", lambda e, x: _expand(e)),
+    Move("expand_all", "simplify", "Simplify by multiplying out and collecting like terms.",
+         lambda e, x: _expand_all(e), weight=1.25),
+    Move("pythagorean", "rewrite", "Use the Pythagorean identity sin^2 + cos^2 = 1.", lambda e, x: _pythagorean(e)),
+    Move("double_angle", "rewrite", "Use the double-angle identities 2 sin(a) cos(a) = sin(2a) and "
+         "cos(a)^2 - sin(a)^2 = cos(2a).", lambda e, x: _double_angle(e)),
+    Move("cancel", "simplify", "Cancel the common factor of the numerator and the denominator.", _cancel),
+    Move("partial_fractions", "simplify", "Combine the fractions: a polynomial plus partial fractions.",
+         _partial_fractions),
+)
+
+
+def _search(raw: sympy.Basic, x: sympy.Symbol) -> list[tuple[Move, sympy.Basic]]:
+    """The path of moves to the cheapest form reachable from ``raw`` (empty: ``raw`` is best)."""
+    best_cost, best_path = float(cost(raw)), []
+    frontier: list[tuple[sympy.Basic, list]] = [(raw, [])]
+    seen = {raw}
+    for _ in range(MAX_MOVES):
+        nxt = []
+        for form, path in frontier:
+            for move in MOVES:
+                checkpoint()
+                if len(seen) >= MAX_STATES:
+                    break
+                try:
+                    new = move.apply(form, x)
+                except (sympy.PolynomialError, NotImplementedError, TypeError, ValueError, ZeroDivisionError):
+                    new = None
+                if new is None or new in seen or size(new) > TIDY_LIMIT:
+                    continue
+                seen.add(new)
+                new_path = path + [(move, new)]
+                c = float(cost(new))
+                for m, _ in new_path:
+                    c *= m.weight
+                if c < best_cost:
+                    best_cost, best_path = c, new_path
+                nxt.append((new, new_path))
+        frontier = nxt
+    return best_path
+
+
+def tidy(raw: sympy.Basic, wrt: sympy.Symbol | None = None) -> sympy.Basic:
+    """The cheapest form of ``raw`` under the policy (``raw`` itself unless something prints shorter).
 
     >>> import sympy
     >>> x = sympy.Symbol("x")
@@ -226,46 +472,33 @@ def tidy(raw: sympy.Basic) -> sympy.Basic:
     (x + 1)*sin(x)**2
     >>> tidy(2*x*(x**4/3 - 21*x**2/10 + 4) + x**2*(4*x**3/3 - 21*x/5))
     2*x**5 - 42*x**3/5 + 8*x
+    >>> tidy(2*x - 4), tidy(x**2*sympy.cos(x) + 2*x*sympy.sin(x))
+    (2*x - 4, x**2*cos(x) + 2*x*sin(x))
     """
-    return _tidy(raw)[0]
-
-
-def _tidy(raw: sympy.Basic) -> tuple[sympy.Basic, str]:
-    """:func:`tidy`, and a sentence saying what it did."""
-    if raw.is_Atom or size(raw) > TIDY_LIMIT:
-        return raw, ""
-    best, best_size, how = raw, size(raw), ""
-    factored = sympy.factor_terms(raw)
-    n = size(factored)
-    if n < best_size or (n == best_size and raw.is_Mul):
-        best, best_size, how = factored, n, "Simplify by collecting common factors."
-    if _expandable(raw):
-        # Expanding must pay clearly: 4t(1 - t^2) stays, 2x(x - 1) - x^2 + 1 becomes x^2 - 2x + 1.
-        for c, text in ((_expand_numerators(raw), "Simplify by expanding the numerator and collecting like terms."),
-                        (sympy.expand(raw), "Simplify by expanding and collecting like terms.")):
-            n = size(c)
-            if n <= 0.8 * best_size:
-                best, best_size, how = c, n, text
-    return best, how
+    x = wrt if wrt is not None else (sorted(raw.free_symbols, key=lambda s: s.name) or [sympy.Symbol("x")])[0]
+    path = _search(raw, x) if not raw.is_Atom and size(raw) <= TIDY_LIMIT else []
+    return path[-1][1] if path else raw
 
 
 def teacher_rewrites(raw: sympy.Basic, expr: sympy.Basic, wrt: sympy.Symbol) -> tuple[Rewrite, ...]:
     """The rewrites that take the assembled derivative ``raw`` (of ``expr``) to the form teachers write."""
     out: list[Rewrite] = []
     current = raw
-    budget.checkpoint()
-    if not raw.is_Atom and size(raw) <= 2 * TIDY_LIMIT:
-        sig = sigmoid_form(current, expr)
-        if sig is not None and same_value(sig, current):
-            z = -_written_out_sigmoids(expr)[0]
-            ez, sz = expr_text(sympy.exp(-z)), expr_text(sigmoid(z))
-            out.append(Rewrite("rewrite", current, sig,
-                               f"Write the result through the sigmoid: 1/(1 + {ez}) = {sz} "
-                               f"and {ez}/(1 + {ez}) = 1 - {sz}."))
-            current = sig
-        tidied, how = _tidy(current)
-        if tidied != current and same_value(tidied, current):
-            out.append(Rewrite("simplify", current, tidied, how))
-            current = tidied
+    if raw.is_Atom or size(raw) > 2 * TIDY_LIMIT:
+        return ()
+    sig = sigmoid_form(current, expr)
+    if sig is not None and same_value(sig, current):
+        z = (_written_out_sigmoids(expr) or _written_out_sigmoids(current))[0]
+        ez, sz = expr_text(sympy.exp(-z)), expr_text(sigmoid(z))
+        out.append(Rewrite("rewrite", current, sig,
+                           f"Write the result through the sigmoid: 1/(1 + {ez}) = {sz} "
+                           f"and {ez}/(1 + {ez}) = 1 - {sz}."))
+        current = sig
+    if current.is_Atom or size(current) > TIDY_LIMIT:
+        return tuple(out)
+    for move, new in _search(current, wrt):
+        if not same_value(new, current):
+            break
+        out.append(Rewrite(move.rule, current, new, move.text))
+        current = new
     return tuple(out)
-

@@ -29,11 +29,13 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from derivkit import budget
-from derivkit.calculus.derivation import Derivation, Step
+from derivkit.calculus import kinks
+from derivkit.calculus.derivation import Derivation, Math, Step, math, note, sentence
 from derivkit.calculus.simplify import teacher_rewrites
+from derivkit.decimals import snap_floats
 from derivkit.errors import DomainError, InputError, LimitError
 from derivkit.inputs import ExprLike, SymbolLike, as_expr, as_symbol
-from derivkit.notation import expr_text
+from derivkit.notation import derivative_latex, derivative_text, expr_latex, expr_text
 from derivkit.rules import RULES, Rule, rule_for
 
 __all__ = ["derive", "MAX_NODES", "MAX_DEPTH", "MAX_ORDER"]
@@ -124,9 +126,9 @@ class _Engine:
     def d(self, e: sympy.Basic, x: sympy.Symbol) -> Step:
         budget.checkpoint()
         if not e.has(x):
-            return _step("constant", e, x, sympy.S.Zero, f"The derivative of the constant {_t(e)} is 0 (constant rule).")
+            return _step("constant", e, x, sympy.S.Zero, _said("constant", e, x, sympy.S.Zero))
         if e == x:
-            return _step("variable", e, x, sympy.S.One, f"The derivative of {_t(x)} with respect to {_t(x)} is 1.")
+            return _step("variable", e, x, sympy.S.One, _said("variable", e, x, sympy.S.One))
         if e.is_Add:
             return self._add(e, x)
         if e.is_Mul:
@@ -135,6 +137,8 @@ class _Engine:
             return self._pow(e, x)
         if isinstance(e, AppliedUndef):
             return self._undefined(e, x)
+        if isinstance(e, (sympy.Derivative, sympy.Subs)) and _prime(e) is not None:
+            return self._primed(e, x)
         rule = rule_for(e)
         if rule is not None and rule.id in ("max", "min"):
             return self._maxmin(e, x, rule)
@@ -148,6 +152,9 @@ class _Engine:
 
     # ---------------------------------------------------------------- basic rules
     def _add(self, e, x) -> Step:
+        inner = _common_inner(e, x)
+        if inner is not None:
+            return self._composite(e, inner, x)
         terms = e.as_ordered_terms()
         subs, parts, minus = [], [], False
         for term in terms:
@@ -161,9 +168,19 @@ class _Engine:
             subs.append(s)
         total = sympy.Add(*parts)
         if minus:
-            text = "By the sum and difference rules, differentiate term by term, keeping the minus signs."
-            return _step("difference", e, x, total, text, subs)
-        return _step("sum", e, x, total, "By the sum rule, differentiate term by term.", subs)
+            said = sentence("By the sum and difference rules, differentiate term by term, keeping the minus signs.")
+            return _step("difference", e, x, total, said, subs)
+        return _step("sum", e, x, total, sentence("By the sum rule, differentiate term by term."), subs)
+
+    def _composite(self, e, h, x) -> Step:
+        """``e = g(h(x))`` for a sum ``e`` in which ``x`` appears only inside ``h``: one chain rule for all of it."""
+        u = self.fresh()
+        g = e.xreplace({h: u})
+        outer = self.d(g, u)
+        said = sentence("By the chain rule, ", math(e), " = g(h(x)) with ", Math(f"g({_t(u)}) = {_t(g)}",
+                        f"g({expr_latex(u)}) = {expr_latex(g)}"), " and ", Math(f"h(x) = {_t(h)}".replace("(x)", f"({_t(x)})"),
+                        f"h({expr_latex(x)}) = {expr_latex(h)}"), ", so its derivative is g'(h(x)) h'(x).")
+        return self._chain_with(e, h, x, outer, u, said=said)
 
     def _mul(self, e, x) -> Step:
         factors = e.as_ordered_factors()
@@ -187,9 +204,9 @@ class _Engine:
         return self._product(e, var, x)
 
     def _constant_multiple(self, e, c, inner: Step, x) -> Step:
-        text = (f"By the constant multiple rule, keep the constant {_t(c)} and differentiate "
-                f"{_t(inner.expr)}.")
-        return _step("constant_multiple", e, x, c * inner.result, text, [inner])
+        said = sentence("By the constant multiple rule, keep the constant ", math(c), " and differentiate ",
+                        math(inner.expr), ".")
+        return _step("constant_multiple", e, x, c * inner.result, said, [inner])
 
     def _product(self, e, factors, x) -> Step:
         work = len(factors) * _measure(e, MAX_PRODUCT_WORK)[0]
@@ -202,18 +219,21 @@ class _Engine:
         subs = [self.d(f, x) for f in factors]
         total = sympy.Add(*[sympy.Mul(*(factors[:i] + [s.result] + factors[i + 1:])) for i, s in enumerate(subs)])
         if len(factors) == 2:
-            text = (f"By the product rule with f = {_t(factors[0])} and g = {_t(factors[1])}: "
-                    "(f g)' = f' g + f g'.")
+            said = sentence("By the product rule with ", Math(f"f = {_t(factors[0])}", f"f = {expr_latex(factors[0])}"),
+                            " and ", Math(f"g = {_t(factors[1])}", f"g = {expr_latex(factors[1])}"), ": ",
+                            Math("(f g)' = f' g + f g'", "(f g)' = f' g + f g'"), ".")
         else:
-            text = (f"By the product rule for {len(factors)} factors: differentiate one factor at a time "
-                    "and keep the others.")
-        return _step("product", e, x, total, text, subs)
+            said = sentence(f"By the product rule for {len(factors)} factors: differentiate one factor at a time "
+                            "and keep the others.")
+        return _step("product", e, x, total, said, subs)
 
     def _quotient(self, e, f, g, x) -> Step:
         sf, sg = self.d(f, x), self.d(g, x)
         result = (g * sf.result - f * sg.result) / g**2
-        text = f"By the quotient rule with f = {_t(f)} and g = {_t(g)}: (f/g)' = (g f' - f g')/g^2."
-        return _step("quotient", e, x, result, text, [sf, sg])
+        said = sentence("By the quotient rule with ", Math(f"f = {_t(f)}", f"f = {expr_latex(f)}"), " and ",
+                        Math(f"g = {_t(g)}", f"g = {expr_latex(g)}"), ": ",
+                        Math("(f/g)' = (g f' - f g')/g^2", r"\left(\frac{f}{g}\right)' = \frac{g f' - f g'}{g^2}"), ".")
+        return _step("quotient", e, x, result, said, [sf, sg])
 
     def _pow(self, e, x) -> Step:
         base, n = e.base, e.exp
@@ -221,22 +241,24 @@ class _Engine:
             if n == sympy.S.Half:
                 rule = RULES["sqrt"]
                 outer = lambda u: _step(
-                    "sqrt", sympy.sqrt(u), u, rule.derivative(u),
-                    f"By the square root rule, d/d{_t(u)} sqrt({_t(u)}) = 1/(2 sqrt({_t(u)})).",
+                    "sqrt", sympy.sqrt(u), u, rule.d(u), _said("sqrt", sympy.sqrt(u), u, rule.d(u)),
                     notes=_conditions(rule, (u,), sympy.sqrt(u)))
             else:
                 rule = RULES["power"]
                 outer = lambda u: _step(
-                    "power", u**n, u, rule.derivative(u, n),
-                    f"By the power rule with n = {_t(n)}: d/d{_t(u)} {_t(u)}^n = n {_t(u)}^(n-1).")
+                    "power", u**n, u, rule.d(u, n),
+                    sentence("By the power rule with ", math(sympy.Eq(sympy.Symbol("n"), n, evaluate=False)), ": ",
+                             Math(f"d/d{_t(u)} {_t(u)}^n = n {_t(u)}^(n-1)",
+                                  rf"\frac{{d}}{{d{expr_latex(u)}}} {expr_latex(u)}^{{n}} = n {expr_latex(u)}^{{n-1}}"),
+                             "."))
             return self._maybe_chain(e, base, x, outer, rule)
         if base.is_zero:
             return _zero_power(e, n, x)
         if not base.has(x):
             rule = RULES["exponential"]
             outer = lambda u: _step(
-                "exponential", base**u, u, rule.derivative(base, u),
-                f"By the exponential rule, d/d{_t(u)} {_t(base)}^{_t(u)} = {_t(base)}^{_t(u)} ln({_t(base)}).",
+                "exponential", base**u, u, rule.d(base, u),
+                _said("exponential", base**u, u, rule.d(base, u)),
                 notes=_conditions(rule, (base,), base**u))
             return self._maybe_chain(e, n, x, outer, rule)
         return self._general_power(e, base, n, x)
@@ -244,19 +266,23 @@ class _Engine:
     def _general_power(self, e, f, g, x) -> Step:
         exponent = g * sympy.log(f)
         rewrite = _step("rewrite", e, x, sympy.exp(exponent),
-                        f"Rewrite {_t(e)} as e^({_t(exponent)}), since f^g = e^(g ln f).")
+                        sentence("Rewrite ", math(e), " as ", math(sympy.exp(exponent, evaluate=False)), ", since ",
+                                 Math("f^g = e^(g ln f)", r"f^{g} = e^{g \ln f}"), "."))
         inner = self.d(exponent, x)
         result = e * inner.result
-        text = (f"By logarithmic differentiation: ln y = {_t(exponent)}, so y'/y = d/d{_t(x)}[{_t(exponent)}] "
-                f"and y' = {_t(e)} times that derivative.")
+        y = sympy.Symbol("y")
+        said = sentence("By logarithmic differentiation: ", math(sympy.Eq(sympy.log(y), exponent, evaluate=False)),
+                        ", so ", Math(f"y'/y = d/d{_t(x)} [{_t(exponent)}]",
+                                      rf"\frac{{y'}}{{y}} = {derivative_latex(exponent, x)}"),
+                        " and y' is ", math(e), " times that derivative.")
         notes = _conditions(RULES["general_power"], (f,), e)
-        return _step("general_power", e, x, result, text, [rewrite, inner], notes=notes)
+        return _step("general_power", e, x, result, said, [rewrite, inner], notes=notes)
 
     def _log_base(self, e, g, a, x) -> Step:
         rule = RULES["log_base"]
         outer = lambda u: _step(
-            "log_base", sympy.log(u) / sympy.log(a), u, rule.derivative(u, a),
-            f"By the logarithm rule for base {_t(a)}: d/d{_t(u)} log_{_t(a)}({_t(u)}) = 1/({_t(u)} ln({_t(a)})).",
+            "log_base", sympy.log(u) / sympy.log(a), u, rule.d(u, a),
+            _said("log_base", sympy.log(u) / sympy.log(a), u, rule.d(u, a)),
             notes=_conditions(rule, (u,), sympy.log(u) / sympy.log(a)))
         return self._maybe_chain(e, g, x, outer, rule)
 
@@ -266,8 +292,8 @@ class _Engine:
 
         def outer(u):
             fu = head(u, *rest)
-            return _step(rule.id, fu, u, rule.derivative(u, *rest), _function_text(rule, fu, u),
-                         notes=_conditions(rule, (u, *rest), fu))
+            d = rule.d(u, *rest)
+            return _step(rule.id, fu, u, d, _said(rule.id, fu, u, d), notes=_conditions(rule, (u, *rest), fu))
 
         return self._maybe_chain(e, e.args[0], x, outer, rule)
 
@@ -287,55 +313,83 @@ class _Engine:
         rule = RULES["step"]
         if any(a.has(x) for a in e.args[1:]):
             return self._fallback(e, x)
-        text = ("By the step rule, the derivative of a step function is 0 wherever it exists, "
-                "so gradient descent cannot move the weights behind it.")
-        return _step("step", e, x, sympy.S.Zero, text, notes=_conditions(rule, e.args, e))
+        said = sentence("By the step rule, the derivative of a step function is 0 wherever it exists, "
+                        "so gradient descent cannot move the weights behind it.")
+        return _step("step", e, x, sympy.S.Zero, said, notes=_conditions(rule, e.args, e))
 
     def _maxmin(self, e, x, rule: Rule) -> Step:
         args = list(e.args)
         subs = [self.d(a, x) for a in args]
         better = (lambda a, b: a > b) if rule.id == "max" else (lambda a, b: a < b)
+        # Every piece is strict: where arguments tie the derivative is undefined, not that of the last one.
         pieces = []
-        for i in range(len(args) - 1):
-            cond = sympy.And(*[better(args[i], args[j]) for j in range(i + 1, len(args))])
+        for i in range(len(args)):
+            cond = sympy.And(*[better(args[i], args[j]) for j in range(len(args)) if j != i])
             pieces.append((subs[i].result, cond))
-        pieces.append((subs[-1].result, True))
         result = sympy.Piecewise(*pieces)
         word = "largest" if rule.id == "max" else "smallest"
-        text = (f"By the {rule.name}, the derivative of {_t(e)} is the derivative of whichever argument "
-                f"is the {word}.")
+        said = sentence(f"By the {rule.name}, the derivative of ", math(e), " is the derivative of whichever "
+                        f"argument is the {word}; where they tie it is undefined.")
         pairs = [(args[i], args[j]) for i in range(len(args)) for j in range(i + 1, len(args))]
-        ties = [f"{_t(a)} = {_t(b)}" if a.has(x) or not b.has(x) else f"{_t(b)} = {_t(a)}" for a, b in pairs]
-        notes = (f"{_t(e)} is not differentiable where its arguments tie: {', '.join(ties)}.",)
-        return _step(rule.id, e, x, result, text, subs, notes=notes)
+        ties = [sympy.Eq(a, b, evaluate=False) if a.has(x) or not b.has(x) else sympy.Eq(b, a, evaluate=False)
+                for a, b in pairs]
+        ties = [t for t in ties if _can_hold(t)]
+        notes = (note(math(e), " is not differentiable where its arguments tie: ", *_joined(ties), "."),) if ties else ()
+        return _step(rule.id, e, x, result, said, subs, notes=notes)
 
     def _piecewise(self, e, x) -> Step:
         subs = [self.d(piece.expr, x) for piece in e.args]
-        result = sympy.Piecewise(*[(s.result, piece.cond) for s, piece in zip(subs, e.args)])
-        text = "By the piecewise rule, differentiate each piece on its own interval."
-        bounds = []
-        for piece in e.args:
-            if piece.cond is sympy.true or piece.cond is True:
-                continue
-            for rel in piece.cond.atoms(sympy.core.relational.Relational):
-                b = _t(sympy.Eq(rel.lhs, rel.rhs, evaluate=False))
-                if b not in bounds:
-                    bounds.append(b)
-        notes = (f"{_t(e)} may not be differentiable where the pieces meet: {', '.join(bounds)}.",) if bounds else ()
-        return _step("piecewise", e, x, result, text, subs, notes=notes)
+        conds, bad = kinks.piecewise_conditions(e, [s.result for s in subs], x)
+        result = sympy.Piecewise(*[(s.result, c) for s, c in zip(subs, conds) if c is not sympy.false])
+        said = sentence("By the piecewise rule, differentiate each piece on its own interval.")
+        if bad is None:
+            bounds = []
+            for piece in e.args:
+                if piece.cond is sympy.true or piece.cond is True:
+                    continue
+                for rel in piece.cond.atoms(sympy.core.relational.Relational):
+                    b = _t(sympy.Eq(rel.lhs, rel.rhs, evaluate=False))
+                    if b not in bounds:
+                        bounds.append(b)
+            notes = (note(math(e), " may not be differentiable where the pieces meet: ", *_joined(bounds), "."),) \
+                if bounds else ()
+        elif bad:
+            where = _joined([sympy.Eq(x, b, evaluate=False) for b in bad])
+            notes = (note(math(e), " is not differentiable at ", *where, ", where the pieces meet with a corner or "
+                          "a jump; the derivative is undefined there."),)
+        else:
+            meet = _joined([sympy.Eq(x, b, evaluate=False) for b in _meeting_points(e, x)])
+            notes = (note(math(e), " is differentiable at ", *meet, ", where the pieces meet smoothly."),) if meet else ()
+        return _step("piecewise", e, x, result, said, subs, notes=notes)
 
     def _undefined(self, e, x) -> Step:
         name = type(e).__name__
         if len(e.args) == 1:
             def outer(u):
                 fu = e.func(u)
-                return _step("undefined_function", fu, u, sympy.Derivative(fu, u),
-                             f"{name} is an unknown function, so its derivative stays {name}'({_t(u)}).")
+                said = sentence(f"{name} is an unknown function, so its derivative stays ",
+                                math(sympy.Derivative(fu, u)), ".")
+                return _step("undefined_function", fu, u, sympy.Derivative(fu, u), said)
             return self._maybe_chain(e, e.args[0], x, outer, RULES["undefined_function"])
         result = sympy.diff(e, x)
-        text = (f"{name} is an unknown function of several arguments; by the multivariable chain rule its "
-                "derivative keeps a partial derivative for each argument.")
-        return _step("undefined_function", e, x, result, text)
+        said = sentence(f"{name} is an unknown function of several arguments; by the multivariable chain rule its "
+                        "derivative keeps a partial derivative for each argument.")
+        return _step("undefined_function", e, x, result, said)
+
+    def _primed(self, e, x) -> Step:
+        """``f'(g)``, the derivative of an unknown function (prime notation): its derivative is ``f''(g) g'``."""
+        primed = _prime(e)
+        assert primed is not None  # the caller dispatched here because e is in prime notation
+        name, order, arg = primed
+
+        def outer(u):
+            fu = sympy.Derivative(sympy.Function(name)(u), (u, order))
+            d = sympy.Derivative(sympy.Function(name)(u), (u, order + 1))
+            said = sentence(math(fu), f" is the derivative of the unknown function {name}, so its derivative is ",
+                            math(d), ".")
+            return _step("undefined_function", fu, u, d, said)
+
+        return self._maybe_chain(e, arg, x, outer, RULES["undefined_function"])
 
     def _fallback(self, e, x) -> Step:
         head = e.func
@@ -350,24 +404,27 @@ class _Engine:
         result = sympy.diff(e, x)
         if e.atoms(AppliedUndef):
             return _step("undefined_function", e, x, result, _fallback_text(e, x))
-        notes = ()
+        notes: tuple[str, ...] = ()
         if result.has(sympy.Derivative):
             # re, im, sign, ... of a symbol without assumptions: differentiate for real x, as the course does
             real = sympy.Dummy(x.name, real=True)
             as_real = sympy.diff(e.xreplace({x: real}), real)
             if not as_real.has(sympy.Derivative):
                 result = as_real.xreplace({real: x})
-                notes = (f"SymPy differentiates {_t(e)} treating {_t(x)} as real.",)
+                notes = (note("SymPy differentiates ", math(e), " treating ", math(x), " as real."),)
         return _step("sympy", e, x, result, _fallback_text(e, x), notes=notes)
 
-    def _chain_with(self, e, inner_expr, x, o: Step, u, notes=()) -> Step:
+    def _chain_with(self, e, inner_expr, x, o: Step, u, notes=(), said=None) -> Step:
         i = self.d(inner_expr, x)
         result = _substitute(o.result, u, inner_expr) * i.result
-        text = (f"By the chain rule, let {_t(u)} = {_t(inner_expr)}; then d/d{_t(x)} {_t(e)} = "
-                f"(d/d{_t(u)} {_t(o.expr)})·(d{_t(u)}/d{_t(x)}).")
+        if said is None:
+            said = sentence("By the chain rule, ", *_let_pieces(u, inner_expr), Math(
+                f"{derivative_text(e, x)} = (d/d{_t(u)} {_t(o.expr)})·(d{_t(u)}/d{_t(x)})",
+                rf"{derivative_latex(e, x)} = {derivative_latex(o.expr, u)} \cdot \frac{{d{expr_latex(u)}}}{{d{expr_latex(x)}}}"),
+                ".")
         # The chain step states the outer rule's conditions for the inner function, in x.
         o = dataclasses.replace(o, notes=())
-        return _step("chain", e, x, result, text, [o, i], let=((u, inner_expr),), notes=notes)
+        return _step("chain", e, x, result, said, [o, i], let=((u, inner_expr),), notes=notes)
 
 
 # -------------------------------------------------------------------- helpers
@@ -382,10 +439,68 @@ def _zero_power(e, g, x) -> Step:
     return _step("constant", e, x, sympy.S.Zero, text, notes=notes)
 
 
-def _step(rule: str, expr, wrt, result, text: str, substeps=(), let=(), notes=()) -> Step:
+def _step(rule: str, expr, wrt, result, said, substeps=(), let=(), notes=()) -> Step:
     assert rule in RULES, rule
+    text, pieces = said if isinstance(said, tuple) else (said, ())
+    if result.has(sympy.Float):
+        result = snap_floats(result)
     return Step(rule=rule, expr=expr, wrt=wrt, result=result, substeps=tuple(substeps), text=text,
-                let=tuple(let), notes=tuple(notes))
+                let=tuple(let), notes=tuple(notes), pieces=pieces if any(isinstance(p, Math) for p in pieces) else ())
+
+
+def _said(rule_id: str, fu, u, d) -> tuple[str, tuple]:
+    """"By the sine rule, d/du sin(u) = cos(u)." for a rule applied at a symbol (the tanh rule adds sech)."""
+    rule = RULES[rule_id]
+    name = rule.name if rule.name.endswith("rule") else f"{rule.name} rule"
+    also_t = f" = sech({_t(u)})^2" if rule_id == "tanh" else ""
+    also_l = rf" = \operatorname{{sech}}^{{2}}{{\left({expr_latex(u)}\right)}}" if rule_id == "tanh" else ""
+    return sentence(f"By the {name}, ", Math(f"{derivative_text(fu, u)} = {_t(d)}{also_t}",
+                                             f"{derivative_latex(fu, u)} = {expr_latex(d)}{also_l}"), ".")
+
+
+def _let_pieces(u, g) -> tuple:
+    """"let u = g; then " as sentence pieces (a renderer that shows the Let line drops them)."""
+    return ("let ", Math(f"{_t(u)} = {_t(g)}", f"{expr_latex(u)} = {expr_latex(g)}"), "; then ")
+
+
+def _prime(e) -> tuple[str, int, sympy.Basic] | None:
+    """``(name, order, argument)`` of ``f'(g)`` (a Derivative of an unknown function at a symbol, or a Subs)."""
+    if isinstance(e, sympy.Subs):
+        inner, old, new = e.args
+        if len(old) == 1 and isinstance(inner, sympy.Derivative) and _prime(inner) is not None:
+            name, order, arg = _prime(inner)  # type: ignore[misc]
+            if arg == old[0]:
+                return name, order, new[0]
+        return None
+    f = e.expr
+    if isinstance(f, AppliedUndef) and len(f.args) == 1 and len(e.variable_count) == 1:
+        var, n = e.variable_count[0]
+        if f.args[0] == var:
+            return type(f).__name__, int(n), var
+    return None
+
+
+def _common_inner(e: sympy.Basic, x: sympy.Symbol) -> sympy.Basic | None:
+    """The largest sum or function application ``h`` through which alone ``x`` enters two or more terms of ``e``.
+
+    ``3(2x^2 - 1)^2 - 2(2x^2 - 1) + 5`` gives ``2x^2 - 1``; ``x^2 + x`` gives None.
+    """
+    terms = [t for t in e.args if t.has(x)]
+    if len(terms) < 2:
+        return None
+    best = None
+    seen = set()
+    for node in sympy.preorder_traversal(e):
+        if node is e or node in seen or not node.has(x):
+            continue
+        seen.add(node)
+        if not (node.is_Add or (isinstance(node, sympy.Function) and not isinstance(node, AppliedUndef))):
+            continue
+        if sum(1 for t in terms if t.has(node)) < 2 or e.xreplace({node: sympy.Dummy()}).has(x):
+            continue
+        if best is None or _measure(node, MAX_NODES)[0] > _measure(best, MAX_NODES)[0]:
+            best = node
+    return best
 
 
 def _substitute(local, u, g):
@@ -403,15 +518,37 @@ def _extra_args(e, rule: Rule) -> tuple:
     return ()
 
 
-def _function_text(rule: Rule, fu, u) -> str:
-    d = rule.derivative(u, *fu.args[1:])
-    also = f" = sech({_t(u)})^2" if rule.id == "tanh" else ""
-    return f"By the {rule.name}, d/d{_t(u)} {_t(fu)} = {_t(d)}{also}."
+def _fallback_text(e, x) -> tuple[str, tuple]:
+    return sentence("derivkit's rule table has no rule for ", math(e), ", so SymPy differentiates it "
+                    "(labelled fallback).")
 
 
-def _fallback_text(e, x) -> str:
-    return (f"derivkit's rule table has no rule for {_t(e)}, so SymPy differentiates it "
-            f"(labelled fallback).")
+def _meeting_points(e, x) -> list:
+    """The finite points where the pieces of a piecewise function of ``x`` meet."""
+    points: set = set()
+    for piece in e.args:
+        cond = piece.cond
+        if cond is sympy.true or cond is True:
+            continue
+        try:
+            points |= {p for p in cond.as_set().boundary if p.is_finite}
+        except (NotImplementedError, TypeError, ValueError, AttributeError):
+            return []
+    return sorted(points, key=float)
+
+
+def _joined(items) -> list:
+    """Expressions (or strings) as pieces separated by commas."""
+    out: list = []
+    for i, item in enumerate(items):
+        if i:
+            out.append(", ")
+        out.append(item if isinstance(item, str) else math(item))
+    return out
+
+
+def _can_hold(eq) -> bool:
+    return kinks.can_hold(eq)
 
 
 def _conditions(rule: Rule, args: tuple, e) -> tuple[str, ...]:
@@ -429,17 +566,17 @@ def _conditions(rule: Rule, args: tuple, e) -> tuple[str, ...]:
         name = f"the {rule.name}" if rule.name.endswith("rule") else rule.name
         name = name[0].upper() + name[1:]
         if cond is sympy.false:
-            notes.append(f"{name} needs {rule.domain}, which fails for {_t(e)}.")
-        elif cond is not None and cond is not sympy.true:
-            notes.append(f"{name} holds for {_t(cond)}.")
+            notes.append(note(f"{name} needs {rule.domain}, which fails for ", math(e), "."))
+        elif cond is not None and not kinks.always_true(cond):
+            notes.append(note(f"{name} holds for ", math(cond), "."))
     if rule.kink is not None:
         try:
             k = rule.kink(*args)
         except TypeError:
             k = None
-        if k is not None and k is not sympy.false:
+        if k is not None and kinks.can_hold(k):
             extra = " (its derivative is 0 everywhere else)" if rule.id == "step" else ""
-            notes.append(f"{_t(e)} is not differentiable where {_t(k)}{extra}.")
+            notes.append(note(math(e), " is not differentiable where ", math(k), f"{extra}."))
     return tuple(notes)
 
 

@@ -41,7 +41,7 @@ __all__ = [
     "indent",
 ]
 
-from derivkit.notation import _log_base, expr_latex, expr_text  # noqa: E402  (re-exported)
+from derivkit.notation import derivative_latex, derivative_text, expr_latex, expr_text  # noqa: E402  (re-exported)
 
 
 def math_inline(expr: Any) -> str:
@@ -95,53 +95,6 @@ def value_text(value: Any, digits: int = 6) -> str:
         return exact
     sign = "=" if value.is_Rational and sympy.Rational(number) == value else "≈"
     return f"{exact} {sign} {number}"
-
-
-def _order_text(order: int) -> str:
-    return "" if order == 1 else f"^{order}"
-
-
-def _needs_brackets(expr: Any) -> bool:
-    """Whether ``d/dx`` needs brackets around ``expr`` (a sum, a product, a negative number)."""
-    if not isinstance(expr, sympy.Basic):
-        return True
-    if _log_base(expr) is not None:
-        return False
-    return isinstance(expr, (sympy.Add, sympy.Mul, sympy.Piecewise)) or bool(expr.is_Number and expr.is_negative)
-
-
-def derivative_text(expr: Any, wrt: Any, order: int = 1) -> str:
-    """``d/dx [expr]`` in text; brackets only when ``expr`` is not a single term.
-
-    >>> import sympy
-    >>> x = sympy.Symbol("x")
-    >>> derivative_text(sympy.sin(x), x), derivative_text(3*x - 2, x), derivative_text(x**2, x, 2)
-    ('d/dx sin(x)', 'd/dx [3x - 2]', 'd^2/dx^2 x^2')
-    """
-    body = expr_text(expr)
-    if _needs_brackets(expr):
-        body = f"[{body}]"
-    w = expr_text(wrt)
-    sep = "" if len(w) == 1 else " "
-    return f"d{_order_text(order)}/d{sep}{w}{_order_text(order)} {body}"
-
-
-def derivative_latex(expr: Any, wrt: Any, order: int = 1) -> str:
-    r"""``\frac{d}{dx}\left[expr\right]`` in LaTeX.
-
-    >>> import sympy
-    >>> x = sympy.Symbol("x")
-    >>> derivative_latex(x**2, x, 2), derivative_latex(3*x - 2, x)
-    ('\\frac{d^{2}}{dx^{2}} x^{2}', '\\frac{d}{dx}\\left[3 x - 2\\right]')
-    """
-    w = expr_latex(wrt)
-    if order == 1:
-        frac = rf"\frac{{d}}{{d{w}}}" if len(w) == 1 else rf"\frac{{d}}{{d {w}}}"
-    else:
-        frac = rf"\frac{{d^{{{order}}}}}{{d{w}^{{{order}}}}}" if len(w) == 1 else rf"\frac{{d^{{{order}}}}}{{d {w}^{{{order}}}}}"
-    if _needs_brackets(expr):
-        return rf"{frac}\left[{expr_latex(expr)}\right]"
-    return f"{frac} {expr_latex(expr)}"
 
 
 def _cell_text(value: Any) -> str:

@@ -10,7 +10,7 @@ block to paste into slides; Markdown a numbered list with ``$...$`` math.
 derivative's value there (what ``derivkit derive --at x=2`` prints).
 
 >>> import sympy
->>> from derivkit.calculus.derivation import Derivation, Step
+>>> from derivkit.calculus.derivation import Derivation, Math, Step
 >>> x = sympy.Symbol("x")
 >>> s = Step("power", x**2, x, 2*x, text="By the power rule.")
 >>> d = Derivation(x**2, x, 1, 2*x, s)
@@ -32,7 +32,7 @@ from typing import Any, Iterator
 
 import sympy
 
-from derivkit.calculus.derivation import Derivation, Step
+from derivkit.calculus.derivation import Derivation, Math, Step
 from derivkit.inputs import as_number
 from derivkit.render import renderer
 from derivkit.render.common import (
@@ -46,9 +46,9 @@ from derivkit.render.common import (
     latex_text,
     value_text,
 )
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 
-__all__ = ["DerivationAt", "evaluate_at", "rule_name"]
+__all__ = ["DerivationAt", "evaluate_at", "rule_name", "pieces_markdown", "note_markdown", "outline"]
 
 
 # --- a derivation evaluated at a point ---------------------------------------------------
@@ -61,6 +61,10 @@ class DerivationAt(Renderable):
     derivation: Derivation
     point: tuple[tuple[sympy.Symbol, sympy.Basic], ...]
     value: sympy.Basic
+
+    def __repr__(self) -> str:
+        d = self.derivation
+        return brief_repr(self, expr=d.expr, wrt=d.wrt, result=d.result, at=dict(self.point), value=self.value)
 
     def to_dict(self) -> dict[str, Any]:
         out = self.derivation.to_dict()
@@ -80,7 +84,7 @@ def evaluate_at(derivation: Derivation, **values: Any) -> DerivationAt:
     """The derivation with its value at the point ``values`` (names to numbers).
 
     >>> import sympy
-    >>> from derivkit.calculus.derivation import Derivation, Step
+    >>> from derivkit.calculus.derivation import Derivation, Math, Step
     >>> x = sympy.Symbol("x")
     >>> d = Derivation(x**3, x, 1, 3*x**2, Step("power", x**3, x, 3*x**2))
     >>> evaluate_at(d, x="1/2").value
@@ -144,16 +148,50 @@ def _step_equation_text(s: Step, order: int) -> str:
     return f"{derivative_text(s.expr, s.wrt, order)} = {expr_text(s.result)}"
 
 
-def _sentence(s: Step, order: int) -> str:
-    """The engine's sentence, or "" when it only repeats the step's own equation."""
-    text = s.text
+def _pieces(s: Step, order: int) -> tuple:
+    """The step's sentence as pieces, without what the step line and the Let line already say.
+
+    Empty when the sentence only repeats the step's own equation (``variable rule: d/dx x = 1``
+    needs no "By the variable rule, d/dx x = 1." below it).
+    """
+    pieces = s.pieces or (s.text,)
     for name, value in s.let:  # the "Let u = ..." line above already says it
-        text = text.replace(f"let {expr_text(name)} = {expr_text(value)}; then ", "")
+        for i in range(len(pieces) - 2):
+            middle = pieces[i + 1]
+            if pieces[i] == "let " and pieces[i + 2] == "; then " and isinstance(middle, Math) \
+                    and middle.text == f"{expr_text(name)} = {expr_text(value)}":
+                pieces = pieces[:i] + pieces[i + 3:]
+                break
+        else:
+            pieces = tuple(p.replace(f"let {expr_text(name)} = {expr_text(value)}; then ", "")
+                           if isinstance(p, str) else p for p in pieces)
+    text = "".join(p if isinstance(p, str) else p.text for p in pieces)
     if text.startswith("By the ") and ", " in text:
         said = text.split(", ", 1)[1].rstrip(".")
         if said == _step_equation_text(s, order):
-            return ""
-    return text
+            return ()
+    return pieces
+
+
+def _sentence(s: Step, order: int) -> str:
+    """The engine's sentence in plain text, or "" when it only repeats the step's own equation."""
+    return "".join(p if isinstance(p, str) else p.text for p in _pieces(s, order))
+
+
+def pieces_markdown(pieces) -> str:
+    """Sentence pieces in Markdown: prose escaped, every formula in ``$...$``."""
+    return "".join(escape_markdown(p) if isinstance(p, str) else f"${p.latex}$" for p in pieces)
+
+
+def note_markdown(n: str) -> str:
+    """A note in Markdown, its formulas as math when the note keeps them (:class:`~derivkit.calculus.derivation.Note`)."""
+    pieces = getattr(n, "pieces", ())
+    return pieces_markdown(pieces) if pieces else escape_markdown(n)
+
+
+def _sentence_markdown(s: Step, order: int) -> str:
+    """The sentence in Markdown: prose escaped, every formula in ``$...$``."""
+    return pieces_markdown(_pieces(s, order))
 
 
 def _step_equation_latex(s: Step, order: int, align: bool) -> str:
@@ -232,6 +270,37 @@ def derivation_at_text(a: DerivationAt) -> str:
     )
 
 
+def outline(d: Derivation) -> list[dict[str, Any]]:
+    """The steps in the text renderer's layout, as data: one dict per numbered line.
+
+    Each dict has the step's ``number`` ("1.2"), ``depth``, ``rule`` id and
+    ``rule_name``, its equation in text and LaTeX, the ``let`` lines (pairs of
+    LaTeX) and the ``sentence`` the text renderer prints under it ("" when it
+    would only repeat the equation). A page lays the steps out from this.
+
+    >>> import sympy
+    >>> from derivkit.calculus.derivation import Derivation, Step
+    >>> x = sympy.Symbol("x")
+    >>> row = outline(Derivation(x**2, x, 1, 2*x, Step("power", x**2, x, 2*x, text="By the power rule.")))[0]
+    >>> row["number"], row["rule_name"], row["equation"], row["sentence"]
+    ('1', 'power rule', 'd/dx x^2 = 2x', 'By the power rule.')
+    """
+    rows = []
+    for number, depth, s in _numbered(d.steps):
+        order = _order_of(s, d)
+        rows.append({
+            "number": number,
+            "depth": depth,
+            "rule": s.rule,
+            "rule_name": rule_name(s.rule),
+            "equation": _step_equation_text(s, order),
+            "equation_latex": _step_equation_latex(s, order, align=False),
+            "let": [[expr_latex(name), expr_latex(value)] for name, value in s.let],
+            "sentence": _sentence(s, order),
+        })
+    return rows
+
+
 # --- LaTeX -----------------------------------------------------------------------------------
 
 
@@ -288,9 +357,9 @@ def _markdown_items(step: Step, derivation: Derivation | None = None) -> list[st
         order = _order_of(s, derivation) if derivation is not None else 1
         item = f"{'    ' * depth}{index}. **{rule_name(s.rule)}**: ${_step_equation_latex(s, order, align=False)}$"
         extra = [f"Let ${expr_latex(name)} = {expr_latex(value)}$." for name, value in s.let]
-        sentence = _sentence(s, order)
+        sentence = _sentence_markdown(s, order)
         if sentence:
-            extra.append(escape_markdown(sentence))
+            extra.append(sentence)
         if extra:
             item += ". " + " ".join(extra)
         lines.append(item)
@@ -317,7 +386,7 @@ def _derivation_markdown_parts(d: Derivation) -> list[str]:
     ]
     notes = _all_notes(d)
     if notes:
-        parts += ["", "Notes:", "", *(f"- {escape_markdown(n)}" for n in notes)]
+        parts += ["", "Notes:", "", *(f"- {note_markdown(n)}" for n in notes)]
     parts += ["", "Result:", "", "$$", f"{derivative_latex(d.expr, d.wrt, d.order)} = {expr_latex(d.result)}", "$$"]
     return parts
 

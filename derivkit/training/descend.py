@@ -36,7 +36,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Mapping, Sequence, TypeAlias, Union
 
 import numpy as np
 import sympy
@@ -46,7 +46,7 @@ from derivkit.calculus.steps import derive
 from derivkit.errors import InputError
 from derivkit.inputs import ExprLike, as_expr, as_number, as_symbols
 from derivkit.magnitude import how_to_evaluate
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 
 __all__ = ["descend", "Descent", "DescentRow", "BOUND", "PATIENCE"]
 
@@ -54,8 +54,8 @@ BOUND = 10**12
 PATIENCE = 3
 EXACT_DIGITS = 60
 
-Number = sympy.Basic
-Point = Union[sympy.Basic, tuple]
+Number: TypeAlias = sympy.Basic
+Point: TypeAlias = Union[sympy.Basic, tuple]
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,11 @@ class Descent(Renderable):
     reason: str = ""
     exact: bool = True
     notes: tuple[str, ...] = field(default=())
+
+    def __repr__(self) -> str:
+        flags = {"diverged": True} if self.diverged else {}
+        return brief_repr(self, f=self.f, wrt=self.wrt, start=self.start, lr=self.lr, momentum=self.momentum,
+                          steps=len(self.rows), final=self.final, **flags)
 
     @property
     def final(self) -> Point:

@@ -52,7 +52,7 @@ import numpy as np
 
 from derivkit import budget
 from derivkit.errors import InputError, ShapeError
-from derivkit.renderable import Renderable
+from derivkit.renderable import Count, Renderable, brief_repr
 from derivkit.training.datasets import Data, as_data, labels, train_test_split
 from derivkit.training.optim import Optimizer, make_optimizer
 
@@ -141,6 +141,15 @@ class History(Renderable):
     seed: int = 0
     seconds: float = 0.0
     start_loss: float = math.nan
+
+    def __repr__(self) -> str:
+        last = {"final_loss": self.final_loss}
+        if self.val_losses:
+            last["val_loss"] = self.val_losses[-1]
+        last.update({k: v[-1] for k, v in self.metrics.items() if v})
+        flags = {k: True for k in ("diverged", "stopped_early", "interrupted") if getattr(self, k)}
+        return brief_repr(self, epochs=self.epochs, **last, optimizer=Count(self.optimizer or "None"),
+                          **flags, seconds=self.seconds)
 
     @property
     def epochs(self) -> int:
@@ -290,7 +299,7 @@ def _write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **cast(dict[str, Any], arrays))
+                np.savez(fh, **cast(dict[str, Any], arrays))  # keys are ours: none is "allow_pickle"
         except BaseException:
             with _suppress_os():
                 os.unlink(tmp)

@@ -27,6 +27,12 @@ The decision, in order (:func:`compare` reports which step decided):
    narrow domains (``|x| < 1``, ``x > 4``) are reached and special points such as
    0, 1 or multiples of pi are not hit by accident.
 
+A counterexample is shown at the **simplest point** where the two differ, so that
+a student can check it by hand: small integers and halves (``0, 1, -1, 2, -2,
+1/2, ...``, see :data:`SIMPLE_VALUES`) inside the domain and away from kinks
+(``|x|``, ``relu`` or ``step`` at 0). Only when none of them shows a difference
+is the random point that proved it shown.
+
 The search for a counterexample comes before simplification because it is
 cheap and conclusive: a wrong answer is rejected in milliseconds with a point
 to show, while ``simplify`` on a wrong answer can take long to return nothing.
@@ -44,15 +50,18 @@ True
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
+import mpmath
 import sympy
 from sympy.core.function import AppliedUndef
 
 from derivkit import budget, magnitude
+from derivkit.verify.mpeval import Unsupported, mp_value
 
 __all__ = [
     "Comparison",
@@ -65,14 +74,23 @@ __all__ = [
     "defined_at",
     "PRECISION",
     "MIN_POINTS",
+    "SIMPLE_VALUES",
+    "simple_counterexample",
 ]
 
 #: Digits used to evaluate at a point.
 PRECISION = 40
 #: Relative size below which two values at a point count as equal.
 TOLERANCE = sympy.Float("1e-20", PRECISION)
+_TOL = mpmath.mpf("1e-20")
 #: Points that must agree before two answers are called equal by evaluation.
 MIN_POINTS = 6
+
+#: Values tried first for a counterexample, simplest first: small integers and halves.
+SIMPLE_VALUES = tuple(sympy.Rational(v) for v in (
+    "0", "1", "-1", "2", "-2", "1/2", "-1/2", "3", "-3", "3/2", "-3/2", "4", "-4", "5/2", "-5/2", "5", "-5"))
+#: How many simple points are tried before the random one is kept.
+SIMPLE_TRIES = 40
 
 # Regions random points are drawn from, in turn: general, positive, |x| < 1, x > 1, wide, x > 4.
 _REGIONS = ((-3, 3), (0, 3), (-1, 1), (1, 4), (-12, 12), (4, 12))
@@ -88,6 +106,17 @@ def _zero_by_simplify(d: sympy.Basic) -> bool:
     if sympy.cancel(d) == 0 or sympy.simplify(d) == 0:
         return True
     return sympy.simplify(d.rewrite(sympy.exp)) == 0
+
+
+def _small_trig_multiples(d: sympy.Basic) -> bool:
+    """Whether every trigonometric argument is a small multiple (at most 4) of something: then the
+    double- and triple-angle expansions stay small (``sin(2x) = 2 sin(x) cos(x)``)."""
+    trig = d.atoms(sympy.sin, sympy.cos, sympy.tan, sympy.sinh, sympy.cosh, sympy.tanh)
+    for f in trig:
+        coeff, _ = f.args[0].as_coeff_Mul()
+        if not (coeff.is_Rational and abs(coeff.p) <= 4 and coeff.q == 1):
+            return False
+    return len(trig) <= 8
 
 
 def _expands_cheaply(d: sympy.Basic) -> bool:
@@ -113,7 +142,7 @@ def simplifies_to_zero(d: sympy.Basic, seconds: float | None = None) -> bool:
     if d == 0:
         return True
     try:
-        if _expands_cheaply(d) and sympy.expand(d) == 0:
+        if _expands_cheaply(d) and (sympy.expand(d) == 0 or (_small_trig_multiples(d) and sympy.expand(d, trig=True) == 0)):
             return True
     except (TypeError, ValueError, NotImplementedError, AttributeError, RecursionError, sympy.PolynomialError):
         return False
@@ -155,11 +184,17 @@ def real_value(expr: sympy.Basic, point: dict) -> sympy.Basic | None:
             return None
         if how == "float":  # exact arithmetic would make numbers of too many digits
             point = {s: sympy.Float(v, PRECISION + 20) for s, v in point.items()}
+        fast = _fast_value(expr, point)
+        if fast is not _SLOW:
+            return fast
         v = expr.xreplace(point) if point else expr
         if v.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
             return None
         if v.free_symbols or v.has(AppliedUndef):  # f(3/19) of an unknown f is no number
             return None
+        fast = _fast_value(v, {})
+        if fast is not _SLOW:
+            return fast
         v = sympy.N(v, PRECISION)
         if not v.is_number or v.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
             return None
@@ -190,13 +225,48 @@ def defined_at(expr: sympy.Basic, point: dict) -> bool:
     return magnitude.hazard(expr, point) and magnitude.real_everywhere(expr)
 
 
+_SLOW = object()
+
+
+def _fast_value(v: sympy.Basic, point: dict) -> Any:
+    """:func:`real_value` through :mod:`derivkit.verify.mpeval`; ``_SLOW`` where that cannot decide."""
+    try:
+        m = mp_value(v, point)
+    except Unsupported:
+        return _SLOW
+    except ZeroDivisionError:
+        return None
+    except (TypeError, ValueError, OverflowError, AttributeError):
+        return _SLOW
+    if not mpmath.isfinite(m):
+        return None
+    return sympy.Float(m, PRECISION)
+
+
 def close(a: sympy.Basic, b: sympy.Basic) -> bool:
     """Whether two evaluated values agree to 20 significant digits.
 
     >>> close(sympy.Float(1, 40), sympy.Float("1.000000000000000000001", 40)), close(sympy.Integer(1), sympy.Float("1.001"))
     (True, False)
     """
-    return bool(abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b)))
+    with mpmath.mp.workdps(PRECISION + 10):
+        fa, fb = _mp_number(a), _mp_number(b)
+        if fa is None or fb is None:
+            return bool(abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b)))
+        return bool(abs(fa - fb) <= _TOL * max(1, abs(fa), abs(fb)))
+
+
+def _mp_number(v: Any) -> Any:
+    """A real SymPy number (or int, float) as an mpmath number at the working precision, else None."""
+    if isinstance(v, sympy.Float):
+        return mpmath.mpf(v._mpf_)
+    if isinstance(v, sympy.Integer) or isinstance(v, int):
+        return mpmath.mpf(int(v))
+    if isinstance(v, sympy.Rational):
+        return mpmath.mpf(int(v.p)) / int(v.q)
+    if isinstance(v, float):
+        return mpmath.mpf(v)
+    return None
 
 
 class Sampler:
@@ -219,6 +289,7 @@ class Sampler:
                  tries: int = 60, domain: Sequence[sympy.Basic] = ()):
         self.reference = reference
         self.variables = tuple(sorted(set(variables), key=lambda s: s.name))
+        self.domain = tuple(domain)
         rng = random.Random(20240607)
         self.points: list[dict] = []
         self.reference_values: list[sympy.Basic] = []
@@ -313,7 +384,7 @@ def compare(expected: sympy.Basic, claimed: sympy.Basic, variables: Sequence[sym
     True
     >>> r = compare(sympy.cos(x), -sympy.cos(x), [x])
     >>> r.equal, r.point
-    (False, {'x': -1/19})
+    (False, {'x': 0})
     """
     if expected == claimed:
         return Comparison(True, "identical")
@@ -322,16 +393,87 @@ def compare(expected: sympy.Basic, claimed: sympy.Basic, variables: Sequence[sym
         sampler = Sampler(expected, [s for s in syms if isinstance(s, sympy.Symbol)])
     i = sampler.first_difference(claimed)
     if i is not None:
-        point = {s.name: v for s, v in sampler.points[i].items()}
-        return Comparison(
-            False, "numeric", point=point, expected_value=sampler.reference_values[i],
-            claimed_value=real_value(claimed, sampler.points[i]), points_tested=i + 1,
-        )
+        simple = simple_counterexample(expected, claimed, sampler.variables, sampler.domain)
+        if simple is not None:
+            at, e_val, c_val = simple
+        else:
+            at, e_val, c_val = sampler.points[i], sampler.reference_values[i], real_value(claimed, sampler.points[i])
+        return Comparison(False, "numeric", point={s.name: v for s, v in at.items()}, expected_value=e_val,
+                          claimed_value=c_val, points_tested=i + 1)
     if simplifies_to_zero(expected - claimed):
         return Comparison(True, "symbolic", points_tested=len(sampler.points))
     if sampler.enough:
         return Comparison(True, "numeric", points_tested=len(sampler.points))
     return Comparison(None, "numeric", points_tested=len(sampler.points))
+
+
+def _simple_points(variables: Sequence[sympy.Symbol]) -> Iterator[dict]:
+    """Points of :data:`SIMPLE_VALUES`, simplest first (by the sum of the values' ranks)."""
+    n, top = len(variables), len(SIMPLE_VALUES) - 1
+
+    def ranks(k: int, total: int) -> Iterator[tuple[int, ...]]:  # k ranks summing to total
+        if k == 1:
+            if total <= top:
+                yield (total,)
+            return
+        for first in range(min(total, top) + 1):
+            for rest in ranks(k - 1, total - first):
+                yield (first, *rest)
+
+    if n == 0:
+        return
+    for total in range(n * top + 1):
+        for r in ranks(n, total):
+            yield {s: SIMPLE_VALUES[i] for s, i in zip(variables, r)}
+
+
+def _kink_arguments(exprs: Iterable[sympy.Basic]) -> list[sympy.Basic]:
+    """Expressions that are 0 exactly where one of ``exprs`` has a kink or a jump."""
+    from derivkit.functions import leaky_relu, relu, step
+
+    out: list[sympy.Basic] = []
+    for e in exprs:
+        for node in sympy.preorder_traversal(e):
+            if isinstance(node, (sympy.Abs, sympy.sign, sympy.Heaviside, relu, leaky_relu)):
+                out.append(node.args[0])
+            elif isinstance(node, step):
+                out.append(node.args[0] - node.threshold)
+            elif isinstance(node, (sympy.Max, sympy.Min)):
+                out += [a - b for a, b in itertools.combinations(node.args, 2)]
+            elif isinstance(node, sympy.Piecewise):
+                out += [c.lhs - c.rhs for _, c in node.args if isinstance(c, sympy.core.relational.Relational)]
+    return out
+
+
+def simple_counterexample(expected: sympy.Basic, claimed: sympy.Basic, variables: Sequence[sympy.Symbol],
+                          domain: Sequence[sympy.Basic] = (), tries: int = SIMPLE_TRIES) -> tuple[dict, Any, Any] | None:
+    """The simplest point (Symbols to values) where ``claimed`` differs from ``expected``, and both values.
+
+    Points are made of small integers and halves (:data:`SIMPLE_VALUES`); one is
+    used only when ``expected`` and every expression of ``domain`` are real there,
+    no kink (``|u|``, ``relu(u)``, ``step(u)``, ``max``, a piecewise boundary) sits
+    on it, and ``claimed`` is real there and clearly different. None when none of
+    the first ``tries`` points qualifies.
+
+    >>> x = sympy.Symbol("x")
+    >>> simple_counterexample(10*x - 3, 10*x + 3, [x])
+    ({x: 0}, -3.000000000000000000000000000000000000000, 3.000000000000000000000000000000000000000)
+    >>> simple_counterexample(1/x, 1/x**2, [x], domain=[sympy.log(x)])[0]
+    {x: 2}
+    >>> simple_counterexample(sympy.sign(x), 2*sympy.sign(x), [x])[0]        # not at the kink x = 0
+    {x: 1}
+    """
+    kinks = _kink_arguments([expected, claimed, *domain])
+    for point in itertools.islice(_simple_points(tuple(variables)), tries):
+        e_val = real_value(expected, point)
+        if e_val is None or any(real_value(d, point) is None for d in domain):
+            continue
+        if any(v is None or close(v, 0) for v in (real_value(k, point) for k in kinks)):
+            continue
+        c_val = real_value(claimed, point)
+        if c_val is not None and not close(e_val, c_val):
+            return point, e_val, c_val
+    return None
 
 
 _DECIMAL = re.compile(r"^\s*[-+]?(\d+)?\.(\d+)\s*$")
