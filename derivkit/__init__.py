@@ -27,7 +27,11 @@ _EXPORTS = {
     "ShapeError": "derivkit.errors",
     "DomainError": "derivkit.errors",
     "LimitError": "derivkit.errors",
+    "ParseLimitError": "derivkit.errors",
     "MissingDependencyError": "derivkit.errors",
+    # budgets for work on user input
+    "limits": "derivkit.budget",
+    "Limits": "derivkit.budget",
     # the rule table and the step engine
     "RULES": "derivkit.rules",
     "derive": "derivkit.calculus.steps",
@@ -59,8 +63,10 @@ _EXPORTS = {
     "Descent": "derivkit.training.descend",
     "train": "derivkit.training.loop",
     "History": "derivkit.training.loop",
+    "Divergence": "derivkit.training.loop",
 }
-_SUBMODULES = {"graph", "nn", "optim", "rules", "functions", "errors", "render", "calculus", "verify", "compile", "training"}
+_SUBMODULES = {"graph", "nn", "optim", "rules", "functions", "errors", "render", "calculus", "verify", "compile", "training",
+               "budget"}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)
 
@@ -70,6 +76,8 @@ if TYPE_CHECKING:  # the lazy names as type checkers and the API reference see t
         calculus as calculus, compile as compile, errors as errors, functions as functions, graph as graph, nn as nn,
         optim as optim, render as render, rules as rules, training as training, verify as verify,
     )
+    from derivkit import budget as budget
+    from derivkit.budget import Limits as Limits, limits as limits
     from derivkit.calculus.chains import Chain as Chain, chain as chain
     from derivkit.calculus.derivation import Derivation as Derivation, Step as Step
     from derivkit.calculus.several import (
@@ -80,13 +88,13 @@ if TYPE_CHECKING:  # the lazy names as type checkers and the API reference see t
     from derivkit.errors import (
         DerivkitError as DerivkitError, DomainError as DomainError, InputError as InputError,
         LimitError as LimitError, MissingDependencyError as MissingDependencyError, ParseError as ParseError,
-        ShapeError as ShapeError,
+        ParseLimitError as ParseLimitError, ShapeError as ShapeError,
     )
     from derivkit.graph import Backprop as Backprop, Graph as Graph
     from derivkit.parsing import parse as parse, parse_equation as parse_equation
     from derivkit.rules import RULES as RULES
     from derivkit.training.descend import Descent as Descent, descend as descend
-    from derivkit.training.loop import History as History, train as train
+    from derivkit.training.loop import Divergence as Divergence, History as History, train as train
     from derivkit.verify.backprop import BackpropVerdict as BackpropVerdict, check_backprop as check_backprop
     from derivkit.verify.batch import BatchReport as BatchReport, check_many as check_many
     from derivkit.verify.check import Verdict as Verdict, check as check

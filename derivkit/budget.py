@@ -73,6 +73,7 @@ __all__ = [
     "remaining",
     "refuse_above",
     "run_isolated",
+    "try_isolated",
     "Isolated",
     "shorten",
 ]
@@ -232,6 +233,8 @@ def shorten(text: Any, width: int = 60) -> str:
 
 
 def _safe_str(obj: Any) -> str:
+    if callable(getattr(obj, "render", None)):  # a result: its str() would render it
+        return f"a {type(obj).__name__}"
     try:
         return str(obj)
     except (ValueError, RecursionError):  # a huge integer, or a very deep expression
@@ -306,7 +309,7 @@ def task(part: Any = None) -> Iterator[Limits]:
     """Run a block as one piece of work on user input, under the current limits.
 
     The outermost task starts a deadline (``seconds`` from now) and notes the
-    size of the process; tasks nested in it share both. ``part`` names the input
+    size of the process (at its first checkpoint); tasks nested in it share both. ``part`` names the input
     (shown in the messages). A ``MemoryError`` or ``RecursionError`` raised
     inside becomes a :class:`~derivkit.errors.LimitError`. A server wraps each
     request in one task, so that everything the request does shares one deadline.
@@ -322,7 +325,8 @@ def task(part: Any = None) -> Iterator[Limits]:
         return
     lim = current()
     now = time.monotonic()
-    active = _Active(lim, now + lim.seconds, lim.seconds, part, _rss(), now + _MEMORY_EVERY)
+    # the process size is first read at the first checkpoint (reading it costs tens of microseconds)
+    active = _Active(lim, now + lim.seconds, lim.seconds, part, None, now)
     token = _TASK.set(active)
     try:
         yield lim
@@ -362,10 +366,11 @@ def checkpoint() -> None:
         raise _time_error(active)
     if now >= active.next_memory_check:
         active.next_memory_check = now + _MEMORY_EVERY
-        if active.memory_base is not None:
-            rss = _rss()
-            if rss is not None and rss - active.memory_base > active.limits.memory:
-                raise _memory_error(active, active.limits)
+        rss = _rss()
+        if active.memory_base is None:
+            active.memory_base = rss
+        elif rss is not None and rss - active.memory_base > active.limits.memory:
+            raise _memory_error(active, active.limits)
 
 
 def remaining() -> float:
@@ -411,7 +416,9 @@ def run_isolated(fn: Callable[..., T], *args: Any, seconds: float | None = None,
 
     The child is forked directly when this is the process's only thread (fast:
     it shares the parent's loaded modules and caches); otherwise it comes from a
-    ``forkserver`` (forking a process with threads is unsafe).
+    ``forkserver`` (forking a process with threads is unsafe), whose children,
+    as with any use of :mod:`multiprocessing`, import the main module of the
+    program: a script should keep its work under ``if __name__ == "__main__":``.
 
     >>> run_isolated(pow, 2, 10)
     1024
@@ -424,7 +431,7 @@ def run_isolated(fn: Callable[..., T], *args: Any, seconds: float | None = None,
         if active is not None:
             raise _time_error(active)
     mem = lim.memory if memory is None else int(memory)
-    if hasattr(os, "fork") and threading.active_count() == 1 and not _in_daemon_process():
+    if hasattr(os, "fork") and threading.active_count() == 1:
         ok, value = _run_forked(fn, args, wall, mem)
     else:
         ok, value = _run_multiprocessing(fn, args, wall, mem)
@@ -439,6 +446,25 @@ def run_isolated(fn: Callable[..., T], *args: Any, seconds: float | None = None,
     if isinstance(value, BaseException):
         raise value
     raise Isolated(str(value))
+
+
+def try_isolated(fn: Callable[..., T], *args: Any, default: T, seconds: float | None = None) -> T:
+    """:func:`run_isolated`, with ``default`` as the answer when the child runs out of time or
+    memory, cannot be started, or fails: for work that has a cheaper way to decide.
+
+    The deadline of the current task still stops the work (a ``LimitError``).
+
+    >>> try_isolated(pow, 2, 10, default=None), try_isolated(divmod, 1, 0, default="no answer")
+    (1024, 'no answer')
+    """
+    try:
+        return run_isolated(fn, *args, seconds=seconds)
+    except LimitError as err:
+        if err.limit == "seconds":  # the whole task's deadline: not the child's to swallow
+            raise
+        return default
+    except Exception:  # noqa: BLE001 - SymPy failed in the child (or no child): the caller decides another way
+        return default
 
 
 def _in_daemon_process() -> bool:
@@ -535,12 +561,19 @@ def _decode(data: bytes, status: int | None) -> tuple[bool, Any]:
 
 def _mp_child(conn: Any, fn: Callable[..., Any], args: tuple, memory: int) -> None:
     try:
+        conn.send_bytes(b"")  # started: the parent's clock starts now, not while a server starts up
         conn.send_bytes(_child_result(fn, args, memory))
     finally:
         conn.close()
 
 
-_FORKSERVER_PRELOAD = ["derivkit.verify.equivalence"]
+#: Seconds a child process from the forkserver may take to start (the first one starts the server).
+STARTUP_SECONDS = 60.0
+
+
+#: Modules the fork server imports once, so that its children start warm (the last one runs a small
+#: ``simplify``, which loads the parts of SymPy that ``simplify`` imports on first use).
+_FORKSERVER_PRELOAD = ["derivkit.verify.equivalence", "derivkit._warm_child"]
 
 
 def _context() -> Any:
@@ -571,6 +604,17 @@ def _run_multiprocessing(fn: Callable[..., Any], args: tuple, seconds: float, me
     data = b""
     timed_out = False
     try:
+        started = recv.poll(min(STARTUP_SECONDS, max(remaining(), 0.0)))
+        if started:
+            try:
+                recv.recv_bytes()
+            except (EOFError, OSError):
+                started = False
+        if not started:
+            active = _TASK.get()
+            if active is not None and remaining() <= 0:
+                raise _time_error(active)
+            raise Isolated("the child process did not start (see the forkserver's message above)")
         if recv.poll(max(seconds, 0.0)):
             try:
                 data = recv.recv_bytes()

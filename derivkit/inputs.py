@@ -26,7 +26,7 @@ from typing import Any, Iterable, Union, cast
 
 import sympy
 
-from derivkit.errors import InputError, LimitError
+from derivkit.errors import InputError
 
 __all__ = ["as_expr", "as_symbol", "as_symbols", "as_matrix", "as_number", "substitute", "ExprLike", "SymbolLike"]
 
@@ -134,7 +134,7 @@ def as_number(obj, *, what: str = "value") -> sympy.Basic:
     e = as_expr(obj, what=what)
     if e.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
         raise InputError(f"the {what} must be a finite number, not {e}")
-    if e.free_symbols:
+    if e.free_symbols or not e.is_number:  # f(1) of an unknown f has no value
         raise InputError(f"the {what} must be a number, not {e}")
     return e
 
@@ -202,13 +202,9 @@ def _tidy_value(v: sympy.Basic) -> sympy.Basic:
 
     if not tame(v):
         return v
+    if size(v) > SIMPLIFY_IN_PROCESS:
+        return budget.try_isolated(_simplified, v, default=v)
     try:
-        if size(v) <= SIMPLIFY_IN_PROCESS:
-            return sympy.simplify(v)
-        return budget.run_isolated(_simplified, v)
-    except LimitError as err:
-        if err.limit == "seconds":
-            raise
-        return v
-    except (budget.Isolated, TypeError, ValueError, NotImplementedError, AttributeError, RecursionError):
+        return sympy.simplify(v)
+    except (TypeError, ValueError, NotImplementedError, AttributeError, RecursionError):
         return v

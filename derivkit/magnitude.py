@@ -123,7 +123,8 @@ def tame(expr: sympy.Basic) -> bool:
     """Whether ``expr`` is safe to evaluate exactly at any small point, without probing.
 
     Tame: at most one level of growth (an exponential, a power with a variable
-    exponent), no power above 64 and no number over 300 digits.
+    exponent), no power above 64 (nor a number above 64 in a variable exponent) and
+    no number over 300 digits.
 
     >>> import sympy
     >>> x = sympy.Symbol("x")
@@ -131,13 +132,17 @@ def tame(expr: sympy.Basic) -> bool:
     (True, False, False)
     """
     try:
-        if _growth(expr) > 1:
+        if _growth(expr) > 1 or expr.has(sympy.gamma, sympy.factorial):  # gamma(n) is a factorial
             return False
         for n in expr.atoms(sympy.Rational):
             if abs(n.p) > 10**300 or n.q > 10**300:
                 return False
         for p in expr.atoms(sympy.Pow):
             if p.exp.is_Rational and abs(p.exp.p) > TAME_POWER:
+                return False
+            # a variable exponent with a large number in it (y^(10^10 x)) is a large power at a point
+            if not p.exp.is_Rational and any(abs(n.p) > TAME_POWER or n.q > TAME_POWER
+                                             for n in p.exp.atoms(sympy.Rational)):
                 return False
     except RecursionError:
         return False
@@ -261,6 +266,14 @@ class _Walker:
         if fn in (relu, step, sympy.sign, sympy.Heaviside, sympy.Max, sympy.Min, sympy.re, sympy.im):
             args = [self.value(a) for a in e.args]
             return max((abs(a) for a in args), default=ctx.mpf(0)) + 1
+        if fn in (sympy.gamma, sympy.factorial) and len(e.args) == 1:
+            a = self.value(e.args[0])
+            if a != 0 and self.ctx.isfinite(a) and self.ctx.mag(a) > 64:
+                raise _OutOfReach()
+            if e.free_symbols & set(self.point):  # substituted exactly, gamma(n) is the integer (n-1)!
+                size = abs(float(self.ctx.re(a)))
+                self.exact_digits += size * max(1.0, math.log10(size + 1))
+            return self.ctx.gamma(a + 1 if fn is sympy.factorial else a)
         if isinstance(e, sympy.Piecewise):
             return max((abs(self.value(piece.expr)) for piece in e.args), default=ctx.mpf(0))
         return self._other(e)

@@ -33,6 +33,8 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
+from derivkit import budget
+
 __all__ = ["expr_text", "expr_latex", "derivative_text", "derivative_latex"]
 
 # A number coefficient written against the factor after it: "2·x" -> "2x", "6·(" -> "6(".
@@ -307,6 +309,7 @@ def expr_text(expr: Any) -> str:
     >>> expr_text(sympy.Float(8.4))
     '8.4'
     """
+    budget.checkpoint()  # printing a long derivation is work on user input too
     if isinstance(expr, str):
         return expr
     if not isinstance(expr, sympy.Basic):
@@ -321,6 +324,7 @@ def expr_latex(expr: Any) -> str:
     >>> expr_latex(sympy.Symbol("x")**2 / 2)
     '\\frac{x^{2}}{2}'
     """
+    budget.checkpoint()
     if isinstance(expr, str):
         return expr
     if not isinstance(expr, sympy.Basic):

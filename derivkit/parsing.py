@@ -45,6 +45,7 @@ from sympy.core.parameters import distribute
 from derivkit import budget
 from derivkit.errors import LimitError, ParseError, ParseLimitError
 from derivkit.functions import leaky_relu, relu, sigmoid, softplus, step
+from derivkit.magnitude import hazard
 
 __all__ = [
     "parse",
@@ -80,6 +81,9 @@ MAX_LITERAL_DIGITS = 1_000
 MAX_GAMMA_ARG = 1_000
 #: Largest integer power ``x^n`` allowed inside an exponent (``2^(x^64)``).
 MAX_EXPONENT_IN_EXPONENT = 64
+#: Largest integer power ``x^n`` allowed inside a hyperbolic function (``tanh(x^32)``): SymPy
+#: expands ``(re + i im)^n`` to decide whether ``tanh(x^n)`` is real, which takes minutes at n = 200.
+MAX_POWER_IN_HYPERBOLIC = 32
 #: Most arguments of one ``max``/``min`` (nested ones count too): SymPy compares every pair.
 MAX_MINMAX_ARGS = 10
 
@@ -312,15 +316,19 @@ _BIG_EXPONENT_MESSAGE = (
 )
 
 
-def _big_integer_power(expr: sympy.Basic) -> bool:
-    """Whether ``expr`` holds ``u^n`` with an integer ``|n| > MAX_EXPONENT_IN_EXPONENT``.
+def _big_integer_power(expr: sympy.Basic, most: int = MAX_EXPONENT_IN_EXPONENT) -> bool:
+    """Whether ``expr`` holds ``u^n`` of a variable ``u`` with an integer ``|n| > most``.
 
-    Inside an exponent such a power makes SymPy expand ``(re + i im)^n`` when it
-    looks at the sign of the result (``Abs(2^(x^1024))`` takes minutes).
+    Inside an exponent (or a hyperbolic function) such a power makes SymPy expand
+    ``(re + i im)^n`` when it looks at the sign of the result (``Abs(2^(x^1024))``
+    takes minutes).
     """
     return any(
-        p.exp.is_Integer and abs(p.exp) > MAX_EXPONENT_IN_EXPONENT for p in expr.atoms(sympy.Pow)
+        p.exp.is_Integer and abs(p.exp) > most and not p.base.is_number for p in expr.atoms(sympy.Pow)
     )
+
+
+_HYPERBOLIC = (sympy.sinh, sympy.cosh, sympy.tanh, sympy.coth, sympy.sech, sympy.csch)
 
 
 def _tower_message(levels: int) -> str:
@@ -681,6 +689,13 @@ class _Parser:
                 )
         if fn.build is sympy.exp and _big_integer_power(args[0]):
             raise ParseError(_BIG_EXPONENT_MESSAGE, self.text, tok.pos)
+        if fn.build in _HYPERBOLIC and _big_integer_power(args[0], MAX_POWER_IN_HYPERBOLIC):
+            raise ParseError(
+                f"power too large inside {tok.text} (x^n within a hyperbolic function takes |n| <= "
+                f"{MAX_POWER_IN_HYPERBOLIC}): SymPy would expand it", self.text, tok.pos)
+        if any(a.is_number for a in args) and any(a.is_number and hazard(a, {}) for a in args):
+            raise self.limit_error(f"the number in {tok.text}(...) is too large to compute with", "digits",
+                                   tok.pos)
         if fn.build is sympy.exp and 1 + _tower_height(args[0]) > self.lim.tower:
             raise self.limit_error(_tower_message(self.lim.tower), "tower", tok.pos)
         if fn.build is sympy.gamma and args[0].is_number and abs(args[0]) > MAX_GAMMA_ARG:
@@ -692,6 +707,8 @@ class _Parser:
         if power is not None and power == -1 and tok.text in _INVERSES:
             return self.checked(FUNCTIONS[_INVERSES[tok.text]].build(*args), tok.pos)
         value = self.checked(fn.build(*args), tok.pos)
+        if value.is_number and hazard(value, {}):  # SymPy's questions about it (is it 0?) would not return
+            raise self.limit_error(f"the number {tok.text}(...) is too large to compute with", "digits", tok.pos)
         return value if power is None else self.pow(value, power, tok.pos)
 
     def exponent_prefix(self) -> sympy.Basic:

@@ -34,10 +34,10 @@ from dataclasses import dataclass
 
 import sympy
 
-from derivkit.errors import ParseError
+from derivkit import budget
+from derivkit.errors import ParseError, ParseLimitError
 from derivkit.parsing import (
     FUNCTIONS,
-    MAX_DEPTH,
     _build,
     _check_length,
     _GREEK,
@@ -125,8 +125,10 @@ class _Translator:
 
     def enter(self) -> None:
         self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise self.error(f"formula nested too deeply (more than {MAX_DEPTH} levels)")
+        most = budget.current().depth
+        if self.depth > most:
+            raise ParseLimitError(f"formula nested too deeply (more than {most} levels)", self.text, self.tok.pos,
+                                  limit="depth", value=most)
 
     # -- the translation ------------------------------------------------------
     def run(self) -> tuple[str, list[int]]:
@@ -368,9 +370,12 @@ def latex_to_plain(text: str) -> tuple[str, list[int]]:
 
 
 def _remapped(err: ParseError, text: str, where: list[int]) -> ParseError:
+    """The error of the plain translation, pointing into the LaTeX text (a limit stays a limit)."""
     pos = err.position
     if pos is not None:
         pos = where[pos] if pos < len(where) else len(text)
+    if isinstance(err, ParseLimitError):
+        return ParseLimitError(err.reason, text, pos, limit=err.limit, value=err.value, part=err.part)
     return ParseError(err.reason, text, pos)
 
 

@@ -76,7 +76,7 @@ class Renderable:
 
     def render(self, fmt: str = "text") -> str:
         """Render in one of :data:`FORMATS` (refused when the printout would exceed the ``printed`` limit)."""
-        with budget.task(self):
+        with budget.task(f"printing a {type(self).__name__}"):
             self.check_printable(fmt)
             if fmt == "json":
                 return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)

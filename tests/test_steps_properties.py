@@ -227,6 +227,8 @@ CHECKED: list[int] = []
 @settings(max_examples=300, deadline=None)
 @given(expressions())
 def test_derive_equals_sympy_diff_and_every_step_is_right(e):
+    # an expression that is undefined everywhere (zoo*x, from 1/0) is refused, not derived
+    hypothesis.assume(not e.has(sympy.zoo, sympy.nan))
     d = derive(e, x)
     CHECKED.append(assert_same_derivative(e, x, d.result))
     assert_steps_correct(d.steps)

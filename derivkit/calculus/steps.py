@@ -642,6 +642,9 @@ def derive(expr: ExprLike, wrt: SymbolLike, order: int = 1) -> Derivation:
         raise LimitError(f"the order {order} is too high; derivkit derives at most order {most} (the order limit)",
                          limit="order", value=most, part=str(order))
     _check_size(e, "expression")
+    if e.has(sympy.zoo, sympy.nan):
+        raise DomainError(f"{_t(e)} is undefined everywhere (it holds {_t(sympy.zoo if e.has(sympy.zoo) else sympy.nan)}, "
+                          "as from a division by zero)")
     stages: list[Step] = []
     current = e
     for k in range(order):

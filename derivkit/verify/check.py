@@ -46,7 +46,7 @@ import sympy
 import sympy.assumptions.wrapper  # noqa: F401
 import sympy.tensor.tensor  # noqa: F401
 
-from derivkit import budget
+from derivkit import budget, magnitude
 import derivkit.parsing  # noqa: F401
 from derivkit.errors import DomainError, InputError, ShapeError
 from derivkit.inputs import as_expr, as_matrix, as_number, as_symbols, substitute
@@ -482,8 +482,11 @@ def _num(v: Any, exact: Any = None) -> str:
 
 def _exact_at(e: sympy.Basic, point: dict) -> sympy.Basic | None:
     """``e`` at ``point`` (names to values), exactly, when that stays a small real expression."""
+    at = {s: point[s.name] for s in e.free_symbols if isinstance(s, sympy.Symbol) and s.name in point}
+    if magnitude.how_to_evaluate(e, at) != "exact":  # the exact value would be huge (gamma(10^10)): none
+        return None
     try:
-        v = e.xreplace({s: point[s.name] for s in e.free_symbols if isinstance(s, sympy.Symbol) and s.name in point})
+        v = e.xreplace(at)
     except (TypeError, ValueError, ZeroDivisionError, AttributeError):  # pragma: no cover
         return None
     if not getattr(v, "is_number", False) or real_value(v, {}) is None:

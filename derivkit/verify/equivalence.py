@@ -58,9 +58,9 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import mpmath
 import sympy
+from sympy.core.function import AppliedUndef
 
 from derivkit import budget, magnitude
-from derivkit.errors import LimitError
 from derivkit.verify.mpeval import Unsupported, mp_value
 
 __all__ = [
@@ -94,6 +94,10 @@ SIMPLE_TRIES = 40
 
 # Regions random points are drawn from, in turn: general, positive, |x| < 1, x > 1, wide, x > 4.
 _REGIONS = ((-3, 3), (0, 3), (-1, 1), (1, 4), (-12, 12), (4, 12))
+#: The parts of the line every variable gets a test point in, where the function is defined.
+PARTS = ((-12, -1), (-1, 0), (0, 1), (1, 12))
+_TRIES_PER_PART = 4
+_COVER_TRIES = 40
 _DENOMINATORS = (7, 11, 13, 17, 19, 23)
 
 
@@ -142,15 +146,7 @@ def simplifies_to_zero(d: sympy.Basic, seconds: float | None = None) -> bool:
             return True
     except (TypeError, ValueError, NotImplementedError, AttributeError, RecursionError, sympy.PolynomialError):
         return False
-    try:
-        return bool(budget.run_isolated(_zero_by_simplify, d, seconds=seconds))
-    except LimitError as err:
-        if err.limit == "seconds":  # the whole task's deadline: not ours to swallow
-            raise
-        return False
-    except (budget.Isolated, TypeError, ValueError, NotImplementedError, AttributeError, RecursionError,
-            sympy.PolynomialError):
-        return False
+    return bool(budget.try_isolated(_zero_by_simplify, d, default=False, seconds=seconds))
 
 
 def as_real(expr: sympy.Basic, variables: Iterable[sympy.Symbol]) -> sympy.Basic:
@@ -193,6 +189,8 @@ def real_value(expr: sympy.Basic, point: dict) -> sympy.Basic | None:
             return fast
         v = expr.xreplace(point) if point else expr
         if v.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+            return None
+        if v.free_symbols or v.has(AppliedUndef):  # f(3/19) of an unknown f is no number
             return None
         fast = _fast_value(v, {})
         if fast is not _SLOW:
@@ -281,6 +279,11 @@ class Sampler:
     points lie inside the function's domain (``x > 0`` for ``ln x``). ``values(expr)`` evaluates another
     expression at the same points; ``agrees(expr)`` says whether it matches the
     reference at all of them.
+
+    Every part of the domain is visited: after the first draws, each variable
+    gets a point in each of the parts ``x < -1``, ``-1 < x < 0``, ``0 < x < 1``
+    and ``x > 1`` (see :data:`PARTS`) where the functions are defined and no
+    point has fallen yet, so both branches of ``asec``, ``acsc`` and ``|x|`` are tested.
     """
 
     def __init__(self, reference: sympy.Basic, variables: Iterable[sympy.Symbol], wanted: int = MIN_POINTS + 2,
@@ -298,12 +301,40 @@ class Sampler:
                 q = rng.choice(_DENOMINATORS)
                 p = rng.randint(lo * q + 1, hi * q - 1)
                 point[s] = sympy.Rational(p, q)
-            v = real_value(reference, point)
-            if v is not None and all(defined_at(d, point) for d in domain):
-                self.points.append(point)
-                self.reference_values.append(v)
+            self._accept(point, domain)
             if len(self.points) >= wanted:
                 break
+        self._cover_parts(domain)
+
+    def _accept(self, point: dict, domain: Sequence[sympy.Basic]) -> bool:
+        v = real_value(self.reference, point)
+        if v is not None and all(defined_at(d, point) for d in domain):
+            self.points.append(point)
+            self.reference_values.append(v)
+            return True
+        return False
+
+    def _cover_parts(self, domain: Sequence[sympy.Basic]) -> None:
+        """Add a point in each part of the line (:data:`PARTS`) that no point of a variable lies in yet."""
+        if not self.points:
+            return  # nowhere defined at the first draws: the search ends here
+        rng = random.Random(20240608)
+        budget_tries = _COVER_TRIES
+        for s in self.variables:
+            for lo, hi in PARTS:
+                if any(lo < p[s] < hi for p in self.points):
+                    continue
+                for _ in range(_TRIES_PER_PART):
+                    if budget_tries <= 0:
+                        return
+                    budget_tries -= 1
+                    point = {}
+                    for t in self.variables:
+                        a, b = (lo, hi) if t is s else _REGIONS[rng.randrange(len(_REGIONS))]
+                        q = rng.choice(_DENOMINATORS)
+                        point[t] = sympy.Rational(rng.randint(a * q + 1, b * q - 1), q)
+                    if self._accept(point, domain):
+                        break
 
     @property
     def enough(self) -> bool:
