@@ -83,12 +83,17 @@ def _float_text(value: float) -> str:
     return text.replace("e+", "e") if "e" in text else text
 
 
-def _teacher_order(expr: sympy.Basic, terms: list) -> list:
-    """A sum of functions starts with a positive term, as teachers write it: ``cos(x)^2 - sin(x)^2``.
+def _monomial(term: sympy.Basic) -> bool:
+    return all(f.is_Number or f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Number)
+               for f in sympy.Mul.make_args(term))
 
-    Polynomials keep SymPy's order (by degree: ``-x^2 + 2x``).
+
+def _teacher_order(expr: sympy.Basic, terms: list) -> list:
+    """A sum starts with a positive term, as teachers write it: ``cos(x)^2 - sin(x)^2``, ``(x + h)^2 - x^2``.
+
+    Expanded polynomials keep SymPy's order (by degree: ``-x^2 + 2x``).
     """
-    if len(terms) < 2 or not terms[0].could_extract_minus_sign() or expr.is_polynomial():
+    if len(terms) < 2 or not terms[0].could_extract_minus_sign() or all(_monomial(t) for t in terms):
         return terms
     for i, term in enumerate(terms):
         if not term.could_extract_minus_sign():
