@@ -830,7 +830,7 @@ def parse(text: str, latex: bool = False, decimals: bool = False) -> sympy.Basic
     return _build(text, _tokenize(text), decimals=decimals)
 
 
-def parse_equation(text: str, latex: bool = False) -> tuple[sympy.Symbol, sympy.Basic]:
+def parse_equation(text: str, latex: bool = False, decimals: bool = False) -> tuple[sympy.Symbol, sympy.Basic]:
     """Read ``name = formula`` (as in a chain ``y = 3x - 2``); returns ``(Symbol, expr)``.
 
     >>> parse_equation("z = y^2")
@@ -847,14 +847,16 @@ def parse_equation(text: str, latex: bool = False) -> tuple[sympy.Symbol, sympy.
 
         plain, where = latex_to_plain(text)
         try:
-            return _equation(plain, numbers_juxtapose=True)
+            return _equation(plain, numbers_juxtapose=True, decimals=decimals)
         except ParseError as err:
             raise _remapped(err, text, where) from None
     _check_length(text)
-    return _equation(text)
+    return _equation(text, decimals=decimals)
 
 
-def _equation(text: str, *, numbers_juxtapose: bool = False) -> tuple[sympy.Symbol, sympy.Basic]:
+def _equation(
+    text: str, *, numbers_juxtapose: bool = False, decimals: bool = False
+) -> tuple[sympy.Symbol, sympy.Basic]:
     tokens = _tokenize(text)
     eq = [t for t in tokens if t.text == "=" and t.kind == "op"]
     if not eq:
@@ -874,4 +876,4 @@ def _equation(text: str, *, numbers_juxtapose: bool = False) -> tuple[sympy.Symb
     rhs = tokens[2:]
     if rhs[0].kind == "end":
         raise ParseError("the right side of the equation is missing", text, len(text))
-    return sympy.Symbol(head.text), _build(text, rhs, numbers_juxtapose=numbers_juxtapose)
+    return sympy.Symbol(head.text), _build(text, rhs, numbers_juxtapose=numbers_juxtapose, decimals=decimals)

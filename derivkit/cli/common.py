@@ -7,7 +7,7 @@ import argparse
 from derivkit.errors import InputError
 from derivkit.renderable import FORMATS
 
-__all__ = ["add_format", "add_latex_input", "add_at", "parse_values", "emit"]
+__all__ = ["add_format", "add_latex_input", "add_decimals", "add_at", "parse_values", "emit"]
 
 
 def add_format(parser: argparse.ArgumentParser) -> None:
@@ -16,6 +16,11 @@ def add_format(parser: argparse.ArgumentParser) -> None:
 
 def add_latex_input(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latex-input", action="store_true", help="read the expressions as LaTeX")
+
+
+def add_decimals(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--decimals", action="store_true",
+                        help="keep decimals as written (25.2, not 126/5)")
 
 
 def add_at(parser: argparse.ArgumentParser, what: str = "the point") -> None:

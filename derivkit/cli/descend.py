@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from derivkit.cli.common import add_format, add_latex_input, emit, parse_values
+from derivkit.cli.common import add_decimals, add_format, add_latex_input, emit, parse_values
 
 ORDER = 50
 
@@ -23,9 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", required=True, help="the learning rate alpha, e.g. 0.01")
     p.add_argument("--steps", type=int, default=3, help="number of iterations (default 3)")
     p.add_argument("--momentum", default="0", help="the momentum eta (default 0)")
+    p.add_argument("--compare-momentum", nargs="?", const="0.9", metavar="ETA",
+                   help="also run the same table with momentum ETA (default 0.9) beside it, and say where "
+                        "momentum helped and why")
     p.add_argument("--plot", metavar="PNG", help="also draw the descent path to this PNG file (needs matplotlib)")
     add_format(p)
     add_latex_input(p)
+    add_decimals(p)
     p.set_defaults(run=run)
 
 
@@ -33,15 +37,23 @@ def run(args: argparse.Namespace) -> int:
     from derivkit.inputs import as_expr
     from derivkit.training.descend import descend
 
-    f = as_expr(args.f, latex=args.latex_input, what="function")
+    f = as_expr(args.f, latex=args.latex_input, what="function", decimals=args.decimals)
     if "=" in args.start:
         start = parse_values(args.start)
     elif "," in args.start:
         start = [v.strip() for v in args.start.split(",")]
     else:
         start = args.start
-    d = descend(f, args.wrt, start=start, lr=args.lr, steps=args.steps, momentum=args.momentum)
-    emit(d, args.format)
+    if args.compare_momentum is not None:
+        from derivkit.training.momentum import compare_momentum
+
+        comparison = compare_momentum(f, args.wrt, start=start, lr=args.lr, steps=args.steps,
+                                      momentum=args.compare_momentum)
+        emit(comparison, args.format)
+        d = comparison.momentum
+    else:
+        d = descend(f, args.wrt, start=start, lr=args.lr, steps=args.steps, momentum=args.momentum)
+        emit(d, args.format)
     if args.plot:
         from derivkit.training.plot import plot_descent
 

@@ -240,7 +240,11 @@ def escape_latex_text(text: str) -> str:
 
 
 _TEXT_RELATIONS = {"<=": r"\leq ", ">=": r"\geq ", "!=": r"\neq ", "≠": r"\neq ", "≤": r"\leq ", "≥": r"\geq ",
-                   "<": "<", ">": ">", "|": "|"}
+                   "<": "<", ">": ">", "|": "|",
+                   # characters pdfLaTeX cannot set in text: written as math
+                   "·": r"\cdot ", "α": r"\alpha ", "η": r"\eta ", "σ": r"\sigma ", "λ": r"\lambda ",
+                   "π": r"\pi ", "Δ": r"\Delta ", "∂": r"\partial ", "≈": r"\approx ", "→": r"\to ",
+                   "√": r"\surd ", "∞": r"\infty ", "∘": r"\circ ", "ᵀ": r"^{T}", "−": "-", "×": r"\times "}
 _TEXT_RELATION = re.compile("(" + "|".join(re.escape(k) for k in _TEXT_RELATIONS) + ")")
 
 
@@ -248,7 +252,9 @@ def latex_text(text: str) -> str:
     r"""A sentence as LaTeX ``\text{...}``, with ``<``, ``>``, ``|`` and ``!=`` set as math.
 
     Inside ``\text`` those characters print wrongly in pdfLaTeX's default font
-    (``<`` as ``¡``), so they are moved between text boxes, which works there and in MathJax.
+    (``<`` as ``¡``), so they are moved between text boxes, which works there and in MathJax;
+    so are the Greek letters and symbols of derivkit's plain text (``σ``, ``α``, ``·``, ``≈``),
+    which pdfLaTeX cannot set in text at all.
 
     >>> latex_text("holds for |x| < 1")
     '\\text{holds for }|\\text{x}|\\text{ }<\\text{ 1}'
