@@ -7,7 +7,7 @@ import argparse
 from derivkit.errors import InputError
 from derivkit.renderable import FORMATS
 
-__all__ = ["add_format", "add_latex_input", "add_decimals", "add_at", "parse_values", "emit"]
+__all__ = ["add_format", "add_latex_input", "add_decimals", "add_at", "parse_values", "point_value", "emit"]
 
 
 def add_format(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +48,22 @@ def parse_values(text: str | None) -> dict[str, str]:
             raise InputError(f"'{name}' is given twice in --at")
         out[name] = value
     return out
+
+
+def point_value(text: str | None, var: str) -> str | None:
+    """The value of ``var`` in ``--at``: ``"3"`` or ``"x=3"`` -> ``"3"`` (parsed later, safely).
+
+    >>> point_value("x=1/2", "x"), point_value("2", "x"), point_value(None, "x")
+    ('1/2', '2', None)
+    """
+    if text is None:
+        return None
+    if "=" not in text:
+        return text.strip()
+    values = parse_values(text)
+    if set(values) != {var}:
+        raise InputError(f"--at must give a value for {var} only, like --at {var}=2, not {text!r}")
+    return values[var]
 
 
 def emit(obj, fmt: str) -> None:

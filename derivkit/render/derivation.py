@@ -208,7 +208,7 @@ def _ordinal(n: int) -> str:
 
 def _root_equation_text(d: Derivation) -> str:
     if d.point:
-        return f"{derivative_text(d.expr, d.wrt, d.order)} at {_point_text(d.point)} = {expr_text(d.result)}"
+        return f"{derivative_text(d.expr, d.wrt, d.order)} = {expr_text(d.result)} at {_point_text(d.point)}"
     return f"{derivative_text(d.expr, d.wrt, d.order)} = {expr_text(d.result)}"
 
 

@@ -24,6 +24,7 @@ from derivkit.render.common import (
     latex_text,
     markdown_table,
     text_table,
+    value_text,
 )
 from derivkit.teaching.critical import CriticalPoints
 from derivkit.teaching.tangent import TangentLine
@@ -114,7 +115,9 @@ def _solve_sentence(c: CriticalPoints) -> str:
     return said
 
 
-def _point_rows(c: CriticalPoints) -> list[list]:
+def _point_rows(c: CriticalPoints, fmt: str = "text") -> list[list]:
+    if fmt == "text":
+        return [[value_text(p.x), value_text(p.value), _KIND[p.kind], p.test] for p in c.points]
     return [[p.x, p.value, _KIND[p.kind], p.test] for p in c.points]
 
 
@@ -155,5 +158,5 @@ def critical_markdown(c: CriticalPoints) -> str:
         parts.append(f"- $f''({x}) = {expr_latex(c.second)}$")
     parts += ["", escape_markdown(_solve_sentence(c)), ""]
     if c.points:
-        parts.append(markdown_table([f"${x}$", f"$f({x})$", "kind", "how"], _point_rows(c)))
+        parts.append(markdown_table([f"${x}$", f"$f({x})$", "kind", "how"], _point_rows(c, "markdown")))
     return "\n".join(parts).rstrip()
