@@ -93,8 +93,17 @@ def _teacher_order(expr: sympy.Basic, terms: list) -> list:
 
     Expanded polynomials keep SymPy's order (by degree: ``-x^2 + 2x``).
     """
-    if len(terms) < 2 or not terms[0].could_extract_minus_sign() or all(_monomial(t) for t in terms):
+    if len(terms) < 2 or not terms[0].could_extract_minus_sign():
         return terms
+    if all(_monomial(t) for t in terms):  # by degree; only a positive term of the same degree moves first (y - s)
+        degree = sympy.Poly(terms[0], *sorted(expr.free_symbols, key=str)).total_degree() \
+            if terms[0].free_symbols else 0
+        same = [i for i, t in enumerate(terms) if not t.could_extract_minus_sign()
+                and (sympy.Poly(t, *sorted(expr.free_symbols, key=str)).total_degree() if t.free_symbols else 0) == degree]
+        if not same:
+            return terms
+        i = same[0]
+        return [terms[i]] + terms[:i] + terms[i + 1:]
     for i, term in enumerate(terms):
         if not term.could_extract_minus_sign():
             return [term] + terms[:i] + terms[i + 1:]

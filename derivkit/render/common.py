@@ -36,6 +36,7 @@ __all__ = [
     "latex_aligned",
     "escape_latex_text",
     "latex_text",
+    "latex_paragraph",
     "escape_markdown",
     "table_math",
     "indent",
@@ -267,6 +268,21 @@ def latex_text(text: str) -> str:
             out.append(_TEXT_RELATIONS[piece])
         elif piece:
             out.append(rf"\text{{{escape_latex_text(piece)}}}")
+    return "".join(out)
+
+
+def latex_paragraph(text: str) -> str:
+    r"""A sentence as a LaTeX paragraph (text mode, so long lines wrap), Unicode math set as ``$...$``.
+
+    >>> latex_paragraph("σ'(x) = σ(x)·(1 - σ(x)) & more")
+    "$\\sigma$'(x) = $\\sigma$(x)$\\cdot$(1 - $\\sigma$(x)) \\& more"
+    """
+    out = []
+    for i, piece in enumerate(_TEXT_RELATION.split(text)):
+        if i % 2:
+            out.append("$" + _TEXT_RELATIONS[piece].strip() + "$")
+        elif piece:
+            out.append(escape_latex_text(piece))
     return "".join(out)
 
 
