@@ -53,10 +53,22 @@ _EXPORTS = {
     # descent and training
     "descend": "derivkit.training.descend",
     "Descent": "derivkit.training.descend",
+    "compare_momentum": "derivkit.training.momentum",
+    "MomentumComparison": "derivkit.training.momentum",
+    # teaching: first principles, tangent lines, critical points, exercise sheets
+    "first_principles": "derivkit.teaching.first_principles",
+    "tangent_line": "derivkit.teaching.tangent",
+    "TangentLine": "derivkit.teaching.tangent",
+    "critical_points": "derivkit.teaching.critical",
+    "CriticalPoints": "derivkit.teaching.critical",
+    "exercises": "derivkit.teaching.exercises",
+    "sheet": "derivkit.teaching.exercises",
+    "Exercise": "derivkit.teaching.exercises",
+    "ExerciseSheet": "derivkit.teaching.exercises",
     "train": "derivkit.training.loop",
     "History": "derivkit.training.loop",
 }
-_SUBMODULES = {"graph", "nn", "optim", "rules", "functions", "errors", "render", "calculus", "verify", "compile", "training"}
+_SUBMODULES = {"graph", "nn", "optim", "rules", "functions", "errors", "render", "calculus", "verify", "compile", "training", "teaching"}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)
 
