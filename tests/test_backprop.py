@@ -133,3 +133,28 @@ def test_gradients_as_sympy_matrix_expressions(course):
     assert isinstance(G_H, sympy.HadamardProduct) and G_H.shape == (N, 3)
     with pytest.raises(InputError, match="no SymPy"):
         mlp([2, 3, 2], loss="softmax_cross_entropy").backprop().graph["O_out"].to_sympy()
+
+
+def test_step_in_both_layers_blames_each_layer_for_its_own_weights():
+    from derivkit.nn.networks import course_network
+
+    bp = course_network("step").backprop()
+    by_layer = {n.split(" = ")[0]: n for n in bp.notes if " = step(" in n}
+    assert "∂MSE/∂W1 = 0" in by_layer["H_out"] and "W2" not in by_layer["H_out"]
+    assert "∂MSE/∂W2 = 0" in by_layer["O_out"]
+    assert any("replaces the step by the sigmoid" in n for n in bp.notes)
+
+
+def test_sigma_prime_is_written_with_the_forward_values(course):
+    assert [(node_text(a), node_text(b)) for a, b in course.derivatives] == [
+        ("σ'(O_in)", "O_out ∘ (1 - O_out)"), ("σ'(H_in)", "H_out ∘ (1 - H_out)")]
+    assert node_text(course.assembled("W2")) == "H_out^T ((2/N)(O_out - Y) ∘ O_out ∘ (1 - O_out))"
+    assert "where σ'(H_in) = H_out ∘ (1 - H_out)" in course.to_text()
+
+
+def test_backprop_latex_is_plain_ascii_latex():
+    from derivkit.nn.networks import course_network
+
+    for graph in (course_network("step"), mlp([2, 3, 3], loss="softmax_cross_entropy")):
+        latex = graph.backprop().to_latex()
+        assert latex.isascii(), [ch for ch in latex if not ch.isascii()][:5]

@@ -72,3 +72,13 @@ def test_bad_input_exits_2_with_one_line(capsys, argv, message):
 def test_help_lists_backprop():
     out = subprocess.run([sys.executable, "-m", "derivkit", "--help"], capture_output=True, text=True).stdout
     assert "backprop" in out
+
+
+def test_course_preset_uses_the_activation_in_both_layers():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "derivkit", "backprop", "--course", "--activation", "step"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "O_out  =  step(O_in)" in out and "H_out  =  step(H_in)" in out
+    assert "b1" not in out and "replaces the step by the sigmoid" in out

@@ -16,6 +16,7 @@ ORDER = 60
 EXAMPLES = """examples:
   derivkit backprop                                        the course's 2-3-1 sigmoid network with MSE
   derivkit backprop --activation step --no-bias            what a step activation does to the gradient
+  derivkit backprop --course --activation step             the slide's network with steps in both layers
   derivkit backprop --layers 4,8,3 --loss softmax_cross_entropy --format latex
   derivkit backprop --layers 64,32,10 --loss softmax_cross_entropy --emit-code
   derivkit backprop --param W1                             only the chain for W1
@@ -40,6 +41,8 @@ def register(subparsers) -> None:
     parser.add_argument("--loss", default="mse",
                         help="mse, sse, l1, bce, cross_entropy, nll, softmax_cross_entropy, hinge (default: mse)")
     parser.add_argument("--no-bias", action="store_true", help="leave out the biases b1, b2, ...")
+    parser.add_argument("--course", action="store_true",
+                        help="the course's slide network: 2-3-1, MSE, no biases, --activation in both layers")
     parser.add_argument("--param", metavar="NAME", help="show only the chain for this parameter, e.g. W1")
     parser.add_argument("--emit-code", action="store_true", help="print the generated NumPy source instead")
     parser.add_argument("--dtype", default="float64", choices=("float64", "float32"),
@@ -51,7 +54,13 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from derivkit.nn.networks import mlp
 
-    graph = mlp(args.layers, activation=args.activation, output=args.output, loss=args.loss, bias=not args.no_bias)
+    if args.course:
+        from derivkit.nn.networks import course_network
+
+        graph = course_network(args.activation)
+    else:
+        graph = mlp(args.layers, activation=args.activation, output=args.output, loss=args.loss,
+                    bias=not args.no_bias)
     if args.emit_code:
         print(graph.compile(dtype=args.dtype).source, end="")
         return 0

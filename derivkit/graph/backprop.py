@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 import sympy
 
 from derivkit.errors import InputError, ShapeError
-from derivkit.graph.node import Node, make
-from derivkit.graph.ops import const, derivative_of, expand, fprime, fused_input, hadamard, single, zeros
+from derivkit.graph.node import U, Node, make
+from derivkit.graph.ops import add, apply, const, scale, sub, derivative_of, expand, fprime, fused_input, hadamard, single, zeros
 from derivkit.graph.printing import node_latex, node_text
 from derivkit.graph.reverse import reverse, topo
 from derivkit.graph.shapes import Shape, is_scalar_shape, shape_text
@@ -135,6 +135,46 @@ class Backprop(Renderable):
             rows.append((adj.name if adj.name is not None else f"{prefix}{node.name}", node.name, adj))
         return tuple(rows)
 
+    def assembled(self, name: str) -> Node:
+        """The gradient for ``name`` with every named adjoint written out and each ``f'`` in its teaching form.
+
+        ``X^T G_H`` becomes ``X^T (((2/N)(O_out - Y) ∘ O_out(1 - O_out)) W2^T ∘ H_out(1 - H_out))``:
+        the whole expression as it stands on a slide, ``σ'`` written ``σ(1 - σ)`` with the forward values.
+        """
+        grad = self.gradients[name] if name in self.gradients else self.gradient(name)
+        memo: dict[int, Node] = {}
+
+        def rebuild(n: Node, top: bool = False) -> Node:
+            if n.uid in memo:
+                return memo[n.uid]
+            if n.name in self.definitions and not top:
+                out = rebuild(self.definitions[n.name], top=True)
+            elif n.op == "fprime" and teaching_form(n) is not None:
+                out = teaching_form(n)  # type: ignore[assignment]
+            elif not n.args:
+                out = n
+            else:
+                args = tuple(rebuild(a) for a in n.args)
+                out = n if args == n.args and (n.name is None or top) else make(
+                    n.op, args, n.shape, name=None if top else n.name, param=n.param, dtype=n.dtype)
+                if top and n.name is not None:
+                    out = make(n.op, args, n.shape, param=n.param, dtype=n.dtype)
+            memo[n.uid] = out
+            return out
+
+        return rebuild(grad, top=grad.name in self.definitions)
+
+    @property
+    def derivatives(self) -> tuple[tuple[Node, Node], ...]:
+        """Each ``f'(A)`` of the backward pass with its teaching form: ``(σ'(O_in), O_out(1 - O_out))``."""
+        seen: dict[int, tuple[Node, Node]] = {}
+        for root in list(self.definitions.values()) + list(self.gradients.values()):
+            for n in topo(root):
+                form = teaching_form(n) if n.op == "fprime" else None
+                if form is not None and n.uid not in seen:
+                    seen[n.uid] = (n, form)
+        return tuple(seen.values())
+
     def chain(self, name: str) -> tuple[Factor, ...]:
         """The local factors from the loss down to ``name``, in the course's order."""
         self.graph[name]
@@ -193,6 +233,43 @@ class Backprop(Renderable):
         return f"Backprop({self.loss}: gradients of {', '.join(self.gradients) or 'nothing'})"
 
 
+def teaching_form(n: Node) -> Node | None:
+    """``f'(A)`` written with the forward value ``f(A)`` where the rule allows: ``σ'`` as ``σ(1 - σ)``, ``tanh'`` as
+    ``1 - tanh^2``; None when the derivative does not use it (ReLU', a power)."""
+    if n.op != "fprime" or len(n.args) < 2 or n.args[1].name is None:
+        return None
+    app = single(n.param)
+    d = derivative_of(n.param)
+    if app is None or not d.has(app):
+        return None
+    body = d.subs(app, U)
+    if body.has(U) and not body.free_symbols - {U}:
+        return _as_nodes(body, n.args[1])
+    return None
+
+
+def _as_nodes(body: sympy.Basic, A: Node) -> Node:
+    """A scalar body in ``u`` as entrywise nodes of ``A``: ``u (1 - u)`` -> ``A ∘ (1 - A)``."""
+    if body == U:
+        return A
+    if body.is_number:
+        return const(body)
+    if isinstance(body, sympy.Add):
+        terms = sorted(body.args, key=lambda t: t.could_extract_minus_sign())
+        out = _as_nodes(terms[0], A)
+        for t in terms[1:]:
+            out = sub(out, _as_nodes(-t, A)) if t.could_extract_minus_sign() else add(out, _as_nodes(t, A))
+        return out
+    if isinstance(body, sympy.Mul):
+        coeff, rest = body.as_coeff_Mul()
+        factors = sympy.Mul.make_args(rest)
+        out = _as_nodes(factors[0], A)
+        for factor in factors[1:]:
+            out = hadamard(out, _as_nodes(factor, A))
+        return out if coeff == 1 else scale(coeff, out)
+    return apply(body, A)
+
+
 def _shaped(gradient: Node | None, node: Node) -> Node:
     """The gradient with the node's own shape (a number that reached it broadcast to it; 0 if nothing did)."""
     if gradient is None:
@@ -246,27 +323,105 @@ def _local_factors(upper: Node) -> list[Factor]:
     return factors
 
 
-def _notes(graph: "Graph", loss_name: str, gradients: Mapping[str, Node], node: Node,
-           factors: list[Factor]) -> list[str]:
-    notes = []
-    for f in factors:
-        if f.zero and f.how == "hadamard":
-            app = single(f.local.param)
-            fname = app.func.__name__ if app is not None else "this function"
-            blocked = [p for p in graph.params if gradients[p].op == "zeros"]
-            notes.append(
-                f"{f.upper} = {fname}({f.lower}): the derivative {fname}'({f.lower}) is 0 wherever it is defined, "
-                f"so no gradient flows back through {f.upper}"
-                + (": " + ", ".join(f"∂{loss_name}/∂{p} = 0" for p in blocked)
-                   + ", and gradient descent cannot move " + ("it" if len(blocked) == 1 else "them")
-                   if blocked else "") + ".")
-        if f.fused:
-            upper_in = graph[f.upper].args[0]
-            target = node.args[1]
-            notes.append(
-                f"{upper_in.name} = {'softmax' if upper_in.op == 'softmax' else 'σ'}({f.lower}) and {loss_name} "
-                f"are differentiated together (fused): ∂{loss_name}/∂{f.lower} = (1/N)({upper_in.name} - "
-                f"{node_text(target)}), which is simpler and numerically stable.")
+class Note(str):
+    """A note on a derivation: the plain text (the string itself) and ``.latex``, for inside a math block."""
+
+    latex: str
+
+    def __new__(cls, *parts: Any) -> "Note":
+        text, latex = _note_parts(parts)
+        note = super().__new__(cls, text)
+        note.latex = latex
+        return note
+
+
+def _note_parts(parts: tuple) -> tuple[str, str]:
+    """Pieces of a note: strings are words, nodes and ``("math", text, latex)`` triples are mathematics."""
+    from derivkit.render.common import latex_text  # a helper for text inside LaTeX math, no renderer
+
+    text, latex = [], []
+    for part in parts:
+        if isinstance(part, Node):
+            text.append(node_text(part))
+            latex.append(node_latex(part))
+        elif isinstance(part, tuple):
+            text.append(part[1])
+            latex.append(part[2])
+        else:
+            text.append(part)
+            latex.append(latex_text(part))
+    return "".join(text), " ".join(latex)
+
+
+def _partial(upper: str, lower: str) -> tuple[str, str, str]:
+    from derivkit.graph.printing import name_latex
+
+    return ("math", f"∂{upper}/∂{lower}",
+            rf"\frac{{\partial {name_latex(upper)}}}{{\partial {name_latex(lower)}}}")
+
+
+def _blocked_through(edges: Mapping[str, tuple[Factor, ...]], loss: str, gradients: Mapping[str, Node],
+                     f: Factor) -> list[str]:
+    """The parameters with a zero gradient all of whose paths to the loss pass through the factor ``f``."""
+    out = []
+    for p, grad in gradients.items():
+        if grad.op != "zeros":
+            continue
+        paths: list[tuple[Factor, ...]] = []
+
+        def walk(at: str, acc: tuple[Factor, ...]) -> None:
+            if at == p:
+                paths.append(acc)
+                return
+            for factor in edges.get(at, ()):
+                walk(factor.lower, acc + (factor,))
+
+        walk(loss, ())
+        if paths and all(any(x.upper == f.upper and x.lower == f.lower for x in path) for path in paths):
+            out.append(p)
+    return out
+
+
+def _notes(graph: "Graph", loss_name: str, gradients: Mapping[str, Node],
+           edges: Mapping[str, tuple[Factor, ...]], order: list[Node]) -> list[Note]:
+    notes: list[Note] = []
+    any_blocked = False
+    for node in order:
+        for f in edges.get(node.name or "", ()):
+            if f.zero and f.how == "hadamard":
+                any_blocked = True
+                blocked = _blocked_through(edges, loss_name, gradients, f)
+                upper = graph[f.upper]
+                parts: list[Any] = [
+                    ("math", f"{f.upper} = {node_text(upper, top=True)}",
+                     f"{node_latex(upper)} = {node_latex(upper, top=True)}"),
+                    ": its derivative ", f.local, " is 0 wherever it is defined, so no gradient flows back through ",
+                    upper]
+                if blocked:
+                    parts.append(": ")
+                    for i, p in enumerate(blocked):
+                        parts += ([", "] if i else []) + [_partial(loss_name, p), ("math", " = 0", "= 0")]
+                    parts.append(", and gradient descent cannot move " + ("it" if len(blocked) == 1 else "them"))
+                notes.append(Note(*parts, "."))
+            if f.fused:
+                upper_in = graph[f.upper].args[0]
+                target = graph[f.upper].args[1]
+                kind = "softmax" if upper_in.op == "softmax" else "σ"
+                kind_latex = r"\operatorname{softmax}" if upper_in.op == "softmax" else r"\sigma"
+                notes.append(Note(
+                    ("math", f"{upper_in.name} = {kind}({f.lower})",
+                     rf"{node_latex(upper_in)} = {kind_latex}\left({node_latex(graph[f.lower])}\right)"),
+                    " and ", graph[f.upper], " are differentiated together (fused): ", _partial(loss_name, f.lower),
+                    ("math", f" = (1/N)({upper_in.name} - {node_text(target)})",
+                     rf"= \frac{{1}}{{N}}\left({node_latex(upper_in)} - {node_latex(target)}\right)"),
+                    ", which is simpler and numerically stable."))
+    if any_blocked:
+        notes.append(Note(
+            "A step's output does not change when a weight moves a little (it only jumps where its input crosses 0), "
+            "so the loss is flat in the weights below it and gradient descent gets no signal. This is why the course "
+            "replaces the step by the sigmoid: ", ("math", "σ'(x) = σ(x)(1 - σ(x))",
+                                                    r"\sigma'(x) = \sigma(x)\left(1 - \sigma(x)\right)"),
+            " is positive everywhere, so every weight gets a gradient."))
     return notes
 
 
@@ -290,11 +445,9 @@ def backprop(graph: "Graph", loss_name: str | None = None) -> Backprop:
             definitions[adj.name] = adj
     # the named-node chain structure and the notes
     edges: dict[str, tuple[Factor, ...]] = {}
-    notes: list[str] = []
     for node in reversed(order):
         if node.name is None or node.record.leaf:
             continue
-        factors = _local_factors(node)
-        edges[node.name] = tuple(factors)
-        notes += _notes(graph, loss_name, gradients, node, factors)
+        edges[node.name] = tuple(_local_factors(node))
+    notes = _notes(graph, loss_name, gradients, edges, list(reversed(order)))
     return Backprop(graph, loss_name, gradients, definitions, edges, tuple(notes), adjoints)

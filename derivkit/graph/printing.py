@@ -33,10 +33,12 @@ def name_latex(name: str) -> str:
 
     >>> name_latex("H_in"), name_latex("W1"), name_latex("MSE"), name_latex("H1_in")
     ('H_{in}', 'W_{1}', '\\mathrm{MSE}', 'H_{1,in}')
+    >>> print(name_latex("counts_sum_inv"))
+    \mathrm{counts\_sum\_inv}
     """
     base, _, sub = name.partition("_")
-    if len(base) > 1 and base.isalpha():
-        return rf"\mathrm{{{base}}}" + (f"_{{{sub}}}" if sub else "")
+    if (len(base) > 1 and base.isalpha()) or "_" in sub:  # a word: logit_maxes, counts_sum_inv
+        return r"\mathrm{" + name.replace("_", r"\_") + "}"
     letters = base.rstrip("0123456789")
     if sub and letters and letters != base and "_" not in sub:  # H1_in -> H_{1,in}
         return f"{letters}_{{{base[len(letters):]},{sub}}}"
@@ -80,13 +82,14 @@ class Printer:
     def text(self, n: Node, top: bool = False) -> str:
         return self.fmt(n, top)[0]
 
-    def sub(self, child: Node, level: int, like: str | None = None) -> str:
+    def sub(self, child: Node, level: int, like: str | tuple[str, ...] | None = None) -> str:
         """``child`` inside an operation of precedence ``level``, bracketed when it binds less tightly.
 
-        At the same level, a child of operation ``like`` needs no brackets (``A B C``).
+        At the same level, a child of operation ``like`` (one name or several) needs no brackets (``A B C``).
         """
         text, prec = self.fmt(child)
-        if prec < level or (prec == level and child.op != like):
+        alike = child.op in like if isinstance(like, tuple) else child.op == like
+        if prec < level or (prec == level and not alike):
             return self.paren(text)
         return text
 

@@ -22,6 +22,7 @@ _EXPORTS = {
     **{n: "derivkit.nn.layers" for n in ("neuron", "layer", "linear_scores")},
     **{n: "derivkit.graph" for n in ("Graph", "Backprop")},
     "mlp": "derivkit.nn.networks",
+    "course_network": "derivkit.nn.networks",
     **{n: "derivkit.nn.norms" for n in ("batchnorm", "layernorm")},
     "makemore": "derivkit.nn.charmodel",
     **{n: "derivkit.nn.activations" for n in ("softmax_jacobian", "sigmoid_jacobian", "logsumexp")},

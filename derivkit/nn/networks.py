@@ -28,7 +28,7 @@ from derivkit.errors import InputError
 from derivkit.graph import Graph
 from derivkit.graph.ops import LOSSES, apply, loss as loss_node, softmax
 
-__all__ = ["mlp", "OUTPUT_FOR_LOSS"]
+__all__ = ["mlp", "course_network", "OUTPUT_FOR_LOSS"]
 
 #: The output activation used when none is given, per loss.
 OUTPUT_FOR_LOSS = {
@@ -89,3 +89,12 @@ def mlp(sizes: Sequence[int], activation: str = "sigmoid", output: str | None = 
     g.define(label, loss_node(kind, A, Y))
     g.output_name = A.name
     return g
+
+
+def course_network(activation: str = "sigmoid") -> Graph:
+    """The network of the course's slides: 2-3-1, MSE, no biases, ``activation`` in both layers.
+
+    >>> print(course_network("step").definitions["O_out"])
+    step(O_in)
+    """
+    return mlp([2, 3, 1], activation=activation, output=activation, loss="mse", bias=False)

@@ -12,7 +12,7 @@ from derivkit.errors import InputError
 from derivkit.graph import Backprop, Factor, Graph, node_latex, node_text, shape_text
 from derivkit.graph.printing import name_latex as _name_latex
 from derivkit.render import renderer
-from derivkit.render.common import escape_latex_text, latex_align, latex_aligned, math_display
+from derivkit.render.common import latex_align, latex_aligned, latex_text, math_display
 
 __all__ = ["backprop_text", "backprop_latex", "backprop_markdown", "graph_text", "graph_latex", "graph_markdown"]
 
@@ -139,7 +139,18 @@ def _param_text(bp: Backprop, p: str) -> list[str]:
     elif chain is None and bp.paths(p):
         lines.append(f"  {p} reaches {bp.loss} along {len(bp.paths(p))} paths; their contributions add up")
     lines.append(f"  so {_partial_text(bp.loss, p)} = {node_text(grad)}   ({shape_text(grad.shape)})")
+    written = bp.assembled(p)
+    if written is not grad and written.op != "zeros":
+        lines.append(f"  written out: {_partial_text(bp.loss, p)} = {node_text(written)}")
     return lines
+
+
+def _where_text(bp: Backprop) -> list[str]:
+    return [f"  where {node_text(d)} = {node_text(form)}" for d, form in bp.derivatives]
+
+
+def _where_latex(bp: Backprop) -> list[str]:
+    return [rf"&& \text{{where }} {node_latex(d)} = {node_latex(form)}" for d, form in bp.derivatives]
 
 
 def backprop_text(bp: Backprop) -> str:
@@ -149,6 +160,7 @@ def backprop_text(bp: Backprop) -> str:
     if bp.definitions:
         lines += ["", "Backward pass (the gradient arriving at each layer):"]
         lines += _aligned([(n, "=", node_text(e, top=True), shape_text(e.shape)) for n, e in bp.definitions.items()])
+        lines += _where_text(bp)
     for p in bp.gradients:
         lines += [""] + _param_text(bp, p)
     if bp.notes:
@@ -167,6 +179,9 @@ def _param_latex_rows(bp: Backprop, p: str) -> list[str]:
             rows.append(rf"{_partial_latex(f.upper, f.lower)} &= {node_latex(f.local, top=True)} && "
                         rf"{_shape_latex(f.shape)},\ {_how_latex(f)}")
     rows.append(rf"{_partial_latex(bp.loss, p)} &= {node_latex(grad)} && {_shape_latex(grad.shape)}")
+    written = bp.assembled(p)
+    if written is not grad and written.op != "zeros":
+        rows.append(rf"&= {node_latex(written)} &&")
     return rows
 
 
@@ -174,13 +189,11 @@ def backprop_latex(bp: Backprop) -> str:
     rows = _graph_latex_rows(bp.graph)
     rows += [rf"{_name_latex(n)} &= {node_latex(e, top=True)} && {_shape_latex(e.shape)}"
              for n, e in bp.definitions.items()]
+    rows += _where_latex(bp)
     for p in bp.gradients:
         rows += _param_latex_rows(bp, p)
-    notes = [r"\text{" + escape_latex_text(n) + "}" for n in bp.notes]
-    out = latex_align(rows)
-    if notes:
-        out += "\n" + "\n".join(notes)
-    return out
+    rows += [rf"&& \text{{note: }} {getattr(n, 'latex', latex_text(n))}" for n in bp.notes]
+    return latex_align(rows)
 
 
 def backprop_markdown(bp: Backprop) -> str:
@@ -188,7 +201,7 @@ def backprop_markdown(bp: Backprop) -> str:
     parts = ["**Forward pass**", "", math_display(latex_aligned(_graph_latex_rows(g)))]
     if bp.definitions:
         rows = [rf"{_name_latex(n)} &= {node_latex(e, top=True)} && {_shape_latex(e.shape)}"
-                for n, e in bp.definitions.items()]
+                for n, e in bp.definitions.items()] + _where_latex(bp)
         parts += ["", "**Backward pass** (the gradient arriving at each layer)", "", math_display(latex_aligned(rows))]
     for p in bp.gradients:
         parts += ["", f"**Gradient of ${_name_latex(bp.loss)}$ with respect to ${_name_latex(p)}$** "

@@ -128,7 +128,7 @@ class Add(_Binary):
         return None
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
-        left, right = p.sub(n.args[0], 10, "add"), p.sub(n.args[1], 10, "add")
+        left, right = p.sub(n.args[0], 10, ("add", "sub")), p.sub(n.args[1], 10, "add")
         if right.startswith("-"):  # a + (-t + ...) = a - t + ...
             return f"{left} - {right[1:].lstrip()}", 10
         return f"{left} + {right}", 10
@@ -167,7 +167,7 @@ class Sub(_Binary):
         return None
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
-        return f"{p.sub(n.args[0], 10, 'sub')} - {p.sub(n.args[1], 10)}", 10
+        return f"{p.sub(n.args[0], 10, ('add', 'sub'))} - {p.sub(n.args[1], 10)}", 10
 
     def vjp(self, n: Node, G: Node) -> list[tuple[Node, Node]]:
         a, b = n.args
@@ -196,6 +196,9 @@ class Hadamard(_Binary):
         a, b = args
         if is_zero(a) or is_zero(b):
             return zeros(shape)
+        merged = _merge_functions(a, b)
+        if merged is not None:
+            return merged
         if a.op == "scale" and a.name is None and a.param == -1:  # (-A) ∘ B = -(A ∘ B)
             return scale(-1, hadamard(a.args[0], b))
         if b.op == "scale" and b.name is None and b.param == -1:
@@ -325,6 +328,20 @@ class Scale(Op):
 
     def to_sympy(self, n: Node, args: list) -> Any:
         return n.param * args[0]
+
+
+def _merge_functions(a: Node, b: Node) -> Node | None:
+    """``f(A) ∘ g(A) = (f g)(A)`` (``√V ∘ √V = V``), also at the end of a product ``S ∘ f(A) ∘ g(A)``."""
+    from derivkit.graph.ops.elementwise import apply, as_function
+
+    fa, fb = as_function(a), as_function(b)
+    if fa is not None and fb is not None and fa[1] is fb[1]:
+        return apply(fa[0] * fb[0], fa[1])
+    if a.op == "hadamard" and a.name is None and fb is not None:
+        inner = as_function(a.args[1])
+        if inner is not None and inner[1] is fb[1]:
+            return hadamard(a.args[0], apply(inner[0] * fb[0], fb[1]))
+    return None
 
 
 def _matmul(a: Node, b: Node) -> Node:

@@ -93,17 +93,25 @@ def derivative_of(body: sympy.Basic) -> sympy.Basic:
     return derive(body, U).result
 
 
-def _level(expr: sympy.Basic) -> int:
-    """How tightly the places of ``u`` in a body bind: a child printed there below this level needs brackets.
+def _level(expr: sympy.Basic, latex: bool = False) -> int:
+    r"""How tightly the places of ``u`` in a body bind: a child printed there below this level needs brackets.
 
-    ``u^2``: a power's base (91); ``2u``: a product (16, only sums need brackets); ``1 - u``: a sum (11);
-    ``f(u)``: a call's own brackets suffice (0).
+    ``u^2``: a power's base (91); ``2u``: a product (16, only sums need brackets);
+    ``1 - u``: a sum (11); ``f(u)``: a call's own brackets suffice (0), and so do
+    LaTeX's ``\sqrt{u}``, ``\frac{1}{u}`` and exponents.
     """
+    if isinstance(expr, sympy.exp) and expr.args[0] == U:  # e^u: an exponent, braced in LaTeX only
+        return 0 if latex else 91
     if isinstance(expr, (sympy.Function, sympy.Abs)):
-        return max((_level(a) for a in expr.args if a != U), default=0)
-    own = 91 if isinstance(expr, sympy.Pow) else 16 if isinstance(expr, sympy.Mul) else 11 if isinstance(
-        expr, sympy.Add) else 0
-    return max((own if a == U else _level(a) for a in expr.args), default=0)
+        return max((_level(a, latex) for a in expr.args if a != U), default=0)
+    if isinstance(expr, sympy.Pow):
+        base, exponent = expr.args
+        grouped = latex and exponent in (sympy.S.Half, -sympy.S.Half, sympy.S.NegativeOne)
+        here = 0 if grouped else 91
+        return max(here if base == U else _level(base, latex), 0 if latex else (91 if exponent == U else
+                                                                                 _level(exponent, latex)))
+    own = 16 if isinstance(expr, sympy.Mul) else 11 if isinstance(expr, sympy.Add) else 0
+    return max((own if a == U else _level(a, latex) for a in expr.args), default=0)
 
 
 def _precedence(body: sympy.Basic) -> int:
@@ -114,7 +122,7 @@ def _precedence(body: sympy.Basic) -> int:
 def _with_argument(p: Any, body: sympy.Basic, child: Node) -> str:
     """``body`` printed around the child's text, the child bracketed where it would bind less tightly."""
     inner, prec = p.fmt(child)
-    if prec < _level(body):
+    if prec < _level(body, p.latex):
         inner = p.paren(inner)
     return p.body(body, inner)
 
@@ -155,6 +163,15 @@ def _map(A: Any, fn: Any) -> Any:
     for idx, value in numpy.ndenumerate(A):
         out[idx] = fn(value)
     return out
+
+
+def as_function(n: Node) -> tuple[sympy.Basic, Node] | None:
+    """``(body, A)`` when ``n`` is ``f(A)`` (an unnamed elementwise function), or ``A`` itself (``u``)."""
+    if n.op == "apply" and n.name is None:
+        return n.param, n.args[0]
+    if n.op not in ("const", "zeros"):
+        return U, n
+    return None
 
 
 def apply(func: Any, a: Node) -> Node:

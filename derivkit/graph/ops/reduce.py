@@ -122,6 +122,13 @@ class Sum(_Reduction):
             return const(a.args[0].param * axis_count(a.shape, None))
         if a.op == "scale" and a.name is None:  # Σ (c A) = c Σ A
             return scale(a.param, total(a.args[0], param[0], param[1]))
+        axis, keepdims = param
+        if a.op in ("hadamard", "divide") and a.name is None and axis is not None and keepdims:
+            X, Y = a.args  # Σ_e (X ∘ y) = (Σ_e X) ∘ y when y does not change along e
+            if Y.rank == X.rank and Y.shape[axis] == 1 and X.shape[axis] != 1:
+                return build(a.op, (total(X, axis), Y))
+            if a.op == "hadamard" and X.rank == Y.rank and X.shape[axis] == 1 and Y.shape[axis] != 1:
+                return hadamard(X, total(Y, axis))
         return None
 
     def vjp(self, n: Node, G: Node) -> list[tuple[Node, Node]]:
