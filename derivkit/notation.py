@@ -88,6 +88,11 @@ def _monomial(term: sympy.Basic) -> bool:
                for f in sympy.Mul.make_args(term))
 
 
+def _degree(term: sympy.Basic) -> sympy.Basic:
+    """The total degree of a monomial (exponents added; ``x^-3`` has degree -3)."""
+    return sum((f.exp if f.is_Pow else 1 for f in sympy.Mul.make_args(term) if not f.is_Number), sympy.S.Zero)
+
+
 def _teacher_order(expr: sympy.Basic, terms: list) -> list:
     """A sum starts with a positive term, as teachers write it: ``cos(x)^2 - sin(x)^2``, ``(x + h)^2 - x^2``.
 
@@ -96,10 +101,8 @@ def _teacher_order(expr: sympy.Basic, terms: list) -> list:
     if len(terms) < 2 or not terms[0].could_extract_minus_sign():
         return terms
     if all(_monomial(t) for t in terms):  # by degree; only a positive term of the same degree moves first (y - s)
-        degree = sympy.Poly(terms[0], *sorted(expr.free_symbols, key=str)).total_degree() \
-            if terms[0].free_symbols else 0
-        same = [i for i, t in enumerate(terms) if not t.could_extract_minus_sign()
-                and (sympy.Poly(t, *sorted(expr.free_symbols, key=str)).total_degree() if t.free_symbols else 0) == degree]
+        degree = _degree(terms[0])
+        same = [i for i, t in enumerate(terms) if not t.could_extract_minus_sign() and _degree(t) == degree]
         if not same:
             return terms
         i = same[0]

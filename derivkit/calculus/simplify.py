@@ -7,8 +7,9 @@ is tidying, and it follows one policy:
 1. **A cost**: the length of the printed form (:func:`cost`, what a student
    reads).
 2. **Candidates from bounded, cheap moves** (:data:`MOVES`): collect common
-   factors, group the terms that share a factor, multiply out a numerator, expand a polynomial, use
-   ``sin^2 + cos^2 = 1`` and the double-angle identities, cancel a common factor,
+   factors, group the terms that share a factor, multiply out a numerator, expand
+   a polynomial, use ``sin^2 + cos^2 = 1``, the quotient identities
+   (``sin·sec = tan``) and the double-angle identities, cancel a common factor,
    write a rational function as a polynomial plus partial fractions, and name the
    sigmoid where the result holds ``e^a/(1 + e^a)``. Moves compose (a numerator
    multiplied out, then the Pythagorean identity, then a cancellation) up to
@@ -329,12 +330,26 @@ def _pythagorean_add(add: sympy.Add) -> sympy.Basic:
     return sympy.Add(*terms)
 
 
+def _replace_kept(e: sympy.Basic, pred, fn) -> sympy.Basic:
+    """``e.replace(pred, fn)``, but the nodes above a replacement are rebuilt without evaluating, so a
+    factor the identity makes common stays visible until a cancellation step removes it."""
+    if e.is_Atom:
+        return e
+    args = [_replace_kept(a, pred, fn) for a in e.args]
+    node = e if args == list(e.args) else e.func(*args, evaluate=False)
+    if pred(node):
+        new = fn(node)
+        if new != node:
+            return sympy.factor_terms(new)
+    return node
+
+
 def _pythagorean(e: sympy.Basic) -> sympy.Basic | None:
     """The Pythagorean identities ``sin^2 + cos^2 = 1`` and ``cosh^2 - sinh^2 = 1`` wherever a sum holds them."""
     if not ((_trig_args(e, sympy.sin) & _trig_args(e, sympy.cos))
             or (_trig_args(e, sympy.sinh) & _trig_args(e, sympy.cosh))):
         return None
-    return e.replace(lambda n: n.is_Add, _pythagorean_add)
+    return _replace_kept(e, lambda n: n.is_Add, _pythagorean_add)
 
 
 def _double_angle_add(add: sympy.Add) -> sympy.Basic:
@@ -365,6 +380,48 @@ def _double_angle(e: sympy.Basic) -> sympy.Basic | None:
     return out
 
 
+#: Products of trigonometric functions of one angle that are one function (or 1): sin·sec = tan, cos·tan = sin, ...
+_TRIG_PRODUCTS = (
+    (sympy.sin, sympy.csc, None), (sympy.cos, sympy.sec, None), (sympy.tan, sympy.cot, None),
+    (sympy.sin, sympy.sec, sympy.tan), (sympy.cos, sympy.csc, sympy.cot),
+    (sympy.cos, sympy.tan, sympy.sin), (sympy.sin, sympy.cot, sympy.cos),
+)
+_TRIG = (sympy.sin, sympy.cos, sympy.tan, sympy.cot, sympy.sec, sympy.csc)
+
+
+def _trig_product_mul(m: sympy.Mul) -> sympy.Basic:
+    powers: dict = {}
+    rest = []
+    for f in m.args:
+        base, n = f.as_base_exp()
+        if isinstance(base, _TRIG) and n.is_Integer and n > 0:
+            powers[base] = powers.get(base, 0) + int(n)
+        else:
+            rest.append(f)
+    changed = False
+    for a, b, product in _TRIG_PRODUCTS:
+        for fa in [f for f in powers if isinstance(f, a)]:
+            fb = b(fa.args[0])
+            k = min(powers.get(fa, 0), powers.get(fb, 0))
+            if k:
+                changed = True
+                powers[fa] -= k
+                powers[fb] -= k
+                if product is not None:
+                    p = product(fa.args[0])
+                    powers[p] = powers.get(p, 0) + k
+    if not changed:
+        return m
+    return sympy.Mul(*rest, *[f**n for f, n in powers.items() if n])
+
+
+def _trig_products(e: sympy.Basic) -> sympy.Basic | None:
+    """The quotient identities: ``sin(a) sec(a) = tan(a)``, ``cos(a) tan(a) = sin(a)``, ``sin(a) csc(a) = 1``, ..."""
+    if sum(1 for f in _TRIG if e.has(f)) < 2:
+        return None
+    return e.replace(lambda n: n.is_Mul, _trig_product_mul)
+
+
 def _has_denominator(e: sympy.Basic, x: sympy.Symbol) -> bool:
     return any(p.exp.is_negative and p.base.has(x) for p in e.atoms(sympy.Pow) if p.exp.is_number)
 
@@ -376,8 +433,10 @@ def _cancel(e: sympy.Basic, x: sympy.Symbol) -> sympy.Basic | None:
     num, den = sympy.fraction(sympy.together(e))
     if not den.has(x):
         return None
-    out = sympy.cancel(e)
-    return sympy.factor_terms(out) if out != e else None
+    num1, den1 = sympy.fraction(sympy.cancel(e))
+    if size(sympy.expand(den1)) >= size(sympy.expand(den)):
+        return None  # nothing cancels
+    return sympy.factor_terms(num1) / sympy.factor(den1)
 
 
 def _partial_fractions(e: sympy.Basic, x: sympy.Symbol) -> sympy.Basic | None:
@@ -420,6 +479,7 @@ class Move:
 
 #: The moves of the policy, in the order they are tried.
 MOVES: tuple[Move, ...] = (
+    Move("cancel", "simplify", "Cancel the common factor of the numerator and the denominator.", _cancel),
     Move("collect", "simplify", "Simplify by collecting common factors.", lambda e, x: _collect(e)),
     Move("group", "simplify", "Simplify by grouping the terms with a common factor.", lambda e, x: _group(e)),
     Move("expand_numerator", "simplify", "Simplify by multiplying out and collecting like terms.",
@@ -428,9 +488,10 @@ MOVES: tuple[Move, ...] = (
     Move("expand_all", "simplify", "Simplify by multiplying out and collecting like terms.",
          lambda e, x: _expand_all(e), weight=1.25),
     Move("pythagorean", "rewrite", "Use the Pythagorean identity sin^2 + cos^2 = 1.", lambda e, x: _pythagorean(e)),
+    Move("trig_products", "rewrite", "Use the quotient identities tan = sin/cos, cot = cos/sin, sec = 1/cos and "
+         "csc = 1/sin.", lambda e, x: _trig_products(e)),
     Move("double_angle", "rewrite", "Use the double-angle identities 2 sin(a) cos(a) = sin(2a) and "
          "cos(a)^2 - sin(a)^2 = cos(2a).", lambda e, x: _double_angle(e)),
-    Move("cancel", "simplify", "Cancel the common factor of the numerator and the denominator.", _cancel),
     Move("partial_fractions", "simplify", "Combine the fractions: a polynomial plus partial fractions.",
          _partial_fractions),
 )
