@@ -102,7 +102,7 @@ def test_a_sheet_has_the_problems_first_then_the_solutions():
     latex = s.to_latex()
     assert latex.startswith("\\documentclass") and "\\usepackage{amsmath}" in latex and latex.count("\\item") == 3
     md = s.to_markdown()
-    assert md.index("### Problems") < md.index("### Solutions")
+    assert md.index("**Problems**") < md.index("**Solutions**")
 
 
 # ---------------------------------------------------------------- the command line

@@ -80,9 +80,9 @@ def sheet_text(s: ExerciseSheet) -> str:
 
 @renderer(ExerciseSheet, "markdown")
 def sheet_markdown(s: ExerciseSheet) -> str:
-    parts = ["### Problems", ""]
+    parts = ["**Problems**", ""]
     parts += [f"{e.number}. ({_LEVEL[e.level]}) {_prompt_markdown(e)}" for e in s.exercises]
-    parts += ["", "### Solutions", ""]
+    parts += ["", "**Solutions**", ""]
     for e in s.exercises:
         parts += [f"**{e.number}.** {_prompt_markdown(e)}", "", e.solution.to_markdown(), ""]
     return "\n".join(parts).rstrip()
