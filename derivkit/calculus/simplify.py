@@ -60,7 +60,7 @@ __all__ = ["Rewrite", "Move", "MOVES", "teacher_rewrites", "tidy", "sigmoid_form
 TIDY_LIMIT = 200
 #: Longest chain of moves tried, and most forms looked at, per result.
 MAX_MOVES = 3
-MAX_STATES = 40
+MAX_STATES = 30
 
 
 @dataclass(frozen=True)
@@ -282,11 +282,17 @@ def _expand_all(e: sympy.Basic) -> sympy.Basic | None:
     """Multiply out every product, functions included (``(1 - σ)(…)σ`` to ``σ - y``)."""
     if not _expandable(e) or not _has_function(e) or not (e.is_Add or e.is_Mul):
         return None
-    return sympy.expand(e, **dict(_SHALLOW, deep=False))
+    if e.is_Mul:  # distribute first, so each term cancels what it can: (1 - σ)σ(-y/σ) is -y(1 - σ)
+        sums = [f for f in e.args if f.is_Add]
+        if sums:
+            s = max(sums, key=size)
+            rest = [f for f in e.args if f is not s]
+            e = sympy.Add(*[sympy.Mul(*rest, t) for t in s.args])
+    return _multiply_out(e) if e.is_Add else sympy.expand(e, **_SHALLOW)
 
 
 def _collect(e: sympy.Basic) -> sympy.Basic | None:
-    return sympy.factor_terms(e) if e.is_Add or e.is_Mul else None
+    return sympy.factor_terms(e) if (e.is_Add or e.is_Mul) and size(e) <= EXPAND_LIMIT else None
 
 
 def _group(e: sympy.Basic) -> sympy.Basic | None:
@@ -427,9 +433,22 @@ def _has_denominator(e: sympy.Basic, x: sympy.Symbol) -> bool:
 
 
 def _cancel(e: sympy.Basic, x: sympy.Symbol) -> sympy.Basic | None:
-    """Cancel the common factors of numerator and denominator (functions count as unknowns)."""
+    """Cancel the common factors of numerator and denominator (functions count as unknowns).
+
+    A rational function of ``x`` is always tried; with functions in it (slow to cancel) only a
+    product whose numerator visibly holds a base of its denominator, as ``-(sin x + 1)/(sin x + 1)^2``.
+    """
     if not _has_denominator(e, x) or e.has(sympy.Float) or size(e) > EXPAND_LIMIT:
         return None
+    if _has_function(e):
+        if not e.is_Mul:
+            return None
+        dens = [f.base for f in e.args if f.is_Pow and f.exp.is_number and f.exp.is_negative]
+        nums = [g for f in e.args if not (f.is_Pow and f.exp.is_number and f.exp.is_negative)
+                for g in sympy.Mul.make_args(f.base if f.is_Pow else f)]
+        nums += [-g for g in nums]
+        if not any(d in nums for d in dens):
+            return None
     num, den = sympy.fraction(sympy.together(e))
     if not den.has(x):
         return None
@@ -509,6 +528,8 @@ def _search(raw: sympy.Basic, x: sympy.Symbol) -> list[tuple[Move, sympy.Basic]]
                 checkpoint()
                 if len(seen) >= MAX_STATES:
                     break
+                if path and path[-1][0] is move:  # every move is idempotent: twice in a row gives nothing new
+                    continue
                 try:
                     new = move.apply(form, x)
                 except (sympy.PolynomialError, NotImplementedError, TypeError, ValueError, ZeroDivisionError):
