@@ -23,7 +23,7 @@ is tidied into the form teachers write, each rewrite shown as a step.
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterator
+from typing import Any, Iterator
 
 import sympy
 from sympy.core.function import AppliedUndef
@@ -229,12 +229,12 @@ class _Engine:
             if n == sympy.S.Half:
                 rule = RULES["sqrt"]
                 outer = lambda u: _step(
-                    "sqrt", sympy.sqrt(u), u, rule.derivative(u), _said("sqrt", sympy.sqrt(u), u, rule.derivative(u)),
+                    "sqrt", sympy.sqrt(u), u, _local(rule, u), _said("sqrt", sympy.sqrt(u), u, _local(rule, u)),
                     notes=_conditions(rule, (u,), sympy.sqrt(u)))
             else:
                 rule = RULES["power"]
                 outer = lambda u: _step(
-                    "power", u**n, u, rule.derivative(u, n),
+                    "power", u**n, u, _local(rule, u, n),
                     sentence("By the power rule with ", math(sympy.Eq(sympy.Symbol("n"), n, evaluate=False)), ": ",
                              Math(f"d/d{_t(u)} {_t(u)}^n = n {_t(u)}^(n-1)",
                                   rf"\frac{{d}}{{d{expr_latex(u)}}} {expr_latex(u)}^{{n}} = n {expr_latex(u)}^{{n-1}}"),
@@ -243,8 +243,8 @@ class _Engine:
         if not base.has(x):
             rule = RULES["exponential"]
             outer = lambda u: _step(
-                "exponential", base**u, u, rule.derivative(base, u),
-                _said("exponential", base**u, u, rule.derivative(base, u)),
+                "exponential", base**u, u, _local(rule, base, u),
+                _said("exponential", base**u, u, _local(rule, base, u)),
                 notes=_conditions(rule, (base,), base**u))
             return self._maybe_chain(e, n, x, outer, rule)
         return self._general_power(e, base, n, x)
@@ -267,8 +267,8 @@ class _Engine:
     def _log_base(self, e, g, a, x) -> Step:
         rule = RULES["log_base"]
         outer = lambda u: _step(
-            "log_base", sympy.log(u) / sympy.log(a), u, rule.derivative(u, a),
-            _said("log_base", sympy.log(u) / sympy.log(a), u, rule.derivative(u, a)),
+            "log_base", sympy.log(u) / sympy.log(a), u, _local(rule, u, a),
+            _said("log_base", sympy.log(u) / sympy.log(a), u, _local(rule, u, a)),
             notes=_conditions(rule, (u,), sympy.log(u) / sympy.log(a)))
         return self._maybe_chain(e, g, x, outer, rule)
 
@@ -364,7 +364,9 @@ class _Engine:
 
     def _primed(self, e, x) -> Step:
         """``f'(g)``, the derivative of an unknown function (prime notation): its derivative is ``f''(g) g'``."""
-        name, order, arg = _prime(e)
+        prime = _prime(e)
+        assert prime is not None
+        name, order, arg = prime
 
         def outer(u):
             fu = sympy.Derivative(sympy.Function(name)(u), (u, order))
@@ -485,9 +487,15 @@ def _substitute(local, u, g):
     return local.xreplace(mapping)
 
 
-def _extra_args(e, rule: Rule) -> tuple:
+def _local(rule: Rule, *args) -> sympy.Basic:
+    """The rule's derivative at ``args`` (every rule the engine calls this for has one)."""
+    assert rule.derivative is not None, rule.id
+    return rule.derivative(*args)
+
+
+def _extra_args(e: Any, rule: Rule) -> tuple:
     if rule.function is not None and isinstance(e, rule.function):
-        return tuple(e.args[1:])
+        return tuple(getattr(e, "args")[1:])
     return ()
 
 

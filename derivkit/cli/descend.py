@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from derivkit.cli.common import add_decimals, add_format, add_latex_input, emit, parse_values
 
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from derivkit.training.descend import descend
 
     f = as_expr(args.f, latex=args.latex_input, what="function", decimals=args.decimals)
+    start: Any
     if "=" in args.start:
         start = parse_values(args.start)
     elif "," in args.start:

@@ -306,6 +306,7 @@ def _descent(d: _Draw, level: int) -> Made:
 
     a, b, c = d.int(2, 6), d.int(1, 5), d.int(1, 5)
     start = d.int(2, 5)
+    start_v: Any
     if level == 3:
         f, wrt, start_v, lr, mom = f"x^2 + {a}y^2", "x,y", {"x": start, "y": 1}, "0.1", "0"
     else:

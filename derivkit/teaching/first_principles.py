@@ -202,7 +202,7 @@ def first_principles(
         board = new
 
     # the parts: (quotient of the part, the part worked, limit, standard limit, identity)
-    parts = []
+    parts: list[tuple[Any, Any, Any, Any, Math, Math | None]] = []
     if rational.has(x):
         written, cancelled = _rational_part(rational, x, a, h)
         parts.append((_quotient(_difference(rational, x, a, h), h),
@@ -227,8 +227,8 @@ def first_principles(
     value = sympy.Add(*[p[3] for p in parts])
     value = snap_floats(_tidy(value)) if value.free_symbols else snap_floats(sympy.nsimplify(value) if value.has(
         sympy.Float) else sympy.simplify(value))
-    standard = list(dict.fromkeys(p[4] for p in parts))
-    said = sentence("Let ", Math(f"{_t(h)} → 0", rf"{expr_latex(h)} \to 0"), ": ", *_and(standard, "; "), ".")
+    limits = list(dict.fromkeys(p[4] for p in parts))
+    said = sentence("Let ", Math(f"{_t(h)} → 0", rf"{expr_latex(h)} \to 0"), ": ", *_and(limits, "; "), ".")
     steps.append(Step("limit", board, h, value, text=said[0], pieces=said[1], equation=_limit_math(board, h, value)))
     lhs_t, lhs_l = f"{name}'({_t(a)})", f"{name}'({expr_latex(a)})"
     root_said = sentence("By the definition of the derivative, ", Math(

@@ -36,7 +36,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Mapping, Sequence, TypeAlias, Union
 
 import numpy as np
 import sympy
@@ -52,8 +52,8 @@ BOUND = 10**12
 PATIENCE = 3
 EXACT_DIGITS = 60
 
-Number = sympy.Basic
-Point = Union[sympy.Basic, tuple]
+Number: TypeAlias = sympy.Basic
+Point: TypeAlias = Union[sympy.Basic, tuple]
 
 
 @dataclass(frozen=True)
