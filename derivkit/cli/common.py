@@ -7,7 +7,8 @@ import argparse
 from derivkit.errors import InputError
 from derivkit.renderable import FORMATS
 
-__all__ = ["add_format", "add_latex_input", "add_decimals", "add_at", "parse_values", "point_value", "emit"]
+__all__ = ["add_format", "add_latex_input", "add_decimals", "add_at", "parse_values", "point_value", "emit",
+           "add_command", "add_function", "read_function"]
 
 
 def add_format(parser: argparse.ArgumentParser) -> None:
@@ -64,6 +65,29 @@ def point_value(text: str | None, var: str) -> str | None:
     if set(values) != {var}:
         raise InputError(f"--at must give a value for {var} only, like --at {var}=2, not {text!r}")
     return values[var]
+
+
+def add_command(subparsers, name: str, help: str, description: str, examples: str) -> argparse.ArgumentParser:
+    """A subcommand with its help, description and examples (the epilog, kept as written)."""
+    return subparsers.add_parser(name, help=help, description=description, epilog=examples,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_function(parser: argparse.ArgumentParser, example: str) -> None:
+    """The positional EXPR (a function of one variable), ``--wrt``, ``--latex-input`` and ``--decimals``."""
+    parser.add_argument("expr", metavar="EXPR", help=f'the function, e.g. "{example}"')
+    parser.add_argument("--wrt", metavar="VAR", help="the variable (optional when EXPR has exactly one)")
+    add_latex_input(parser)
+    add_decimals(parser)
+
+
+def read_function(args: argparse.Namespace):
+    """``(expr, variable name)`` from the options of :func:`add_function`, read safely."""
+    from derivkit.cli.derive import choose_variable
+    from derivkit.inputs import as_expr
+
+    expr = as_expr(args.expr, latex=args.latex_input, decimals=args.decimals)
+    return expr, choose_variable(expr, args.wrt)
 
 
 def emit(obj, fmt: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from derivkit.cli.common import add_decimals, add_format, add_latex_input, emit
+from derivkit.cli.common import add_command, add_format, add_function, emit, read_function
 
 ORDER = 14
 
@@ -35,29 +35,19 @@ def interval(text: str | None) -> tuple[str, str] | None:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "critical",
-        help="critical points (f' = 0 or f' undefined) and their kind",
-        description="Solve f'(x) = 0 over the reals, add the corners where f' does not exist, and say whether "
-        "each point is a local minimum, a local maximum or neither (second or first derivative test).",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("expr", metavar="EXPR", help='the function, e.g. "x^3 - 3x"')
-    parser.add_argument("--wrt", metavar="VAR", help="the variable (optional when EXPR has exactly one)")
+    parser = add_command(
+        subparsers, "critical", "critical points (f' = 0 or f' undefined) and their kind",
+        "Solve f'(x) = 0 over the reals, add the corners where f' does not exist, and say whether each point is "
+        "a local minimum, a local maximum or neither (second or first derivative test).", EXAMPLES)
+    add_function(parser, "x^3 - 3x")
     parser.add_argument("--interval", metavar="A,B", help="search only in [A, B] (periodic f: default [-2pi, 2pi])")
-    add_latex_input(parser)
-    add_decimals(parser)
     add_format(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from derivkit.cli.derive import choose_variable
-    from derivkit.inputs import as_expr
     from derivkit.teaching.critical import critical_points
 
-    expr = as_expr(args.expr, latex=args.latex_input, decimals=args.decimals)
-    x = choose_variable(expr, args.wrt)
+    expr, x = read_function(args)
     emit(critical_points(expr, x, interval=interval(args.interval)), args.format)
     return 0

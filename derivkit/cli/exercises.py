@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from derivkit.cli.common import add_format
+from derivkit.cli.common import add_command, add_format
 
 ORDER = 80
 
@@ -15,18 +15,15 @@ ORDER = 80
 def register(subparsers) -> None:
     from derivkit.teaching.exercises import TOPICS
 
-    parser = subparsers.add_parser(
-        "exercises",
-        help="an exercise sheet with worked solutions (LaTeX that compiles with pdflatex)",
-        description="Draw exercises on one topic, graded by level (or all of one level), and print the sheet: "
-        "the problems, then derivkit's worked solution of each. The same --seed gives the same sheet; "
-        "--format latex prints a whole LaTeX document.",
-        epilog="topics: " + ", ".join(TOPICS) + "\nexamples:\n"
+    parser = add_command(
+        subparsers, "exercises", "an exercise sheet with worked solutions (LaTeX that compiles with pdflatex)",
+        "Draw exercises on one topic, graded by level (or all of one level), and print the sheet: the problems, "
+        "then derivkit's worked solution of each. The same --seed gives the same sheet; --format latex prints a "
+        "whole LaTeX document.",
+        "topics: " + ", ".join(TOPICS) + "\nexamples:\n"
         "  derivkit exercises --topic chain --count 5 --seed 1\n"
         "  derivkit exercises --topic backprop --count 2 --format latex > backprop.tex && pdflatex backprop.tex\n"
-        "  derivkit exercises --topic descent --level 1 --format markdown",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+        "  derivkit exercises --topic descent --level 1 --format markdown")
     parser.add_argument("--topic", required=True, choices=TOPICS, metavar="TOPIC", help="the topic (see below)")
     parser.add_argument("--count", type=int, default=10, metavar="N", help="how many exercises (default 10)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="the seed (default 0)")

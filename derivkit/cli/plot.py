@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from derivkit.cli.common import add_decimals, add_latex_input, point_value
+from derivkit.cli.common import add_command, add_function, point_value, read_function
 
 ORDER = 15
 
@@ -19,34 +19,24 @@ EXAMPLES = """examples:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "plot",
-        help="draw f and f' together (PNG; needs matplotlib)",
-        description="Draw f and its derivative f' on one figure: the tangent line at x0, the corners of f and "
-        "its critical points marked. Needs the optional extra 'plot' (matplotlib).",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("expr", metavar="EXPR", help='the function, e.g. "x^3 - 3x"')
-    parser.add_argument("--wrt", metavar="VAR", help="the variable (optional when EXPR has exactly one)")
+    parser = add_command(
+        subparsers, "plot", "draw f and f' together (PNG; needs matplotlib)",
+        "Draw f and its derivative f' on one figure: the tangent line at x0, the corners of f and its critical "
+        "points marked. Needs the optional extra 'plot' (matplotlib).", EXAMPLES)
+    add_function(parser, "x^3 - 3x")
     parser.add_argument("--at", metavar="X0", help="draw the tangent at this point, e.g. --at x=2")
     parser.add_argument("--interval", metavar="A,B", help="the range of x to draw")
     parser.add_argument("-o", "--output", metavar="FILE", default="derivative.png",
                         help="the PNG file to write (default: derivative.png)")
-    add_latex_input(parser)
-    add_decimals(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from derivkit.calculus.steps import derive
     from derivkit.cli.critical import interval
-    from derivkit.cli.derive import choose_variable
-    from derivkit.inputs import as_expr
     from derivkit.teaching.plot import plot_derivative
 
-    expr = as_expr(args.expr, latex=args.latex_input, decimals=args.decimals)
-    x = choose_variable(expr, args.wrt)
+    expr, x = read_function(args)
     plot_derivative(derive(expr, x), at=point_value(args.at, x), path=args.output, interval=interval(args.interval))
     print(f"wrote {args.output}")
     return 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from derivkit.cli.common import add_format, emit
+from derivkit.cli.common import add_command, add_format, emit
 
 ORDER = 90
 
@@ -15,15 +15,11 @@ ORDER = 90
 def register(subparsers) -> None:
     from derivkit.rules import FAMILIES
 
-    parser = subparsers.add_parser(
-        "rules",
-        help="print the rule table (one family with --family)",
-        description="Print derivkit's rule table: each rule's id, name, statement and domain condition, "
-        "grouped by family.",
-        epilog="families: " + ", ".join(FAMILIES) + " (also trig, exp, log, exp_log, activations, nonsmooth)\n"
-        "examples:\n  derivkit rules\n  derivkit rules --family trig --format latex",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(
+        subparsers, "rules", "print the rule table (one family with --family)",
+        "Print derivkit's rule table: each rule's id, name, statement and domain condition, grouped by family.",
+        "families: " + ", ".join(FAMILIES) + " (also trig, exp, log, exp_log, activations, nonsmooth)\n"
+        "examples:\n  derivkit rules\n  derivkit rules --family trig --format latex")
     parser.add_argument("--family", metavar="NAME", help="only this family, e.g. trig or activation")
     add_format(parser)
     parser.set_defaults(run=run)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from derivkit.cli.common import add_decimals, add_format, add_latex_input, emit, point_value
+from derivkit.cli.common import add_command, add_format, add_function, emit, point_value, read_function
 
 ORDER = 13
 
@@ -19,29 +19,19 @@ EXAMPLES = """examples:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "tangent",
-        help="the tangent line to y = f(x) at a point",
-        description="The tangent line to y = f(x) at x = x0: the point f(x0), the slope f'(x0), "
-        "point-slope form and y = m x + c.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("expr", metavar="EXPR", help='the function, e.g. "x^2"')
-    parser.add_argument("--wrt", metavar="VAR", help="the variable (optional when EXPR has exactly one)")
+    parser = add_command(
+        subparsers, "tangent", "the tangent line to y = f(x) at a point",
+        "The tangent line to y = f(x) at x = x0: the point f(x0), the slope f'(x0), point-slope form and "
+        "y = m x + c.", EXAMPLES)
+    add_function(parser, "x^2")
     parser.add_argument("--at", metavar="X0", required=True, help="the point, e.g. --at 3 or --at x=3")
-    add_latex_input(parser)
-    add_decimals(parser)
     add_format(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from derivkit.cli.derive import choose_variable
-    from derivkit.inputs import as_expr
     from derivkit.teaching.tangent import tangent_line
 
-    expr = as_expr(args.expr, latex=args.latex_input, decimals=args.decimals)
-    x = choose_variable(expr, args.wrt)
+    expr, x = read_function(args)
     emit(tangent_line(expr, x, point_value(args.at, x)), args.format)
     return 0

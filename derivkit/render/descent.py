@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy
 
 from derivkit.render import renderer
-from derivkit.render.common import escape_latex_text, expr_latex, expr_text, latex_text, markdown_table, text_table
+from derivkit.render.common import expr_latex, expr_text, latex_text, markdown_table, text_table
 from derivkit.training.descend import Descent, DescentRow, decimal, is_exact_decimal
 
 def _items(p) -> list[sympy.Basic]:

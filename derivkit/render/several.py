@@ -13,7 +13,6 @@ import sympy
 from derivkit.calculus.several import MatrixDerivation, MatrixAt
 from derivkit.render import renderer
 from derivkit.render.common import (
-    escape_latex_text,
     expr_latex,
     expr_text,
     indent,

@@ -33,7 +33,8 @@ from derivkit.calculus.derivation import Derivation
 from derivkit.calculus.steps import derive
 from derivkit.decimals import snap_floats
 from derivkit.errors import InputError
-from derivkit.inputs import ExprLike, SymbolLike, as_expr, as_number, as_symbol
+from derivkit.inputs import ExprLike, SymbolLike, as_number
+from derivkit.teaching.function import one_variable
 from derivkit.notation import expr_latex, expr_text
 from derivkit.renderable import Renderable
 
@@ -246,14 +247,7 @@ def critical_points(
     >>> [float(p.x) for p in critical_points("sin(x)", "x", interval=(0, 7))]
     [1.5707963267948966, 4.71238898038469]
     """
-    f = as_expr(expr, decimals=decimals)
-    if not isinstance(f, sympy.Expr) or isinstance(f, sympy.MatrixBase):
-        raise InputError(f"critical_points needs a scalar expression, not {type(f).__name__}")
-    x = as_symbol(wrt, f)
-    others = sorted(s.name for s in f.free_symbols if s != x)
-    if others:
-        raise InputError(f"f also depends on {', '.join(others)}: give them values to find the critical points in "
-                         f"{x.name} alone")
+    f, x = one_variable(expr, wrt, "the critical points", decimals=decimals)
     window = None
     if interval is not None:
         try:

@@ -163,8 +163,8 @@ def _product(d: _Draw, level: int) -> Made:
         return _derivative(d.pick([f"x^{n} sin(x)", f"x^{n} e^x", f"x^{n} cos(x)", f"({d.int(1, 5)}x + {d.int(1, 9)})(x^2 - {d.int(1, 9)})"]))
     if level == 2:
         k = d.int(2, 5)
-        return _derivative(d.pick([f"(x^2 + {d.int(1, 9)}) ln(x)", f"x^{n} cos({k}x)", f"x e^({k}x)", f"sqrt(x) sin(x)"]))
-    return _derivative(d.pick([f"x e^x sin(x)", f"x^{n} e^x ln(x)", f"(x + {d.int(1, 5)}) e^x cos(x)"]))
+        return _derivative(d.pick([f"(x^2 + {d.int(1, 9)}) ln(x)", f"x^{n} cos({k}x)", f"x e^({k}x)", "sqrt(x) sin(x)"]))
+    return _derivative(d.pick(["x e^x sin(x)", f"x^{n} e^x ln(x)", f"(x + {d.int(1, 5)}) e^x cos(x)"]))
 
 
 def _quotient(d: _Draw, level: int) -> Made:
@@ -173,7 +173,7 @@ def _quotient(d: _Draw, level: int) -> Made:
         return _derivative(f"({a}x + {b})/({c}x - {e})")
     if level == 2:
         return _derivative(d.pick([f"(x^2 + {a})/(x - {b})", "sin(x)/x", f"x/(x^2 + {a})", "cos(x)/(1 + sin(x))"]))
-    return _derivative(d.pick([f"e^x/(1 + x^2)", f"ln(x)/x^{d.int(2, 3)}", f"(x^2 - {a})/(x^2 + {b})"]))
+    return _derivative(d.pick(["e^x/(1 + x^2)", f"ln(x)/x^{d.int(2, 3)}", f"(x^2 - {a})/(x^2 + {b})"]))
 
 
 def _chain(d: _Draw, level: int) -> Made:
@@ -202,7 +202,7 @@ def _trig(d: _Draw, level: int) -> Made:
         return _derivative(f"{a}sin(x) {d.sign()} {b}cos(x)")
     if level == 2:
         return _derivative(d.pick([f"tan({k}x)", "sin(x) cos(x)", f"sec(x) + {a}csc(x)", f"sin(x)^{k}"]))
-    return _derivative(d.pick(["cos(x)/(1 + sin(x))", f"asin({k}x)", f"atan(x^2)", "x^2 sin(x)"]))
+    return _derivative(d.pick(["cos(x)/(1 + sin(x))", f"asin({k}x)", "atan(x^2)", "x^2 sin(x)"]))
 
 
 def _activations(d: _Draw, level: int) -> Made:
@@ -277,7 +277,7 @@ def _hessian(d: _Draw, level: int) -> Made:
         return _several("hessian", [f"{a}x1^2 + {b}x1 x2 + {c}x2^2"], "x1,x2", None)
     if level == 2:
         return _several("hessian", [f"x1^3 x2 - {a}x1 x2^2 + x2^{d.int(3, 4)}"], "x1,x2", {"x1": 1, "x2": d.int(-2, 2)})
-    return _several("hessian", [f"(4 - 2.1x1^2 + x1^4/3)x1^2 + x1 x2 + (-4 + 4x2^2)x2^2"], "x1,x2", {"x1": 0, "x2": 1}) \
+    return _several("hessian", ["(4 - 2.1x1^2 + x1^4/3)x1^2 + x1 x2 + (-4 + 4x2^2)x2^2"], "x1,x2", {"x1": 0, "x2": 1}) \
         if d.rng.random() < 0.5 else _several("hessian", [f"e^(x1) sin(x2) + {a}x1^2 x2"], "x1,x2", {"x1": 0, "x2": 0})
 
 

@@ -37,7 +37,8 @@ from derivkit.calculus.derivation import Derivation, Math, Step, math, sentence
 from derivkit.calculus.simplify import cost, same_value, tidy
 from derivkit.decimals import snap_floats
 from derivkit.errors import InputError
-from derivkit.inputs import ExprLike, SymbolLike, as_expr, as_number, as_symbol
+from derivkit.inputs import ExprLike, SymbolLike, as_number, as_symbol
+from derivkit.teaching.function import scalar
 from derivkit.notation import expr_latex, expr_text
 
 __all__ = ["first_principles", "MAX_DEGREE"]
@@ -166,9 +167,7 @@ def first_principles(
     >>> first_principles("e^x + sqrt(x)", "x").result
     exp(x) + 1/(2*sqrt(x))
     """
-    f = as_expr(expr, decimals=decimals)
-    if not isinstance(f, sympy.Expr) or isinstance(f, sympy.MatrixBase):
-        raise InputError(f"first_principles needs a scalar expression, not {type(f).__name__}")
+    f = scalar(expr, "first_principles", decimals=decimals)
     x = as_symbol(wrt, f)
     taken = {s.name for s in f.free_symbols} | {x.name}
     h = Increment(next(n for n in ("h", "k", "delta", "h_1") if n not in taken))

@@ -27,6 +27,7 @@ from derivkit.calculus.derivation import Derivation
 from derivkit.errors import DerivkitError, InputError
 from derivkit.inputs import as_number
 from derivkit.notation import expr_text
+from derivkit.teaching.function import one_variable
 
 __all__ = ["plot_derivative", "SAMPLES"]
 
@@ -103,10 +104,8 @@ def plot_derivative(derivation: Derivation, at: Any = None, path: str | Path | N
         raise InputError(f"plot_derivative draws a Derivation (from derive), not {type(derivation).__name__}")
     if derivation.order != 1 or derivation.point:
         raise InputError("only a first derivative f'(x) of a function can be drawn with f")
-    f, x, fp = derivation.expr, derivation.wrt, derivation.result
-    others = sorted(s.name for s in f.free_symbols if s != x)
-    if others:
-        raise InputError(f"f also depends on {', '.join(others)}: give them values to draw f against {x.name} alone")
+    f, x = one_variable(derivation.expr, derivation.wrt, "a plot")
+    fp = derivation.result
     x0 = _point(at, x)
     plt = _pyplot()
     corners = list(kinks.kink_points(f, x))

@@ -19,7 +19,8 @@ from derivkit.calculus.derivation import Derivation
 from derivkit.calculus.steps import derive
 from derivkit.decimals import snap_floats
 from derivkit.errors import DomainError, InputError
-from derivkit.inputs import ExprLike, SymbolLike, as_expr, as_number, as_symbol
+from derivkit.inputs import ExprLike, SymbolLike, as_number
+from derivkit.teaching.function import one_variable
 from derivkit.notation import expr_latex
 from derivkit.renderable import Renderable
 
@@ -117,13 +118,7 @@ def tangent_line(expr: ExprLike, wrt: SymbolLike, at: Any, *, decimals: bool = F
     ...
     derivkit.errors.DomainError: |x| is not differentiable at x = 0 (a corner), so it has no tangent line there
     """
-    f = as_expr(expr, decimals=decimals)
-    if not isinstance(f, sympy.Expr) or isinstance(f, sympy.MatrixBase):
-        raise InputError(f"tangent_line needs a scalar expression, not {type(f).__name__}")
-    x = as_symbol(wrt, f)
-    others = sorted(s.name for s in f.free_symbols if s != x)
-    if others:
-        raise InputError(f"f also depends on {', '.join(others)}: give them values for a tangent line in {x.name}")
+    f, x = one_variable(expr, wrt, "a tangent line", decimals=decimals)
     a = _point(at, x)
     from derivkit.notation import expr_text
 
