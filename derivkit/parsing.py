@@ -546,7 +546,7 @@ class _Parser:
             return CONSTANTS[name]
         if called and not _is_symbol_name(name):
             close = difflib.get_close_matches(name, FUNCTIONS, n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
+            hint = _TOOL_HINTS.get(name) or (f"; did you mean {close[0]}?" if close else "")
             raise ParseError(f"unknown function '{name}'{hint}", self.text, tok.pos)
         glued = _glued_call(name)
         if glued:
@@ -718,6 +718,18 @@ def _glued_call(name: str) -> str | None:
         if len(fn) > 1 and name.startswith(fn) and re.fullmatch(r"[A-Za-z]\d*", rest or "-"):
             return f"{fn}({rest})"
     return None
+
+
+#: Names of operations, not functions, and the derivkit tool that does them.
+_TOOL_HINTS = {
+    name: "; a limit is not a formula: for the derivative from its definition, lim (f(x + h) - f(x))/h, "
+          "use derivkit.first_principles (derivkit first-principles)"
+    for name in ("lim", "limit", "Limit")
+} | {
+    name: "; to differentiate, use derivkit.derive (derivkit derive); write the derivative of an unknown "
+          "function as f'(x)"
+    for name in ("diff", "Derivative", "derivative")
+}
 
 
 def _prime_follows(tokens: list[_Token], i: int) -> bool:

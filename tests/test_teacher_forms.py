@@ -146,3 +146,12 @@ def test_sums_typed_with_a_common_inner_function_equal_diff_step_by_step(h, a, b
     d = derive(e, x)
     assert sympy.expand(d.result - sympy.diff(e, x)) == 0
     assert_steps_correct(d.steps)
+
+
+def test_a_typed_limit_points_to_first_principles():
+    import pytest
+
+    from derivkit.errors import ParseError
+
+    with pytest.raises(ParseError, match="first_principles"):
+        parse("limit((f(x0 + h) - f(x0))/h, h, 0)")
