@@ -68,12 +68,23 @@ def _latex(command: str, args: list[str]) -> str:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("command,args", CASES, ids=[f"{c} {' '.join(a)}"[:60] for c, a in CASES])
-def test_latex_output_compiles_with_pdflatex(command, args, tmp_path):
-    latex = _latex(command, args)
-    source = latex if "\\documentclass" in latex else DOCUMENT % latex
+def _compiles(source: str, tmp_path) -> tuple[bool, list[str]]:
     (tmp_path / "out.tex").write_text(source, encoding="utf-8")
     run = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "out.tex"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)
     errors = [line for line in run.stdout.splitlines() if line.startswith("!")]
-    assert run.returncode == 0 and (tmp_path / "out.pdf").exists(), (errors, latex[:2000])
+    return run.returncode == 0 and (tmp_path / "out.pdf").exists(), errors
+
+
+def test_the_check_itself_catches_what_pdflatex_refuses(tmp_path):
+    # the faults of earlier versions: a Unicode partial sign in text, a bare array outside math
+    assert not _compiles(DOCUMENT % "\\text{∂MSE/∂W2}", tmp_path)[0]
+    assert not _compiles(DOCUMENT % "\\begin{array}{l} x \\end{array}", tmp_path)[0]
+
+
+@pytest.mark.parametrize("command,args", CASES, ids=[f"{c} {' '.join(a)}"[:60] for c, a in CASES])
+def test_latex_output_compiles_with_pdflatex(command, args, tmp_path):
+    latex = _latex(command, args)
+    source = latex if "\\documentclass" in latex else DOCUMENT % latex
+    ok, errors = _compiles(source, tmp_path)
+    assert ok, (errors, latex[:2000])
