@@ -13,7 +13,7 @@ Names are imported on first use, so ``import derivkit`` stays quick.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -44,6 +44,8 @@ _EXPORTS = {
     "check": "derivkit.verify.check",
     "Verdict": "derivkit.verify.check",
     "check_descent": "derivkit.verify.descent",
+    "check_many": "derivkit.verify.batch",
+    "BatchReport": "derivkit.verify.batch",
     "gradcheck": "derivkit.verify.gradcheck",
     "GradcheckReport": "derivkit.verify.gradcheck",
     # networks
@@ -71,6 +73,34 @@ _EXPORTS = {
 _SUBMODULES = {"graph", "nn", "optim", "rules", "functions", "errors", "render", "calculus", "verify", "compile", "training", "teaching"}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)
+
+
+if TYPE_CHECKING:  # the lazy names as type checkers and the API reference see them (keep in step with _EXPORTS)
+    from derivkit import (
+        calculus as calculus, compile as compile, errors as errors, functions as functions, graph as graph, nn as nn,
+        optim as optim, render as render, rules as rules, training as training, verify as verify,
+    )
+    from derivkit.calculus.chains import Chain as Chain, chain as chain
+    from derivkit.calculus.derivation import Derivation as Derivation, Step as Step
+    from derivkit.calculus.several import (
+        MatrixDerivation as MatrixDerivation, gradient as gradient, hessian as hessian, jacobian as jacobian,
+    )
+    from derivkit.calculus.steps import derive as derive
+    from derivkit.compile.compiled import CompiledGraph as CompiledGraph
+    from derivkit.errors import (
+        DerivkitError as DerivkitError, DomainError as DomainError, InputError as InputError,
+        LimitError as LimitError, MissingDependencyError as MissingDependencyError, ParseError as ParseError,
+        ShapeError as ShapeError,
+    )
+    from derivkit.graph import Backprop as Backprop, Graph as Graph
+    from derivkit.parsing import parse as parse, parse_equation as parse_equation
+    from derivkit.rules import RULES as RULES
+    from derivkit.training.descend import Descent as Descent, descend as descend
+    from derivkit.training.loop import History as History, train as train
+    from derivkit.verify.batch import BatchReport as BatchReport, check_many as check_many
+    from derivkit.verify.check import Verdict as Verdict, check as check
+    from derivkit.verify.descent import check_descent as check_descent
+    from derivkit.verify.gradcheck import GradcheckReport as GradcheckReport, gradcheck as gradcheck
 
 
 def __getattr__(name: str) -> Any:

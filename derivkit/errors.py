@@ -23,6 +23,7 @@ __all__ = [
     "ShapeError",
     "DomainError",
     "LimitError",
+    "ParseLimitError",
     "MissingDependencyError",
 ]
 
@@ -78,6 +79,23 @@ class LimitError(InputError):
         self.value = value
         self.part = part
         super().__init__(message)
+
+
+class ParseLimitError(ParseError, LimitError):
+    """A formula refused by one of the parser's size limits: both a :class:`ParseError`
+    (pointing at the place) and a :class:`LimitError` (naming the limit).
+
+    >>> err = ParseLimitError("number too long", "9999", 0, limit="digits", value=4000)
+    >>> isinstance(err, ParseError), isinstance(err, LimitError), err.limit, err.position
+    (True, True, 'digits', 0)
+    """
+
+    def __init__(self, message: str, text: str | None = None, position: int | None = None, *,
+                 limit: str = "length", value: object = None, part: str | None = None):
+        ParseError.__init__(self, message, text, position)
+        self.limit = limit
+        self.value = value
+        self.part = part
 
 
 class MissingDependencyError(DerivkitError, ImportError):

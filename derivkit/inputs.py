@@ -26,7 +26,7 @@ from typing import Iterable, Union
 
 import sympy
 
-from derivkit.errors import InputError
+from derivkit.errors import InputError, LimitError
 
 __all__ = ["as_expr", "as_symbol", "as_symbols", "as_matrix", "as_number", "substitute", "ExprLike", "SymbolLike"]
 
@@ -124,13 +124,27 @@ def as_matrix(obj, *, latex: bool = False, what: str = "matrix") -> sympy.Matrix
 def as_number(obj, *, what: str = "value") -> sympy.Basic:
     """Return a number as an exact SymPy number (``0.01`` becomes ``1/100``).
 
+    Not-a-number and infinities are refused (they are no point to evaluate at,
+    and no step size), naming the value:
+
     >>> as_number(0.01), as_number("2/3")
     (1/100, 2/3)
+    >>> as_number("nan", what="value of x")
+    Traceback (most recent call last):
+    ...
+    derivkit.errors.InputError: the value of x must be a finite number, not nan
     """
+    if isinstance(obj, str) and obj.strip().lower().lstrip("+-") in _NOT_FINITE:
+        raise InputError(f"the {what} must be a finite number, not {obj.strip()}")
     e = as_expr(obj, what=what)
+    if e.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+        raise InputError(f"the {what} must be a finite number, not {e}")
     if e.free_symbols:
         raise InputError(f"the {what} must be a number, not {e}")
     return e
+
+
+_NOT_FINITE = {"nan", "inf", "infinity", "oo"}
 
 
 def substitute(expr, values: dict, *, variables: Iterable[sympy.Symbol] = (), exact: bool = True):
@@ -166,7 +180,40 @@ def substitute(expr, values: dict, *, variables: Iterable[sympy.Symbol] = (), ex
     missing = sorted(n for n, s in free.items() if s not in mapping)
     if missing:
         raise InputError(f"no value given for {', '.join(missing)}")
-    out = expr.xreplace(mapping) if mapping else expr
-    if exact:
-        out = out.applyfunc(sympy.simplify) if isinstance(out, sympy.MatrixBase) else sympy.simplify(out)
-    return out
+    from derivkit.magnitude import value_at
+
+    if isinstance(expr, sympy.MatrixBase):
+        out = expr.applyfunc(lambda e: value_at(e, mapping))
+        return out.applyfunc(_tidy_value) if exact else out
+    out = value_at(expr, mapping)
+    return _tidy_value(out) if exact else out
+
+
+#: Values up to this many nodes are simplified in this process; larger ones in a child process.
+SIMPLIFY_IN_PROCESS = 30
+
+
+def _simplified(v: sympy.Basic) -> sympy.Basic:
+    return sympy.simplify(v)
+
+
+def _tidy_value(v: sympy.Basic) -> sympy.Basic:
+    """``simplify`` of a value at a point, within the budget (the value as it is when that fails)."""
+    if v.is_Number or v.is_Atom:
+        return v
+    from derivkit import budget
+    from derivkit.calculus.simplify import size
+    from derivkit.magnitude import tame
+
+    if not tame(v):
+        return v
+    try:
+        if size(v) <= SIMPLIFY_IN_PROCESS:
+            return sympy.simplify(v)
+        return budget.run_isolated(_simplified, v)
+    except LimitError as err:
+        if err.limit == "seconds":
+            raise
+        return v
+    except (budget.Isolated, TypeError, ValueError, NotImplementedError, AttributeError, RecursionError):
+        return v

@@ -36,14 +36,14 @@ import difflib
 import keyword
 import math
 import re
-import time
 from dataclasses import dataclass
 from typing import Callable
 
 import sympy
 from sympy.core.parameters import distribute
 
-from derivkit.errors import ParseError
+from derivkit import budget
+from derivkit.errors import LimitError, ParseError, ParseLimitError
 from derivkit.functions import leaky_relu, relu, sigmoid, softplus, step
 
 __all__ = [
@@ -56,28 +56,32 @@ __all__ = [
     "MAX_DIGITS",
     "MAX_MINMAX_ARGS",
     "MAX_TOWER",
-    "MAX_SECONDS",
+    "MAX_ARGUMENTS",
 ]
 
-#: Longest input accepted, in characters.
-MAX_LENGTH = 10_000
-#: Deepest nesting of parentheses, signs, powers and calls.
-MAX_DEPTH = 100
-#: Most digits of a number, typed or computed (``10^5000`` is refused; Python prints at most 4300).
-MAX_DIGITS = 4_000
+# The configurable limits are those of derivkit.budget (change them with derivkit.limits);
+# these names give their defaults.
+
+#: Longest input accepted, in characters (the ``length`` limit).
+MAX_LENGTH = budget.DEFAULTS.length
+#: Deepest nesting of parentheses, signs, powers and calls (the ``depth`` limit).
+MAX_DEPTH = budget.DEFAULTS.depth
+#: Most digits of a number, typed or computed (the ``digits`` limit; Python prints at most 4300).
+MAX_DIGITS = budget.DEFAULTS.digits
+#: Most arguments of an unknown function ``f(x, y, ...)`` (the ``arguments`` limit).
+MAX_ARGUMENTS = budget.DEFAULTS.arguments
+#: Highest power tower with variable exponents (``x^x^x^x`` is 3 levels; the ``tower`` limit).
+MAX_TOWER = budget.DEFAULTS.tower
+
+# Fixed rules (guards against SymPy's own costs, not budgets):
 #: Most digits of one typed number literal.
 MAX_LITERAL_DIGITS = 1_000
 #: ``gamma`` of a number above this (a factorial) is refused.
 MAX_GAMMA_ARG = 1_000
 #: Largest integer power ``x^n`` allowed inside an exponent (``2^(x^64)``).
 MAX_EXPONENT_IN_EXPONENT = 64
-#: Highest power tower with variable exponents (``x^x^x^x`` is 3 levels).
-MAX_TOWER = 4
 #: Most arguments of one ``max``/``min`` (nested ones count too): SymPy compares every pair.
 MAX_MINMAX_ARGS = 10
-#: Building a formula stops with an error after this many seconds (a last resort:
-#: the limits above keep ordinary and hostile input far below it).
-MAX_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,11 @@ class _Function:
 
 def _log(x, base=None):
     return sympy.log(x) if base is None else sympy.log(x, base)
+
+
+def _bad_log_base(base: sympy.Basic) -> bool:
+    """A number that cannot be the base of a logarithm: 1, 0, or not positive."""
+    return bool(base.is_number and (base.is_positive is False or base == 1 or base.is_zero))
 
 
 def _undefined(name: str) -> Callable[..., sympy.Basic]:
@@ -134,6 +143,9 @@ FUNCTIONS.update(
         **{name: _Function(_undefined(name), 1, None) for name in ("f", "g", "h")},
     }
 )
+
+#: The unknown functions (for the chain rule): their arguments count against the ``arguments`` limit.
+_UNDEFINED = {"f", "g", "h"}
 
 #: Names that are symbols unless called: ``gamma`` is a Greek letter, ``gamma(x)`` the function.
 _SYMBOL_UNLESS_CALLED = {"sigma", "gamma", "f", "g", "h"}
@@ -204,6 +216,12 @@ def _tokenize(text: str) -> list[_Token]:
             continue
         if c in _DIGITS or (c == "." and i + 1 < n and text[i + 1] in _DIGITS):
             m = _NUMBER.match(text, i)
+            if m.group(2) and m.end() < n and (text[m.end()].isalpha() or text[m.end()] in _DIGITS + "_."):
+                raise ParseError(
+                    f"'{m.group(0)}' is a number in scientific notation and must not run into what follows "
+                    f"(a number has one exponent): put '*' or a space after {m.group(0)}",
+                    text, m.end(),
+                )
             tokens.append(_Token("num", m.group(0), i, _number(m, text, i)))
             i = m.end()
             continue
@@ -259,20 +277,26 @@ def _number(m: re.Match, text: str, pos: int) -> sympy.Rational:
     """The exact value of a number literal: ``0.01`` -> ``1/100``, ``2e3`` -> ``2000``."""
     mantissa, exponent = m.group(1), m.group(2)
     whole, _, frac = mantissa.partition(".")
+    frac = frac.rstrip("0")  # 2.500 is 2.5
     digits = (whole + frac).lstrip("0") or "0"
+    max_digits = budget.current().digits
     if len(digits) > MAX_LITERAL_DIGITS:
-        raise ParseError(
-            f"number too long ({len(digits)} digits; at most {MAX_LITERAL_DIGITS})", text, pos
+        raise ParseLimitError(
+            f"number too long ({len(digits)} digits; at most {MAX_LITERAL_DIGITS})", text, pos,
+            limit="digits", value=MAX_LITERAL_DIGITS, part=m.group(0)[:20],
         )
     power = -len(frac)
     if exponent:
-        e = int(exponent[1:]) if len(exponent) <= 8 else None
-        if e is None or abs(e) > MAX_DIGITS:
-            raise ParseError("number too large (exponent out of range)", text, pos)
+        e = int(exponent[1:]) if len(exponent.lstrip("eE+-0")) <= 8 else None
+        if e is None or abs(e) > max_digits:
+            raise ParseLimitError("number too large (exponent out of range)", text, pos,
+                                  limit="digits", value=max_digits, part=m.group(0)[:20])
         power += e
-    if len(digits) + power > MAX_DIGITS:
-        raise ParseError(f"number too large (over {MAX_DIGITS} digits)", text, pos)
-    value = int(whole + frac or "0")
+    if len(digits) + power > max_digits or -power > max_digits:
+        what = "large" if power > 0 else "small (too many decimal places)"
+        raise ParseLimitError(f"number too {what}: over {max_digits} digits", text, pos,
+                              limit="digits", value=max_digits, part=m.group(0)[:20])
+    value = int(digits)  # leading zeros stripped: Python refuses to read over 4300 digits
     return sympy.Integer(value * 10**power) if power >= 0 else sympy.Rational(value, 10**-power)
 
 
@@ -299,7 +323,8 @@ def _big_integer_power(expr: sympy.Basic) -> bool:
     )
 
 
-_TOWER_MESSAGE = f"power tower too high (at most {MAX_TOWER} levels of variable exponents)"
+def _tower_message(levels: int) -> str:
+    return f"power tower too high (at most {levels} levels of variable exponents)"
 
 
 def _tower_height(expr: sympy.Basic) -> int:
@@ -328,7 +353,7 @@ class _Parser:
         self.depth = 0
         self.abs_depth = 0
         self.numbers_juxtapose = numbers_juxtapose
-        self.deadline = time.perf_counter() + MAX_SECONDS
+        self.lim = budget.current()
 
     # -- helpers -----------------------------------------------------------------
     @property
@@ -342,6 +367,12 @@ class _Parser:
 
     def error(self, message: str, pos: int | None = None) -> ParseError:
         return ParseError(message, self.text, self.tok.pos if pos is None else pos)
+
+    def limit_error(self, message: str, limit: str, pos: int | None = None) -> ParseLimitError:
+        """A refusal by the ``limit`` of :class:`derivkit.budget.Limits` (its value is the one in force)."""
+        at = self.tok.pos if pos is None else pos
+        return ParseLimitError(message, self.text, at, limit=limit, value=getattr(self.lim, limit),
+                               part=budget.shorten(self.text[at:at + 30], 30))
 
     def expect_operand(self) -> None:
         tok = self.tok
@@ -361,13 +392,16 @@ class _Parser:
 
     def enter(self) -> None:
         self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise self.error(f"formula nested too deeply (more than {MAX_DEPTH} levels)")
+        if self.depth > self.lim.depth:
+            raise self.limit_error(f"formula nested too deeply (more than {self.lim.depth} levels)", "depth")
         self.on_time()
 
     def on_time(self) -> None:
-        if time.perf_counter() > self.deadline:
-            raise self.error(f"formula too costly to read (over {MAX_SECONDS:g} s)")
+        try:
+            budget.checkpoint()
+        except LimitError as err:
+            raise ParseLimitError(f"formula too costly to read: {err}", self.text, self.tok.pos,
+                                  limit=err.limit, value=err.value, part=err.part) from None
 
     # -- grammar -----------------------------------------------------------------
     def parse_all(self) -> sympy.Basic:
@@ -427,8 +461,8 @@ class _Parser:
         if first_op is None:
             return factors[0]
         coeffs = (f.as_coeff_Mul()[0] for f in factors)
-        if sum(_digits(c) for c in coeffs if isinstance(c, sympy.Rational)) > MAX_DIGITS:
-            raise self.error(f"number too large (over {MAX_DIGITS} digits)", first_op)
+        if sum(_digits(c) for c in coeffs if isinstance(c, sympy.Rational)) > self.lim.digits:
+            raise self.limit_error(f"number too large (over {self.lim.digits} digits)", "digits", first_op)
         return self.checked(sympy.Mul(*factors), first_op)
 
     def juxtaposed(self, tok: _Token) -> bool:
@@ -469,27 +503,27 @@ class _Parser:
             raise self.error("division by zero (0 to a negative power)", pos)
         if isinstance(exponent, sympy.Rational) and abs(exponent) > 1:
             cost = sum(_digits(q) for q in base.atoms(sympy.Rational) if abs(q) != 1)
-            if float(abs(exponent)) * cost > MAX_DIGITS:
-                raise self.error(
-                    f"power too large: the result would have over {MAX_DIGITS} digits", pos
+            if float(abs(exponent)) * cost > self.lim.digits:
+                raise self.limit_error(
+                    f"power too large: the result would have over {self.lim.digits} digits", "digits", pos
                 )
         if not exponent.is_number:
             if _big_integer_power(exponent):
                 raise self.error(_BIG_EXPONENT_MESSAGE, pos)
-            if max(_tower_height(base), 1 + _tower_height(exponent)) > MAX_TOWER:
-                raise self.error(_TOWER_MESSAGE, pos)
+            if max(_tower_height(base), 1 + _tower_height(exponent)) > self.lim.tower:
+                raise self.limit_error(_tower_message(self.lim.tower), "tower", pos)
         return self.checked(base**exponent, pos)
 
     def checked(self, value: sympy.Basic, pos: int) -> sympy.Basic:
-        """Refuse numbers grown past MAX_DIGITS and undefined values like 1/0."""
+        """Refuse numbers grown past the digits limit and undefined values like 1/0."""
         self.on_time()
         coeff = value
         if isinstance(value, sympy.Mul):
             coeff = value.as_coeff_Mul()[0]
         elif isinstance(value, sympy.Add):
             coeff = value.as_coeff_Add()[0]
-        if isinstance(coeff, sympy.Rational) and _digits(coeff) > MAX_DIGITS:
-            raise self.error(f"number too large (over {MAX_DIGITS} digits)", pos)
+        if isinstance(coeff, sympy.Rational) and _digits(coeff) > self.lim.digits:
+            raise self.limit_error(f"number too large (over {self.lim.digits} digits)", "digits", pos)
         if value.has(sympy.zoo, sympy.nan):
             raise self.error("undefined value (division by zero)", pos)
         return value
@@ -539,6 +573,8 @@ class _Parser:
         m = _LOG_BASE.match(name)
         if m:
             base = sympy.Integer(m.group(1))
+            if _bad_log_base(base):
+                raise ParseError(_LOG_BASE_MESSAGE.format(base=base), self.text, tok.pos)
             return self.call(tok, _Function(lambda x: sympy.log(x, base)))
         if name in FUNCTIONS and (called or name not in _SYMBOL_UNLESS_CALLED):
             return self.call(tok, FUNCTIONS[name])
@@ -626,6 +662,15 @@ class _Parser:
             raise ParseError(
                 f"{tok.text} takes {wanted} argument{plural}, got {n}", self.text, tok.pos
             )
+        if tok.text in _UNDEFINED and n > self.lim.arguments:
+            raise self.limit_error(
+                f"{tok.text} has {n} arguments; an unknown function takes at most {self.lim.arguments}",
+                "arguments", tok.pos)
+        if fn.build is _log and n == 2 and _bad_log_base(args[1]):
+            raise ParseError(_LOG_BASE_MESSAGE.format(base=args[1]), self.text, tok.pos)
+        if power is not None and power.is_number and power.is_negative and not (
+                power == -1 and tok.text in _INVERSES):
+            raise ParseError(_inverse_message(tok.text, power), self.text, tok.pos)
         if fn.build in (sympy.Max, sympy.Min):
             flat = sum(len(a.args) if isinstance(a, (sympy.Max, sympy.Min)) else 1 for a in args)
             if flat > MAX_MINMAX_ARGS:
@@ -636,8 +681,8 @@ class _Parser:
                 )
         if fn.build is sympy.exp and _big_integer_power(args[0]):
             raise ParseError(_BIG_EXPONENT_MESSAGE, self.text, tok.pos)
-        if fn.build is sympy.exp and 1 + _tower_height(args[0]) > MAX_TOWER:
-            raise ParseError(_TOWER_MESSAGE, self.text, tok.pos)
+        if fn.build is sympy.exp and 1 + _tower_height(args[0]) > self.lim.tower:
+            raise self.limit_error(_tower_message(self.lim.tower), "tower", tok.pos)
         if fn.build is sympy.gamma and args[0].is_number and abs(args[0]) > MAX_GAMMA_ARG:
             raise ParseError(
                 f"gamma of a number above {MAX_GAMMA_ARG} is too large to evaluate",
@@ -701,6 +746,19 @@ class _Parser:
                 continue
             self.close("(", open_tok.pos)
             return args
+
+
+_LOG_BASE_MESSAGE = "the base of a logarithm must be a positive number other than 1, not {base}"
+
+
+def _inverse_message(name: str, power: sympy.Basic) -> str:
+    """Why ``f^(-1)(x)`` is refused: it reads as the inverse function, which derivkit does not build."""
+    p = f"({power})"
+    if name in _UNDEFINED:
+        return (f"{name}^{p}(x) reads as the inverse function of {name}, which derivkit cannot differentiate "
+                f"for an unknown {name}; for the reciprocal write 1/{name}(x) or {name}(x)^{p}")
+    return (f"{name}^{p}(x) is ambiguous (the inverse function of {name}, or a power of {name}(x)?): "
+            f"write {name}(x)^{p} for the power")
 
 
 def _is_symbol_name(name: str) -> bool:
@@ -778,8 +836,10 @@ def _keep_decimals(tokens: list[_Token]) -> list[_Token]:
 def _check_length(text: str) -> None:
     if not isinstance(text, str):
         raise ParseError(f"a formula must be a string, not {type(text).__name__}")
-    if len(text) > MAX_LENGTH:
-        raise ParseError(f"formula too long ({len(text)} characters; at most {MAX_LENGTH})")
+    most = budget.current().length
+    if len(text) > most:
+        raise ParseLimitError(f"formula too long ({len(text)} characters; at most {most})",
+                              limit="length", value=most, part=budget.shorten(text, 30))
 
 
 def _build(
@@ -790,17 +850,25 @@ def _build(
     parser = _Parser(text, tokens, numbers_juxtapose=numbers_juxtapose)
     try:
         # The user's structure: a number times a sum stays a product, -2(2x^2 - 1) is not -4x^2 + 2.
-        with distribute(False):
+        try:
+            with distribute(False):
+                return parser.parse_all()
+        except RecursionError:
+            # SymPy can loop on an undistributed sign (tanh(x - 1) against -tanh(1 - x)): build it as SymPy does.
+            parser = _Parser(text, tokens, numbers_juxtapose=numbers_juxtapose)
             return parser.parse_all()
     except ParseError:
         raise
     except RecursionError:
-        raise ParseError(f"formula nested too deeply (more than {MAX_DEPTH} levels)") from None
+        depth = budget.current().depth
+        raise ParseLimitError(f"formula nested too deeply (more than {depth} levels)", limit="depth",
+                              value=depth) from None
     except (TypeError, ValueError, ArithmeticError, AttributeError, NotImplementedError) as exc:
         pos = parser.tokens[min(parser.i, len(parser.tokens) - 1)].pos
         raise ParseError(f"cannot build this formula ({exc})", text, pos) from None
 
 
+@budget.guarded
 def parse(text: str, latex: bool = False, decimals: bool = False) -> sympy.Basic:
     """Read a formula from text, safely; never evaluates Python.
 
@@ -842,6 +910,7 @@ def parse(text: str, latex: bool = False, decimals: bool = False) -> sympy.Basic
     return _build(text, _tokenize(text), decimals=decimals)
 
 
+@budget.guarded
 def parse_equation(text: str, latex: bool = False, decimals: bool = False) -> tuple[sympy.Symbol, sympy.Basic]:
     """Read ``name = formula`` (as in a chain ``y = 3x - 2``); returns ``(Symbol, expr)``.
 

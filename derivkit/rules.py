@@ -38,7 +38,7 @@ import sympy
 from sympy import Abs, Eq, S, sqrt
 
 from derivkit.functions import leaky_relu, relu, sigmoid, softplus, step
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 
 __all__ = ["Rule", "RULES", "FAMILIES", "FAMILY_ALIASES", "RuleTable", "table", "rule_for", "local_derivative",
            "function_rules"]
@@ -80,6 +80,9 @@ class Rule:
     nondifferentiable: str | None = None
     condition: Callable[..., sympy.Basic] | None = None
     kink: Callable[..., sympy.Basic] | None = None
+
+    def __repr__(self) -> str:
+        return brief_repr(self, id=self.id, name=self.name, text=self.text)
 
     def to_dict(self) -> dict:
         """The rule as JSON-serialisable data (no callables)."""

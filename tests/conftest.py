@@ -16,3 +16,21 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def derivkit_cli():
+    """Run ``python -m derivkit ARGS`` in a fresh process: ``run(*args, input=None, env=None)``."""
+
+    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 120):
+        full_env = {**os.environ, **(env or {})}
+        return subprocess.run([sys.executable, "-m", "derivkit", *args], input=input, capture_output=True,
+                              text=True, env=full_env, timeout=timeout)
+
+    return run

@@ -58,7 +58,7 @@ def test_emit_code_runs(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--layers", "2,x"], "layer sizes must be integers"),
+    (["--layers", "2,x"], "layer sizes are whole numbers"),
     (["--loss", "foo"], "unknown loss 'foo'"),
     (["--activation", "bar"], "unknown elementwise function 'bar'"),
     (["--param", "H_in"], "H_in is not a parameter"),

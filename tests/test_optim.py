@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from derivkit.errors import InputError, ShapeError
-from derivkit.optim import GD, Adam, CosineDecay, ExponentialDecay, Momentum, Nesterov, StepDecay, make_optimizer
+from derivkit.optim import (
+    GD, SGD, Adam, AdamW, CosineDecay, ExponentialDecay, Momentum, Nesterov, StepDecay, make_optimizer,
+)
 
 
 def grad_f(b):  # f(b) = 5 b^2 - 3 b + 2
@@ -87,7 +89,9 @@ def test_all_minimise_a_quadratic(make):
     assert run(make(), 300)[-1] == pytest.approx(0.3, abs=1e-3)
 
 
-@pytest.mark.parametrize("make", [lambda: Momentum(0.05, 0.9), lambda: Adam(0.05)])
+@pytest.mark.parametrize("make", [lambda: Momentum(0.05, 0.9), lambda: Adam(0.05),
+                                  lambda: SGD(0.05, momentum=0.9, weight_decay=0.01),
+                                  lambda: AdamW(0.05, weight_decay=0.01)])
 def test_state_dict_resumes_exactly(make):
     full = run(make(), 10)
     opt = make()
@@ -151,6 +155,13 @@ def test_agrees_with_pytorch():
         (Adam(0.01), lambda p: torch.optim.Adam([p], lr=0.01)),
         (Momentum(0.01, 0.9), lambda p: torch.optim.SGD([p], lr=0.01, momentum=0.9)),
         (Nesterov(0.01, 0.9), lambda p: torch.optim.SGD([p], lr=0.01, momentum=0.9, nesterov=True)),
+        (SGD(0.01, momentum=0.9, dampening=0.3, weight_decay=0.1),
+         lambda p: torch.optim.SGD([p], lr=0.01, momentum=0.9, dampening=0.3, weight_decay=0.1)),
+        (SGD(0.01, momentum=0.8, nesterov=True, weight_decay=0.05),
+         lambda p: torch.optim.SGD([p], lr=0.01, momentum=0.8, nesterov=True, weight_decay=0.05)),
+        (Adam(0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1),
+         lambda p: torch.optim.Adam([p], lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
+        (AdamW(0.01, weight_decay=0.1), lambda p: torch.optim.AdamW([p], lr=0.01, weight_decay=0.1)),
     ]:
         params = {"w": w0.copy()}
         tp = torch.tensor(w0.copy(), dtype=torch.float64, requires_grad=True)
@@ -186,3 +197,116 @@ def test_adam_state_by_name_survives_a_change_of_parameters():
     assert state["m"]["a"] == pytest.approx(np.full((2, 2), 0.2)) and state["m"]["b"] == pytest.approx(np.full(3, -0.1))
     opt.step(p, {"a": np.full((2, 2), 2.0)})  # only a: its moments carry on
     assert opt.state_dict()["state"]["m"]["a"] == pytest.approx(np.full((2, 2), 0.9 * 0.2 + 0.2))
+
+
+# PyTorch's keyword names, the course's names as aliases ------------------------------------
+
+
+def test_pytorch_keywords():
+    assert run(SGD(0.01, momentum=0.5), 3) == pytest.approx([3.63, 3.112, 2.5718], abs=1e-12)
+    assert run(SGD(lr=0.01), 3) == pytest.approx([3.63, 3.297, 2.9973], abs=1e-12)
+    assert run(Momentum(lr=0.01, momentum=0.5), 3) == pytest.approx([3.63, 3.112, 2.5718], abs=1e-12)
+    assert run(Nesterov(lr=0.01, momentum=0.5), 1) == pytest.approx([3.445])
+    assert Momentum(0.01).momentum == 0.9  # PyTorch users' usual value is the default
+    opt = Adam(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)
+    assert (opt.beta1, opt.beta2, opt.betas, opt.eps, opt.weight_decay) == (0.8, 0.99, (0.8, 0.99), 1e-6, 0.1)
+
+
+def test_course_names_are_aliases():
+    assert run(Momentum(0.01, eta=0.5), 3) == run(Momentum(0.01, momentum=0.5), 3)
+    assert Momentum(0.01, eta=0.3).eta == Momentum(0.01, momentum=0.3).momentum == 0.3
+    assert Adam(0.01, beta1=0.8, beta2=0.99).betas == (0.8, 0.99)
+    with pytest.raises(InputError, match="not both"):
+        Momentum(0.01, momentum=0.5, eta=0.5)
+
+
+def test_make_optimizer_passes_keywords_and_names_unknown_ones():
+    opt = make_optimizer("sgd", lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3)
+    assert isinstance(opt, SGD) and (opt.momentum, opt.nesterov, opt.weight_decay) == (0.9, True, 1e-3)
+    assert make_optimizer("momentum", lr=0.1, eta=0.5).momentum == 0.5
+    assert isinstance(make_optimizer("adamw"), AdamW)
+    with pytest.raises(InputError, match="GD optimiser takes no momentum keyword"):
+        make_optimizer("gd", lr=0.1, momentum=0.9)
+
+
+def test_reprs_use_the_keyword_names():
+    assert repr(GD(0.1)) == "GD(lr=0.1)"
+    assert repr(SGD(0.1, momentum=0.9, nesterov=True)) == "SGD(lr=0.1, momentum=0.9, nesterov=True)"
+    assert repr(Momentum(0.01, eta=0.5)) == "Momentum(lr=0.01, momentum=0.5)"
+    assert repr(Adam(0.01, weight_decay=0.1)) == "Adam(lr=0.01, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.1)"
+
+
+def test_bad_keywords():
+    with pytest.raises(InputError, match="Nesterov momentum needs a momentum above 0"):
+        SGD(0.1, nesterov=True)
+    with pytest.raises(InputError, match="weight_decay"):
+        SGD(0.1, weight_decay=-1)
+    with pytest.raises(InputError, match="betas must be a pair"):
+        Adam(0.1, betas=0.9)
+    with pytest.raises(InputError, match="momentum"):
+        SGD(0.1, momentum=1.0)
+
+
+# Weight decay, by PyTorch's definitions (torch.optim docs), with numbers checked by hand --------
+
+
+def steps(opt, w0, g, n=1):
+    """The weights after ``n`` steps of ``opt`` from ``w0`` with the constant gradient ``g``."""
+    p = {"w": np.array(w0, dtype=float)}
+    for _ in range(n):
+        opt.step(p, {"w": np.array(g, dtype=float)})
+    return p["w"]
+
+
+def test_sgd_weight_decay_by_hand():
+    # g' = g + wd w = 1 + 0.01*2 = 1.02; w = 2 - 0.1*1.02 = 1.898
+    assert steps(SGD(0.1, weight_decay=0.01), [2.0], [1.0])[0] == pytest.approx(1.898, abs=1e-15)
+    # with momentum 0.5: step 1 buf = 1.02, w = 1.898; step 2 (g = 1) g' = 1.01898,
+    # buf = 0.5*1.02 + 1.01898 = 1.52898, w = 1.898 - 0.152898 = 1.745102
+    assert steps(SGD(0.1, momentum=0.5, weight_decay=0.01), [2.0], [1.0], 2)[0] == pytest.approx(1.745102, abs=1e-12)
+
+
+def test_weight_decay_alone_shrinks_geometrically():
+    # zero loss gradient: w_t = w_0 (1 - lr wd)^t for SGD and GD
+    for opt in (SGD(0.1, weight_decay=0.5), GD(0.1, weight_decay=0.5)):
+        assert steps(opt, [1.0, -4.0], [0.0, 0.0], 3) == pytest.approx(np.array([1.0, -4.0]) * 0.95**3, rel=1e-14)
+
+
+def test_dampening_by_hand():
+    # buf1 = g = 2 (no dampening at the first step), buf2 = 0.9*2 + 0.5*2 = 2.8; w = 1 - 0.1*(2 + 2.8) = 0.52
+    assert steps(SGD(0.1, momentum=0.9, dampening=0.5), [1.0], [2.0], 2)[0] == pytest.approx(0.52, abs=1e-14)
+
+
+def test_adam_weight_decay_is_added_to_the_gradient():
+    # g = 0, w = 1, wd = 0.5: g' = 0.5, m^ = 0.5, v^ = 0.25: the first step moves by lr = 0.1
+    assert steps(Adam(0.1, weight_decay=0.5), [1.0], [0.0])[0] == pytest.approx(0.9, abs=1e-7)
+
+
+def test_adamw_decay_is_decoupled():
+    # w = 2 (1 - 0.1*0.5) = 1.9, then Adam's first step with g = 3 moves by lr: 1.8
+    assert steps(AdamW(0.1, weight_decay=0.5), [2.0], [3.0])[0] == pytest.approx(1.8, abs=1e-7)
+    assert AdamW().weight_decay == 0.01
+
+
+@settings(max_examples=30)
+@given(lr=st.floats(0.001, 0.1), mom=st.floats(0.0, 0.95), wd=st.floats(0.0, 0.5), b0=st.floats(-10, 10))
+def test_sgd_is_torchs_recurrence_for_any_hyperparameters(lr, mom, wd, b0):
+    # torch.optim.SGD's documented algorithm, written out for one weight
+    b, buf, expected = b0, None, []
+    for _ in range(6):
+        g = grad_f(b) + wd * b
+        buf = g if buf is None else mom * buf + g
+        b = b - lr * (buf if mom else g)
+        expected.append(b)
+    assert run(SGD(lr, momentum=mom, weight_decay=wd), 6, b0) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+def test_cli_train_takes_the_same_names(capsys):
+    from derivkit.cli import main
+
+    argv = ["train", "--data", "regression", "--epochs", "2", "--optimizer", "sgd", "--lr", "0.01",
+            "--momentum", "0.5", "--weight-decay", "0.1"]
+    assert main(argv) == 0
+    assert "SGD(lr=0.01, momentum=0.5, weight_decay=0.1)" in capsys.readouterr().out
+    assert main(argv[:5] + ["--optimizer", "momentum", "--momentum", "0.5"]) == 0
+    assert "Momentum(lr=0.05, momentum=0.5)" in capsys.readouterr().out

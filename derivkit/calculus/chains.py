@@ -45,14 +45,16 @@ from typing import Any, Iterable, Mapping, Union
 
 import sympy
 
+from derivkit import budget
 from derivkit.notation import expr_latex
 from derivkit.calculus.derivation import Derivation
 from derivkit.calculus.several import MAX_EXPANDED_TERMS, compact, terms_bound
 from derivkit.calculus.steps import derive
 from derivkit.errors import InputError
 from derivkit.inputs import as_expr, as_number, as_symbol, as_symbols
+from derivkit.magnitude import value_at
 from derivkit.parsing import parse_equation
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 
 __all__ = ["chain", "Chain", "ChainAt", "MAX_PATHS"]
 
@@ -179,6 +181,9 @@ class ChainAt(Renderable):
     result: sympy.Basic
     substituted_value: sympy.Basic | None
 
+    def __repr__(self) -> str:
+        return brief_repr(self, values=self.values, factors=self.factors, result=self.result)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "chain": self.chain.to_dict(),
@@ -219,6 +224,9 @@ class Chain(Renderable):
     substituted_derivation: Derivation | None
     label: str = ""
     notes: tuple[str, ...] = field(default=())
+
+    def __repr__(self) -> str:
+        return brief_repr(self, equations=dict(self.equations), wrt=self.wrt, output=self.output, result=self.result)
 
     @property
     def paths(self) -> tuple[tuple[tuple[str, ...], sympy.Basic], ...]:
@@ -299,7 +307,7 @@ class Chain(Renderable):
 
 def _value(expr: sympy.Basic, known: Mapping[sympy.Symbol, sympy.Basic]) -> sympy.Basic:
     """``expr`` at the point, exact (numbers combine on their own; no slow simplification)."""
-    return compact(expr.xreplace({s: known[s] for s in expr.free_symbols if s in known}))
+    return compact(value_at(expr, {s: known[s] for s in expr.free_symbols if s in known}))
 
 
 def _undefined_symbols(eqs: list[Equation], defined: Mapping[str, sympy.Symbol]) -> list[sympy.Symbol]:
@@ -403,6 +411,7 @@ def _paths(
     return edges, paths
 
 
+@budget.guarded
 def chain(
     equations: Equations,
     wrt,

@@ -18,7 +18,7 @@ import sympy
 
 from derivkit.notation import expr_latex, expr_text
 from derivkit.inputs import substitute
-from derivkit.renderable import Renderable
+from derivkit.renderable import Count, Renderable, brief_repr
 
 __all__ = ["Step", "Derivation", "Math", "Piece", "Note", "sentence", "math", "note"]
 
@@ -107,6 +107,10 @@ class Step(Renderable):
     pieces: tuple[Piece, ...] = ()
     equation: Math | None = None
 
+    def __repr__(self) -> str:
+        more = {"substeps": Count.of(len(self.substeps), "step")} if self.substeps else {}
+        return brief_repr(self, rule=self.rule, expr=self.expr, wrt=self.wrt, result=self.result, **more)
+
     def walk(self) -> Iterator["Step"]:
         """Yield this step and all sub-steps in the order a reader meets them."""
         yield self
@@ -156,6 +160,10 @@ class Derivation(Renderable):
     def rules(self) -> tuple[str, ...]:
         """Rule ids in the order a reader meets them, repeats kept."""
         return tuple(s.rule for s in self.steps.walk())
+
+    def __repr__(self) -> str:
+        order = {"order": self.order} if self.order != 1 else {}
+        return brief_repr(self, expr=self.expr, wrt=self.wrt, **order, result=self.result, rules=self.rules)
 
     def at(self, **values) -> sympy.Basic:
         """The derivative's value at a point, exact where the inputs are exact."""

@@ -33,13 +33,14 @@ from typing import Any, Iterable, Iterator, Union
 
 import sympy
 
+from derivkit import budget
 from derivkit.notation import expr_latex
 from derivkit.calculus.derivation import Derivation
 from derivkit.calculus.steps import derive
 from derivkit.decimals import snap_floats
 from derivkit.errors import InputError
 from derivkit.inputs import as_expr, as_number, as_symbols, substitute
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 
 __all__ = ["MatrixDerivation", "MatrixAt", "gradient", "jacobian", "hessian", "compact", "terms_bound", "LAYOUTS"]
 
@@ -154,6 +155,9 @@ result or its expansion where that is shorter). ``derivations`` has the
     first: tuple[Derivation, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
+    def __repr__(self) -> str:
+        return brief_repr(self, kind=self.kind, exprs=self.exprs, wrt=self.wrt, result=self.result)
+
     @property
     def expr(self) -> sympy.Basic:
         """The function (the first one, for a Jacobian)."""
@@ -234,6 +238,9 @@ class MatrixAt(Renderable):
     point: tuple[tuple[str, sympy.Basic], ...]
     value: sympy.Matrix
 
+    def __repr__(self) -> str:
+        return brief_repr(self, kind=self.derivation.kind, at=dict(self.point), value=self.value)
+
     def to_dict(self) -> dict[str, Any]:
         rows, cols = self.value.shape
         return {
@@ -262,6 +269,17 @@ def _variables(wrt, exprs: Iterable[sympy.Basic]) -> tuple[sympy.Symbol, ...]:
     return tuple(free.get(s.name, s) for s in as_symbols(wrt, exprs))
 
 
+def _refuse_entries(kind: str, count: int, shape: str) -> None:
+    """Refuse a matrix whose entries would take too long to derive (the ``entries`` limit)."""
+    budget.refuse_above("entries", count, f"the {kind} ({shape}) derives {count:,} entries, which")
+
+
+def _derived(expr: sympy.Basic, x: sympy.Symbol) -> Derivation:
+    budget.checkpoint()
+    return derive(expr, x)
+
+
+@budget.guarded
 def gradient(f: ExprOrStr, wrt, *, decimals: bool = False) -> MatrixDerivation:
     """The gradient of ``f`` as a column, each partial derivative derived step by step.
 
@@ -275,11 +293,13 @@ def gradient(f: ExprOrStr, wrt, *, decimals: bool = False) -> MatrixDerivation:
     """
     expr = _function(f, decimals=decimals)
     syms = _variables(wrt, [expr])
-    derivs = tuple(derive(expr, s) for s in syms)
+    _refuse_entries("gradient", len(syms), f"in {len(syms)} variables")
+    derivs = tuple(_derived(expr, s) for s in syms)
     result = sympy.Matrix([[_entry(d.result)] for d in derivs])
     return MatrixDerivation("gradient", (expr,), syms, result, derivs)
 
 
+@budget.guarded
 def jacobian(fs, wrt, *, decimals: bool = False) -> MatrixDerivation:
     """The Jacobian of the functions ``fs`` (numerator layout: row i is ``f_i``).
 
@@ -312,11 +332,13 @@ def jacobian(fs, wrt, *, decimals: bool = False) -> MatrixDerivation:
         raise InputError("no functions given for the Jacobian")
     exprs = tuple(_function(f, what=f"function {k + 1}", decimals=decimals) for k, f in enumerate(items))
     syms = _variables(wrt, exprs)
-    derivs = tuple(tuple(derive(e, s) for s in syms) for e in exprs)
+    _refuse_entries("Jacobian", len(exprs) * len(syms), f"{len(exprs)} x {len(syms)}")
+    derivs = tuple(tuple(_derived(e, s) for s in syms) for e in exprs)
     result = sympy.Matrix([[_entry(d.result) for d in row] for row in derivs])
     return MatrixDerivation("jacobian", exprs, syms, result, derivs)
 
 
+@budget.guarded
 def hessian(f: ExprOrStr, wrt, *, decimals: bool = False) -> MatrixDerivation:
     """The Hessian ``H_ij = d/dx_j (df/dx_i)`` of ``f``, each mixed partial derived once.
 
@@ -330,12 +352,13 @@ def hessian(f: ExprOrStr, wrt, *, decimals: bool = False) -> MatrixDerivation:
     """
     expr = _function(f, decimals=decimals)
     syms = _variables(wrt, [expr])
-    first = tuple(derive(expr, s) for s in syms)
     n = len(syms)
+    _refuse_entries("Hessian", n * (n + 1) // 2 + n, f"in {n} variables: {n} first partials and {n * (n + 1) // 2} second")
+    first = tuple(_derived(expr, s) for s in syms)
     upper: dict[tuple[int, int], Derivation] = {}
     for i in range(n):
         for j in range(i, n):
-            upper[i, j] = derive(first[i].result, syms[j])
+            upper[i, j] = _derived(first[i].result, syms[j])
     derivs = tuple(tuple(upper[min(i, j), max(i, j)] for j in range(n)) for i in range(n))
     result = sympy.Matrix([[_entry(d.result) for d in row] for row in derivs])
     notes = (SYMMETRY_NOTE,) if n > 1 else ()

@@ -43,15 +43,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 import sympy
+
+from derivkit.budget import checkpoint
 from derivkit.functions import relu, sigmoid, softplus, step
 from derivkit.notation import expr_text
-
-try:
-    from derivkit.budget import checkpoint
-except ImportError:  # pragma: no cover - older trees without the budget mechanism
-
-    def checkpoint() -> None:
-        """No budget mechanism: nothing to check."""
 
 
 __all__ = ["Rewrite", "Move", "MOVES", "teacher_rewrites", "tidy", "sigmoid_form", "same_value", "size", "cost"]
@@ -97,6 +92,8 @@ _CMATH = {
 def _num(e: sympy.Basic, point: dict) -> complex:
     """The value of ``e`` at ``point`` in double precision (fast; SymPy's evalf only as a last resort)."""
     if e.is_Symbol:
+        if e not in point:  # a bound variable (of a Subs or Derivative): no value here
+            raise ValueError(f"{e} has no value at this point")
         return point[e]
     if e.is_Number or e.is_NumberSymbol:
         return complex(e)
@@ -133,7 +130,7 @@ def same_value(a: sympy.Basic, b: sympy.Basic, tries: int = 4, seed: int = 7) ->
         point = {s: complex(rng.uniform(0.2, 1.3), rng.uniform(-0.3, 0.3)) for s in syms}
         try:
             va, vb = _num(a, point), _num(b, point)
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError):
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, RecursionError):
             continue
         if not all(v == v and abs(v) < 1e100 for v in (va, vb)):
             continue

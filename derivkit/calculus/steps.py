@@ -28,33 +28,30 @@ from typing import Any, Iterator
 import sympy
 from sympy.core.function import AppliedUndef
 
+from derivkit import budget
 from derivkit.calculus import kinks
 from derivkit.calculus.derivation import Derivation, Math, Step, math, note, sentence
 from derivkit.calculus.simplify import teacher_rewrites
 from derivkit.decimals import snap_floats
-from derivkit.errors import InputError, LimitError
+from derivkit.errors import DomainError, InputError, LimitError
 from derivkit.inputs import ExprLike, SymbolLike, as_expr, as_symbol
 from derivkit.notation import derivative_latex, derivative_text, expr_latex, expr_text
 from derivkit.rules import RULES, Rule, rule_for
 
-try:
-    from derivkit.budget import checkpoint
-except ImportError:  # pragma: no cover - older trees without the budget mechanism
-
-    def checkpoint() -> None:
-        """No budget mechanism: nothing to check."""
-
 __all__ = ["derive", "MAX_NODES", "MAX_DEPTH", "MAX_ORDER"]
 
+# The limits are those of derivkit.budget (change them with derivkit.limits); these names give
+# their defaults.
+
 #: Largest expression (nodes of its tree) the engine accepts, and the largest derivative it builds.
-MAX_NODES = 5000
-MAX_RESULT_NODES = 100000
+MAX_NODES = budget.DEFAULTS.nodes
+MAX_RESULT_NODES = budget.DEFAULTS.result_nodes
 #: Largest (factors x nodes) of a product the product rule writes out (it writes factors^2 terms).
 MAX_PRODUCT_WORK = 1_000_000
-#: Deepest nesting accepted (``sin(sin(sin(...)))``).
-MAX_DEPTH = 150
+#: Deepest expression tree accepted (``sin(sin(sin(...)))``): 1.5 times the nesting limit of a formula.
+MAX_DEPTH = 3 * budget.DEFAULTS.depth // 2
 #: Highest order accepted.
-MAX_ORDER = 50
+MAX_ORDER = budget.DEFAULTS.order
 
 _LETTERS = ("u", "v", "w")
 
@@ -64,28 +61,43 @@ def _t(expr) -> str:
     return expr_text(expr)
 
 
+def _tree_depth() -> int:
+    return 3 * budget.current().depth // 2
+
+
 def _measure(expr: sympy.Basic, max_nodes: int) -> tuple[int, int]:
     """(number of nodes, depth) of ``expr``; stops counting once either limit is passed."""
     nodes, deepest, stack = 0, 0, [(expr, 1)]
+    most = _tree_depth()
     while stack:
         node, d = stack.pop()
         nodes += 1
         deepest = max(deepest, d)
-        if deepest > MAX_DEPTH or nodes > max_nodes:
+        if deepest > most or nodes > max_nodes:
             break
         stack.extend((a, d + 1) for a in node.args)
     return nodes, deepest
 
 
 def _check_size(expr: sympy.Basic, what: str) -> None:
-    limit = MAX_NODES if what == "expression" else MAX_RESULT_NODES
+    lim = budget.current()
+    name = "nodes" if what == "expression" else "result_nodes"
+    limit = getattr(lim, name)
     nodes, depth = _measure(expr, limit)
-    if depth > MAX_DEPTH:
-        raise InputError(f"the {what} is nested more than {MAX_DEPTH} levels deep; derivkit refuses it")
+    if depth > _tree_depth():
+        raise LimitError(f"the {what} is nested more than {_tree_depth()} levels deep; derivkit refuses it",
+                         limit="depth", value=lim.depth, part=budget.shorten(expr))
     if nodes > limit:
-        raise InputError(
-            f"the {what} is too large to derive step by step (more than {limit} nodes in its tree)"
+        raise LimitError(
+            f"the {what} is too large to derive step by step (more than {limit:,} nodes in its tree; "
+            f"the {budget.DESCRIPTIONS[name]})", limit=name, value=limit, part=budget.shorten(expr)
         )
+    for f in expr.atoms(AppliedUndef):
+        if len(f.args) > lim.arguments:
+            raise LimitError(
+                f"the unknown function {type(f).__name__} has {len(f.args)} arguments; derivkit derives "
+                f"unknown functions of at most {lim.arguments} (the argument limit)",
+                limit="arguments", value=lim.arguments, part=budget.shorten(f))
 
 
 class _Engine:
@@ -112,7 +124,7 @@ class _Engine:
 
     # ---------------------------------------------------------------- dispatch
     def d(self, e: sympy.Basic, x: sympy.Symbol) -> Step:
-        checkpoint()
+        budget.checkpoint()
         if not e.has(x):
             return _step("constant", e, x, sympy.S.Zero, _said("constant", e, x, sympy.S.Zero))
         if e == x:
@@ -202,7 +214,7 @@ class _Engine:
             raise LimitError(
                 f"a product of {len(factors)} factors is too large to derive step by step: the product rule "
                 f"would write {len(factors)} terms of {len(factors)} factors each",
-                limit="size", value=MAX_PRODUCT_WORK,
+                limit="nodes", value=budget.current().nodes, part=budget.shorten(e),
             )
         subs = [self.d(f, x) for f in factors]
         total = sympy.Add(*[sympy.Mul(*(factors[:i] + [s.result] + factors[i + 1:])) for i, s in enumerate(subs)])
@@ -240,6 +252,8 @@ class _Engine:
                                   rf"\frac{{d}}{{d{expr_latex(u)}}} {expr_latex(u)}^{{n}} = n {expr_latex(u)}^{{n-1}}"),
                              "."))
             return self._maybe_chain(e, base, x, outer, rule)
+        if base.is_zero:
+            return _zero_power(e, n, x)
         if not base.has(x):
             rule = RULES["exponential"]
             outer = lambda u: _step(
@@ -414,6 +428,17 @@ class _Engine:
 
 
 # -------------------------------------------------------------------- helpers
+def _zero_power(e, g, x) -> Step:
+    """``0^g``: 0 where ``g > 0`` and undefined elsewhere, so its derivative is 0 where it exists.
+
+    (The exponential rule would give ``0^g ln 0``, which is undefined everywhere.)
+    """
+    text = (f"{_t(e)} is 0 wherever it is defined (where {_t(g)} > 0), so it is constant there and its "
+            "derivative is 0 (constant rule); the exponential rule a^u ln(a) needs a > 0.")
+    notes = (f"{_t(e)} is undefined where {_t(g)} <= 0.",)
+    return _step("constant", e, x, sympy.S.Zero, text, notes=notes)
+
+
 def _step(rule: str, expr, wrt, result, said, substeps=(), let=(), notes=()) -> Step:
     assert rule in RULES, rule
     text, pieces = said if isinstance(said, tuple) else (said, ())
@@ -589,6 +614,7 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+@budget.guarded
 def derive(expr: ExprLike, wrt: SymbolLike, order: int = 1, *, decimals: bool = False) -> Derivation:
     """Differentiate ``expr`` with respect to ``wrt`` (``order`` times), step by step.
 
@@ -621,8 +647,10 @@ def derive(expr: ExprLike, wrt: SymbolLike, order: int = 1, *, decimals: bool = 
         x = next((s for s in e.free_symbols if isinstance(s, sympy.Symbol) and s.name == x.name), x)
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         raise InputError(f"the order must be a positive whole number, not {order!r}")
-    if order > MAX_ORDER:
-        raise InputError(f"the order {order} is too high; derivkit derives at most order {MAX_ORDER}")
+    most = budget.current().order
+    if order > most:
+        raise LimitError(f"the order {order} is too high; derivkit derives at most order {most} (the order limit)",
+                         limit="order", value=most, part=str(order))
     _check_size(e, "expression")
     stages: list[Step] = []
     current = e
@@ -643,5 +671,7 @@ def derive(expr: ExprLike, wrt: SymbolLike, order: int = 1, *, decimals: bool = 
         for n in _notes(stage, x):
             if n not in notes:
                 notes.append(n)
+    if current.has(sympy.zoo, sympy.nan):
+        raise DomainError(f"the derivative of {_t(e)} is undefined everywhere ({_t(current)})")
     return Derivation(expr=e, wrt=x, order=order, result=current, steps=root, stages=tuple(stages),
                       notes=tuple(notes))

@@ -1,9 +1,16 @@
 """The ``derivkit`` command line: argument parsing and printing, no maths.
 
 Each module of this package defines one or more subcommands through
-``register(subparsers)``; ``ORDER`` places them in ``derivkit --help``.
-Exit status: 0 on success, 1 when a check finds the claimed answer wrong,
-2 on bad input (a one-line error on stderr, never a traceback).
+``register(subparsers)``; ``ORDER`` places them in ``derivkit --help``. A new
+module is picked up by itself; only the helper modules named in ``HELPERS``
+define no command. Command modules import their heavy dependencies (SymPy,
+NumPy, the library) inside their ``run`` functions, so building the parser
+stays cheap and a command pays only for what it uses.
+
+Exit status (:data:`EXIT_STATUSES`): 0 done (a checked answer is right), 1 a
+check found the claimed answer wrong, 2 bad input or work refused at a limit
+(one line on standard error), 3 an internal error (a bug in derivkit; ``--debug``
+shows the traceback), 130 interrupted with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -11,30 +18,131 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import re
 import sys
+from typing import Any, NoReturn, Sequence
 
 from derivkit import __version__
-from derivkit.errors import DerivkitError, ParseError
+from derivkit.cli import ascii
+from derivkit.cli.common import EXIT_BAD_INPUT, EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, EXIT_WRONG, reset_input
+from derivkit.errors import DerivkitError, LimitError, ParseError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "EXIT_STATUSES", "HELPERS"]
 
-_SKIP = {"common"}
+#: Modules of this package that define no command.
+HELPERS = frozenset({"common", "ascii", "progress"})
+
+EXIT_STATUSES = {
+    EXIT_OK: "done; a checked answer is right",
+    EXIT_WRONG: "a check found the claimed answer wrong",
+    EXIT_BAD_INPUT: "bad input, or work refused at one of derivkit's limits (the error on stderr)",
+    EXIT_BUG: "an internal error: a bug in derivkit (--debug shows the traceback)",
+    EXIT_INTERRUPTED: "interrupted with Ctrl-C (train --save keeps the run)",
+}
+
+EPILOG = (
+    "input:\n"
+    "  EXPR is read by derivkit's safe parser: x^2 or x**2, 2x, e, pi, ln, sigmoid, relu, ...\n"
+    "  -         read the expression from standard input:  echo \"sin(x^2)\" | derivkit derive -\n"
+    "  @FILE     read it from a file (one formula per line where a command takes several)\n"
+    "  a formula may start with a minus sign:  derivkit check \"5 - x^2\" --claimed \"-2x\" --wrt x\n"
+    "  after --, every argument is a formula or a positional argument, never an option\n"
+    "\nexit status:\n"
+    + "".join(f"  {code:<5} {meaning}\n" for code, meaning in EXIT_STATUSES.items())
+    + "\nRun 'derivkit COMMAND --help' for a command's options and examples."
+)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, with usage errors on one line of standard error (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        message = message.replace("' -", "'-").replace("  -", " -")  # the space protect_formulas adds
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _commands() -> list[Any]:
+    modules = [importlib.import_module(f"{__name__}.{info.name}")
+               for info in pkgutil.iter_modules(__path__) if info.name not in HELPERS]
+    return sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="derivkit",
         description="The calculus of deep learning: worked derivations, checked gradients, fast training.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"derivkit {__version__}")
+    parser.add_argument("--debug", action="store_true", help="on an internal error, print the traceback")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    modules = []
-    for info in pkgutil.iter_modules(__path__):
-        if info.name not in _SKIP:
-            modules.append(importlib.import_module(f"{__name__}.{info.name}"))
-    for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__)):
+    for module in _commands():
         module.register(sub)
+    for command in sub.choices.values():
+        if "--debug" not in command._option_string_actions:
+            command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                                 help=argparse.SUPPRESS)
     return parser
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+_OPTION_VALUE = re.compile(r"[\w.,:=+-]*")
+
+
+def _is_option(token: str, parser: argparse.ArgumentParser) -> bool:
+    """Whether argparse would (rightly) read ``token`` as one of ``parser``'s options."""
+    options = parser._option_string_actions
+    if token in options:
+        return True
+    short = options.get(token[:2])
+    if short is not None:  # -n2, or a cluster of flags such as -qh
+        return bool(_OPTION_VALUE.fullmatch(token[2:])) if short.nargs != 0 else token[2:].isalpha()
+    return False
+
+
+def protect_formulas(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """Let arguments that start with ``-`` but are no option be values (``-sec(x)^2``).
+
+    argparse reads any argument that starts with ``-`` as an option. After the
+    command's name, an argument that starts with a single ``-`` and is none of
+    the command's options gets a leading space, which argparse does not take
+    for an option and the parser ignores. Arguments after ``--`` are left alone.
+
+    >>> p = build_parser()
+    >>> protect_formulas(p, ["check", "sec(x)", "--claimed", "-sec(x)^2", "-n", "1", "--wrt", "x"])
+    ['check', 'sec(x)', '--claimed', ' -sec(x)^2', '-n', '1', '--wrt', 'x']
+    """
+    commands = _subparsers(parser)
+    out: list[str] = []
+    command: argparse.ArgumentParser | None = None
+    tokens = list(argv)
+    for i, token in enumerate(tokens):
+        if token == "--":
+            out.extend(tokens[i:])
+            break
+        if command is None:
+            command = commands.get(token)
+            out.append(token)
+        elif token.startswith("-") and not token.startswith("--") and len(token) > 1 and not _is_option(token, command):
+            out.append(" " + token)
+        else:
+            out.append(token)
+    return out
+
+
+def _unprotect(args: argparse.Namespace) -> None:
+    for name, value in vars(args).items():
+        if isinstance(value, str) and value.startswith(" -"):
+            setattr(args, name, value[1:])
+        elif isinstance(value, list):
+            setattr(args, name, [v[1:] if isinstance(v, str) and v.startswith(" -") else v for v in value])
 
 
 def one_line(err: BaseException) -> str:
@@ -45,22 +153,97 @@ def one_line(err: BaseException) -> str:
     return " ".join(str(err).split("\n")[0].split())
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "run", None) is None:
-        parser.print_help(sys.stderr)
-        return 2
+def _where_to_report() -> str:
+    """The project's issue tracker, from the installed package's metadata, if it names one."""
     try:
-        return int(args.run(args) or 0)
-    except DerivkitError as err:
-        print(f"derivkit {args.command}: error: {one_line(err)}", file=sys.stderr)
-        return 2
-    except RecursionError:
-        print(f"derivkit {args.command}: error: the expression is too deeply nested", file=sys.stderr)
-        return 2
+        from importlib.metadata import metadata
+
+        urls = metadata("derivkit").get_all("Project-URL") or []
+    except Exception:  # noqa: BLE001 - metadata is a courtesy here, never a second failure
+        urls = []
+    links = {}
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        links[label.strip().lower()] = url.strip()
+    for label in ("issues", "bug tracker", "tracker", "bugs", "source", "repository", "homepage"):
+        if links.get(label):
+            url = links[label]
+            return f"{url}/issues" if label in ("source", "repository") and "github.com" in url else url
+    return "derivkit's issue tracker"
+
+
+def _internal_error(command: str, err: BaseException, debug: bool) -> int:
+    if debug:
+        import traceback
+
+        traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
+    detail = one_line(err)
+    what = type(err).__name__ + (f": {detail}" if detail else "")
+    if len(what) > 160:
+        what = what[:157] + "..."
+    hint = "" if debug else "; run it again with --debug for the traceback"
+    print(f"derivkit {command}: internal error ({what}). This is a bug in derivkit: please report it at "
+          f"{_where_to_report()} with the command you ran{hint}.", file=sys.stderr)
+    return EXIT_BUG
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of our output left (``derivkit ... | head``): stop without a second error at exit."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
+    ascii.install(sys.stdout, sys.stderr)
+    reset_input()
+    command, debug = "", False
+    try:
+        parser = build_parser()
+        tokens = list(sys.argv[1:] if argv is None else argv)
+        debug = "--debug" in tokens[: tokens.index("--") if "--" in tokens else len(tokens)]
+        try:
+            args = parser.parse_args(protect_formulas(parser, tokens))
+        except SystemExit as stop:  # --help, --version, or a usage error argparse has printed
+            return stop.code if isinstance(stop.code, int) else EXIT_BAD_INPUT
+        _unprotect(args)
+        command = args.command or ""
+        debug = bool(getattr(args, "debug", False))
+        if getattr(args, "run", None) is None:
+            parser.print_help(sys.stderr)
+            return EXIT_BAD_INPUT
+        return int(args.run(args) or EXIT_OK)
     except KeyboardInterrupt:
-        print(f"derivkit {args.command}: interrupted", file=sys.stderr)
-        return 130
+        print(f"derivkit{' ' + command if command else ''}: interrupted (Ctrl-C)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
-        return 0
+        _quiet_broken_pipe()
+        return EXIT_OK
+    except LimitError as err:
+        if debug:
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+        print(f"derivkit {command}: refused: {one_line(err)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except DerivkitError as err:
+        if debug:
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+        print(f"derivkit {command}: error: {one_line(err)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except RecursionError:
+        print(f"derivkit {command}: error: the expression is too deeply nested", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        print(f"derivkit {command}: refused: the work needs more memory than this machine has; "
+              "try a smaller input", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as err:  # noqa: BLE001 - anything else is a bug, reported as one
+        return _internal_error(command or "", err, debug)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from derivkit.cli.common import add_format, emit
+from derivkit.cli.common import add_format, emit, layer_sizes
 
 ORDER = 60
 
@@ -32,7 +32,7 @@ def register(subparsers) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--layers", default="2,3,1", metavar="2,3,1",
+    parser.add_argument("--layers", type=layer_sizes, default=[2, 3, 1], metavar="2,3,1",
                         help="layer sizes from input to output (default: 2,3,1)")
     parser.add_argument("--activation", default="sigmoid",
                         help="hidden activation: sigmoid, tanh, relu, leaky_relu, step, identity (default: sigmoid)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from derivkit.cli.common import add_at, add_decimals, add_format, add_latex_input, emit, parse_values
+from derivkit.cli.common import Expressions, add_at, add_decimals, add_format, add_latex_input, emit, parse_values
 
 ORDER = 30
 
@@ -12,6 +12,7 @@ EXAMPLES = """examples:
   derivkit chain "y = 3*x - 2" "z = y^2" --wrt x --at x=2
   derivkit chain "x = 5*v - 2" "y = 3*x - 2" "z = y^2" --wrt v
   derivkit chain "q = relu(z) + z*x" "y = h + q + q*x" --wrt x --at x=2,z=3,h=1
+  echo "y = 3*x - 2" | derivkit chain - "z = y^2" --wrt x --at x=2     equations from standard input too
 """
 
 
@@ -25,7 +26,8 @@ def register(subparsers) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("equations", nargs="+", metavar="EQUATION", help='an equation such as "y = 3*x - 2"')
+    parser.add_argument("equations", nargs="+", metavar="EQUATION", action=Expressions,
+                        help='an equation such as "y = 3*x - 2"; - or @FILE reads one per line')
     parser.add_argument("--wrt", required=True, metavar="VAR", help="the input variable to differentiate by")
     parser.add_argument("--output", metavar="NAME", help="the name to differentiate (default: the last one)")
     parser.add_argument(

@@ -3,16 +3,22 @@
     derivkit check "sin(x^2)" --claimed "cos(x^2)" --wrt x
     derivkit check "x^3" --claimed 12 --wrt x --at x=2
     derivkit check "5b^2 - 3b + 2" --wrt b --start 4 --lr 0.01 --claimed "3.63, 3.297, 2.9973"
+    derivkit check --file answers.jsonl
 
 Exit status: 0 when the answer is right, 1 when it is wrong (with the
-explanation), 2 on bad input.
+explanation), 2 on bad input. With ``--file`` (a batch of problems: JSON lines
+or YAML), 0 when every answer is right, 1 when one is wrong, 2 when an item is
+malformed (the others are still graded).
 """
 
 from __future__ import annotations
 
 import argparse
 
-from derivkit.cli.common import add_at, add_format, add_latex_input, emit, parse_values
+from derivkit.cli.common import (
+    EXIT_OK, EXIT_WRONG, add_at, add_format, add_latex_input, emit, exact_number, expression, number_text,
+    parse_values, whole,
+)
 from derivkit.errors import InputError
 
 ORDER = 40
@@ -28,10 +34,13 @@ EXAMPLES = """examples:
   derivkit check "\\frac{1}{1+e^{-x}}" --claimed "\\sigma(x)(1-\\sigma(x))" --wrt x --latex-input
   derivkit check "5b^2 - 3b + 2" --wrt b --start 4 --lr 0.01 --claimed "3.63, 3.297, 2.9973"
                                                                   a gradient-descent table
-  derivkit check "5 - x^2" --claimed=-2x --wrt x                 an answer starting with "-": use =
+  derivkit check "sec(x)" --claimed "-sec(x)^2" --wrt x         an answer may start with "-" (it is wrong)
   derivkit check --wrt x -- "-x^2" "-2x"                          ... or put the formulas after --
+  derivkit check --file answers.jsonl                             grade a batch: one problem per line,
+                                                                  {"id": "q1", "expr": "x^2", "claimed": "2x", "wrt": "x"}
+  derivkit check --file answers.yaml --format json                ... or a YAML list, summary as JSON
 
-exit status: 0 right, 1 wrong, 2 bad input
+exit status: 0 right, 1 wrong, 2 bad input, 3 a bug in derivkit
 """
 
 
@@ -47,30 +56,51 @@ def register(subparsers) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("expr", metavar="EXPR", help='the function, e.g. "sin(x^2)"; several as "[f1, f2]"')
-    parser.add_argument("answer", nargs="?", metavar="ANSWER", help="your answer (or give it with --claimed)")
-    parser.add_argument("--claimed", "-c", metavar="ANSWER",
+    parser.add_argument("expr", metavar="EXPR", nargs="?", type=expression,
+                        help='the function, e.g. "sin(x^2)"; several as "[f1, f2]" (- or @FILE: read it)')
+    parser.add_argument("answer", nargs="?", metavar="ANSWER", type=expression,
+                        help="your answer (or give it with --claimed)")
+    parser.add_argument("--claimed", "-c", metavar="ANSWER", type=expression,
                         help="your answer: an expression, a matrix [[..], [..]], a number with --at, "
                              "or the iterates b1, b2, ... with --start")
-    parser.add_argument("--wrt", required=True, metavar="VARS", help="the variable(s), e.g. x or x1,x2")
+    parser.add_argument("--wrt", metavar="VARS", help="the variable(s), e.g. x or x1,x2")
+    parser.add_argument("--file", metavar="FILE",
+                        help="grade a batch of problems instead: JSON lines or YAML, one item per problem with "
+                             "expr, claimed, wrt and optionally at and id ('-' reads standard input)")
     parser.add_argument("--kind", choices=("derivative", "gradient", "jacobian", "hessian"),
                         help="what ANSWER is (default: decided from the shapes of EXPR and ANSWER)")
-    parser.add_argument("--order", "-n", type=int, default=1, metavar="N",
+    parser.add_argument("--order", "-n", type=whole(1), default=1, metavar="N",
                         help="check the N-th derivative (default: 1)")
     add_at(parser, "the derivative (ANSWER is then its value)")
     parser.add_argument("--start", metavar="B0", help="check a descent table starting here (b0, or x1=1,x2=2)")
-    parser.add_argument("--lr", metavar="ALPHA", help="the learning rate of the descent table")
-    parser.add_argument("--momentum", metavar="ETA", default="0", help="the momentum of the descent table (default 0)")
+    parser.add_argument("--lr", metavar="ALPHA", type=exact_number, help="the learning rate of the descent table")
+    parser.add_argument("--momentum", metavar="ETA", type=exact_number, default="0", help="the momentum of the descent table (default 0)")
     add_latex_input(parser)
     add_format(parser)
     parser.set_defaults(run=run)
 
 
 def _start(text: str):
-    return parse_values(text) if "=" in text else text
+    return parse_values(text, "--start") if "=" in text else number_text(text, "--start")
+
+
+def _run_file(args: argparse.Namespace) -> int:
+    if args.expr is not None or args.answer is not None or args.claimed is not None or args.wrt is not None:
+        raise InputError("with --file the problems come from the file: give no EXPR, ANSWER, --claimed or --wrt")
+    import sys
+
+    from derivkit.verify.batch import check_file
+
+    report = (check_file("<stdin>", text=sys.stdin.read()) if args.file == "-" else check_file(args.file))
+    emit(report, args.format)
+    return report.exit_code
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.file is not None:
+        return _run_file(args)
+    if args.expr is None or args.wrt is None:
+        raise InputError("give the function EXPR and the variable(s) with --wrt (or a batch with --file)")
     if (args.answer is None) == (args.claimed is None):
         raise InputError("give your answer once: after EXPR or with --claimed")
     args.claimed = args.claimed if args.claimed is not None else args.answer
@@ -89,4 +119,4 @@ def run(args: argparse.Namespace) -> int:
         verdict = check(args.expr, args.claimed, args.wrt, at=at, latex=args.latex_input, kind=args.kind,
                         order=args.order)
     emit(verdict, args.format)
-    return 0 if verdict.ok else 1
+    return EXIT_OK if verdict.ok else EXIT_WRONG

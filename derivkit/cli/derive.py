@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-from derivkit.cli.common import add_at, add_decimals, add_format, add_latex_input, emit, parse_values
+from derivkit.cli.common import (
+    add_at, add_decimals, add_format, add_latex_input, emit, expression, parse_values, whole,
+)
 from derivkit.errors import InputError
 
 ORDER = 10
@@ -21,18 +23,9 @@ EXAMPLES = """examples:
   derivkit derive "x^3 - 2x" --order 2           the second derivative
   derivkit derive "x*y^2" --wrt y --at x=1,y=3   one variable of several
   derivkit derive "\\sin^{-1} x" --latex-input    LaTeX input
-  derivkit derive -- "-x^2"                      an expression starting with "-"
+  derivkit derive "-x^2"                         an expression may start with "-"
+  echo "sin(x^2)" | derivkit derive -            the expression from standard input
 """
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
 
 
 def register(subparsers) -> None:
@@ -43,11 +36,13 @@ def register(subparsers) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("expr", metavar="EXPR", help='the expression, e.g. "(3*x - 2)^2" or "sigmoid(x)"')
+    parser.add_argument("expr", metavar="EXPR", type=expression,
+                        help='the expression, e.g. "(3*x - 2)^2" or "sigmoid(x)"; - reads it from standard input, '
+                             '@FILE from a file')
     parser.add_argument(
         "--wrt", metavar="VAR", help="the variable to differentiate by (optional when EXPR has exactly one)"
     )
-    parser.add_argument("--order", "-n", type=_positive_int, default=1, metavar="N", help="how many times (default: 1)")
+    parser.add_argument("--order", "-n", type=whole(1), default=1, metavar="N", help="how many times (default: 1)")
     add_at(parser, "the derivative")
     add_latex_input(parser)
     add_decimals(parser)

@@ -5,9 +5,22 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from derivkit.cli.common import add_decimals, add_format, add_latex_input, emit, parse_values
+from derivkit.cli.common import (
+    add_decimals, add_format, add_latex_input, check_writable, emit, exact_number, expression, number_text,
+    parse_values, require, whole,
+)
 
 ORDER = 50
+
+#: The longest table the command prints.
+MAX_STEPS = 10_000
+
+EXAMPLES = """examples:
+  derivkit descend "5*b**2 - 3*b + 2" --wrt b --start 4 --lr 0.01 --steps 3     the course's table
+  derivkit descend "5*b**2 - 3*b + 2" --wrt b --start 4 --lr 1                 alpha too large: it diverges
+  derivkit descend "5*b**2 - 3*b + 2" --wrt b --start 4 --lr 0.01 --momentum 0.5 --steps 2
+  derivkit descend "x1^2 + 2*x2^2" --wrt x1,x2 --start x1=1,x2=1 --lr 0.1 --format markdown
+"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,14 +30,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run gradient descent (optionally with momentum) and print one row per "
         "iteration with the update written out, e.g. b1 = 4 - 0.01·37 = 3.63. "
         "Exact when the inputs are exact.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("f", help='the function to minimise, e.g. "5*b**2 - 3*b + 2"')
+    p.add_argument("f", type=expression,
+                   help='the function to minimise, e.g. "5*b**2 - 3*b + 2" (- or @FILE: read it)')
     p.add_argument("--wrt", required=True, help="the variable(s), e.g. b or x1,x2")
     p.add_argument("--start", required=True, help="the starting point: 4, or x1=1,x2=2 (or 1,2 in the order of --wrt) for several variables")
-    p.add_argument("--lr", required=True, help="the learning rate alpha, e.g. 0.01")
-    p.add_argument("--steps", type=int, default=3, help="number of iterations (default 3)")
-    p.add_argument("--momentum", default="0", help="the momentum eta (default 0)")
-    p.add_argument("--compare-momentum", nargs="?", const="0.9", metavar="ETA",
+    p.add_argument("--lr", required=True, type=exact_number, help="the learning rate alpha, e.g. 0.01")
+    p.add_argument("--steps", type=whole(0, MAX_STEPS, limit="the longest table derivkit descend prints"),
+                   default=3, help="number of iterations (default 3)")
+    p.add_argument("--momentum", type=exact_number, default="0", help="the momentum eta (default 0)")
+    p.add_argument("--compare-momentum", nargs="?", const="0.9", type=exact_number, metavar="ETA",
                    help="also run the same table with momentum ETA (default 0.9) beside it, and say where "
                         "momentum helped and why")
     p.add_argument("--plot", metavar="PNG", help="also draw the descent path to this PNG file (needs matplotlib)")
@@ -35,17 +52,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.plot:  # before the work, not after it
+        require("matplotlib", "matplotlib", "plot", "--plot")
+        check_writable(args.plot, "--plot")
     from derivkit.inputs import as_expr
     from derivkit.training.descend import descend
 
     f = as_expr(args.f, latex=args.latex_input, what="function", decimals=args.decimals)
     start: Any
     if "=" in args.start:
-        start = parse_values(args.start)
+        start = parse_values(args.start, "--start")
     elif "," in args.start:
-        start = [v.strip() for v in args.start.split(",")]
+        start = [number_text(v, "--start") for v in args.start.split(",")]
     else:
-        start = args.start
+        start = number_text(args.start, "--start")
     if args.compare_momentum is not None:
         from derivkit.training.momentum import compare_momentum
 

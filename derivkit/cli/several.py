@@ -5,33 +5,43 @@ from __future__ import annotations
 import argparse
 import re
 
-from derivkit.cli.common import add_at, add_decimals, add_format, add_latex_input, emit, parse_values
+from derivkit.cli.common import (
+    Expressions, add_at, add_decimals, add_format, add_latex_input, emit, expression, parse_values,
+)
 
 ORDER = 20
 
 _HELP = {
-    "grad": ("the gradient of a function, each partial derivative derived", 'derivkit grad "x1^2*x2 + x2" --wrt x1,x2 --at x1=2,x2=1'),
-    "jacobian": (
-        "the Jacobian of several functions (row i is function i)",
+    "grad": ("the gradient of a function, each partial derivative derived", [
+        'derivkit grad "x1^2*x2 + x2" --wrt x1,x2 --at x1=2,x2=1',
+        'derivkit grad "x*y^2 + sin(y)"                       the variables in order of their names',
+    ]),
+    "jacobian": ("the Jacobian of several functions (row i is function i)", [
         'derivkit jacobian "2*x1 + x2^2" "-x1^2 + 3*x2" "4*x1*x2" --wrt x1,x2 --at x1=2,x2=1',
-    ),
-    "hessian": ("the Hessian of a function, each mixed partial derived once", 'derivkit hessian "x1^4 + x1*x2 + x2^2" --wrt x1,x2 --at x1=0,x2=1'),
+        'derivkit jacobian "x*cos(y)" "x*sin(y)" --wrt x,y --format latex',
+    ]),
+    "hessian": ("the Hessian of a function, each mixed partial derived once", [
+        'derivkit hessian "x1^4 + x1*x2 + x2^2" --wrt x1,x2 --at x1=0,x2=1',
+        'derivkit hessian "x^2*y + y^3" --format markdown',
+    ]),
 }
 
 
 def register(subparsers) -> None:
-    for name, (help_text, example) in _HELP.items():
+    for name, (help_text, examples) in _HELP.items():
         parser = subparsers.add_parser(
             name,
             help=help_text,
             description=help_text[0].upper() + help_text[1:] + ".",
-            epilog=f"example:\n  {example}",
+            epilog="examples:\n" + "".join(f"  {example}\n" for example in examples),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         if name == "jacobian":
-            parser.add_argument("exprs", nargs="+", metavar="EXPR", help="the functions f1, f2, ...")
+            parser.add_argument("exprs", nargs="+", metavar="EXPR", action=Expressions,
+                                help="the functions f1, f2, ... (- or @FILE: one per line)")
         else:
-            parser.add_argument("exprs", nargs=1, metavar="EXPR", help="the function, e.g. \"x1^2*x2\"")
+            parser.add_argument("exprs", nargs=1, metavar="EXPR", type=expression,
+                                help="the function, e.g. \"x1^2*x2\" (- or @FILE: read it)")
         parser.add_argument(
             "--wrt", metavar="x1,x2", help="the variables, in order (default: the expression's variables by name)"
         )

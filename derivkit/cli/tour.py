@@ -11,11 +11,22 @@ import argparse
 import time
 from typing import Callable
 
+from derivkit.cli.common import add_format, whole
+from derivkit.cli.progress import EpochBar, add_progress, wants_bar
 from derivkit.errors import DerivkitError
 
 ORDER = 80
 
 WIDTH = 72
+
+#: The longest XOR run the tour accepts.
+MAX_EPOCHS = 100_000
+
+EXAMPLES = """examples:
+  derivkit tour                          the five stops in plain text
+  derivkit tour --format markdown        the same as a Markdown page
+  derivkit tour --epochs 300 --no-progress   a shorter training run, without a progress bar
+"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,10 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a guided run through the course in a few seconds",
         description="Derive the sigmoid, work the chain rule at a point, diagnose a wrong derivative, "
         "run gradient descent by hand and train a small network on XOR.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--format", "-f", choices=("text", "markdown"), default="text",
-                   help="output format (default: text)")
-    p.add_argument("--epochs", type=int, default=1000, help="epochs of the XOR training run (default 1000)")
+    add_format(p, ("text", "markdown"))
+    p.add_argument("--epochs", type=whole(1, MAX_EPOCHS, limit="the longest run the tour accepts"), default=1000,
+                   help="epochs of the XOR training run (default 1000)")
+    add_progress(p)
     p.set_defaults(run=run)
 
 
@@ -60,7 +74,7 @@ def _descent(fmt: str) -> str:
     return good + sep + bad
 
 
-def _training(fmt: str, epochs: int) -> str:
+def _training(fmt: str, epochs: int, progress: bool = False) -> str:
     import numpy as np
 
     from derivkit import nn, train
@@ -71,7 +85,11 @@ def _training(fmt: str, epochs: int) -> str:
     graph = nn.mlp([2, 4, 1], activation="sigmoid", output="sigmoid", loss="mse")
     compiled = graph.compile()
     data = xor()
-    h = train(compiled, data, Adam(0.1), epochs=epochs, seed=1)
+    with EpochBar(epochs, progress, desc="XOR") as bar:
+        h = train(compiled, data, Adam(0.1), epochs=epochs, seed=1, progress=False,
+                  callback=lambda epoch, logs: bar.update(logs))
+    if h.interrupted:
+        raise KeyboardInterrupt
     out = np.asarray(compiled.predict(h.params, data["X"])).ravel()
     rows = [[f"{int(a)}", f"{int(b)}", f"{int(y)}", f"{o:.3f}"] for (a, b), y, o in zip(data["X"], data["Y"].ravel(), out)]
     table = (text_table if fmt == "text" else markdown_table)(["x1", "x2", "XOR", "network"], rows)
@@ -82,7 +100,7 @@ def _training(fmt: str, epochs: int) -> str:
     return intro + "\n\n" + table
 
 
-def stops(epochs: int = 1000) -> list[tuple[str, str, Callable[[str], str]]]:
+def stops(epochs: int = 1000, progress: bool = False) -> list[tuple[str, str, Callable[[str], str]]]:
     """The tour's stops: (title, the command that shows more, renderer of the stop)."""
     return [
         ("A derivation, step by step: the sigmoid", 'derivkit derive "sigmoid(x)" --wrt x', _derivation),
@@ -91,14 +109,14 @@ def stops(epochs: int = 1000) -> list[tuple[str, str, Callable[[str], str]]]:
         ("Gradient descent by hand: f(b) = 5b^2 - 3b + 2 from b = 4, alpha = 0.01",
          'derivkit descend "5*b**2 - 3*b + 2" --wrt b --start 4 --lr 0.01 --steps 3', _descent),
         ("Training a network: XOR", "derivkit train --data digits --epochs 20 --batch-size 64",
-         lambda fmt: _training(fmt, epochs)),
+         lambda fmt: _training(fmt, epochs, progress)),
     ]
 
 
 def run(args: argparse.Namespace) -> int:
     fmt = args.format
     t0 = time.perf_counter()
-    all_stops = stops(args.epochs)
+    all_stops = stops(args.epochs, wants_bar(args.progress, fmt=args.format))
     if fmt == "text":
         print("derivkit tour: the calculus of deep learning in five stops".center(WIDTH).rstrip())
     else:

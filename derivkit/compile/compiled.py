@@ -54,7 +54,7 @@ def _leaves(roots: Sequence[Node]) -> dict[str, Node]:
     out: dict[str, Node] = {}
     for root in roots:
         for n in topo(root):
-            if n.op in ("input", "param"):
+            if n.op in ("input", "param") and n.name is not None:
                 out[n.name] = n
     return out
 

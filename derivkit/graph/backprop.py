@@ -147,7 +147,7 @@ class Backprop(Renderable):
         def rebuild(n: Node, top: bool = False) -> Node:
             if n.uid in memo:
                 return memo[n.uid]
-            if n.name in self.definitions and not top:
+            if n.name is not None and n.name in self.definitions and not top:
                 out = rebuild(self.definitions[n.name], top=True)
             elif n.op == "fprime" and teaching_form(n) is not None:
                 out = teaching_form(n)  # type: ignore[assignment]
@@ -305,21 +305,23 @@ def _local_factors(upper: Node) -> list[Factor]:
     adjoints, nodes = reverse(upper, seed, stop_at_named=True)
     factors = []
     fused = fused_input(upper) if upper.op == "loss" else None
+    upper_name = str(upper.name)
     for key, adj in adjoints.items():
         lower = nodes[key]
         if lower is upper or lower.name is None or lower.op in ("const", "zeros") or lower.dtype == "int":
             continue
+        lower_name = lower.name
         if upper.op == "apply" and upper.args[0] is lower:
             local = fprime(upper.param, lower, upper, simplify=False)
             zero = derivative_of(upper.param) == 0
-            factors.append(Factor(upper.name, lower.name, local, "hadamard", hadamard(G, local) if not zero else adj,
+            factors.append(Factor(upper_name, lower_name, local, "hadamard", hadamard(G, local) if not zero else adj,
                                   zero=zero))
             continue
         if is_loss:
-            factors.append(Factor(upper.name, lower.name, adj, "loss", adj, fused=lower is fused))
+            factors.append(Factor(upper_name, lower_name, adj, "loss", adj, fused=lower is fused))
             continue
         local, how = _classify(G, adj)
-        factors.append(Factor(upper.name, lower.name, local, how, adj, zero=adj.op == "zeros"))
+        factors.append(Factor(upper_name, lower_name, local, how, adj, zero=adj.op == "zeros"))
     return factors
 
 

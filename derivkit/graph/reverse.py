@@ -67,7 +67,7 @@ def _total(parts: list[Node]) -> Node:
 
 def course_names(node: Node, taken: set[str]) -> str | None:
     """The course's names: the gradient arriving at each named linear layer (``O_in`` -> ``G_O``)."""
-    if node.record.names_adjoint:
+    if node.record.names_adjoint and node.name is not None:
         return adjoint_name(node.name, taken)
     return None
 

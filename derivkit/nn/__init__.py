@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     **{n: "derivkit.nn.activations" for n in (
@@ -33,6 +33,31 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
+
+
+if TYPE_CHECKING:  # the lazy names as type checkers and the API reference see them (keep in step with _EXPORTS)
+    from derivkit.nn.activations import (
+        ACTIVATIONS as ACTIVATIONS, identity as identity, leaky_relu as leaky_relu, logsumexp as logsumexp,
+        relu as relu, sigmoid as sigmoid, sigmoid_jacobian as sigmoid_jacobian, softmax as softmax,
+        softmax_jacobian as softmax_jacobian, step as step, tanh as tanh,
+    )
+    from derivkit.graph import Backprop as Backprop, Graph as Graph
+    from derivkit.nn.layers import (
+        LinearScores as LinearScores, decision_boundary as decision_boundary, layer as layer,
+        layer_symbols as layer_symbols, linear_scores as linear_scores, neuron as neuron,
+    )
+    from derivkit.nn.losses import (
+        LossGradient as LossGradient, bce as bce, cross_entropy as cross_entropy,
+        cross_entropy_gradient as cross_entropy_gradient, hinge as hinge, hinge_gradient as hinge_gradient, l1 as l1,
+        mse as mse, multiclass_hinge as multiclass_hinge, multiclass_hinge_gradient as multiclass_hinge_gradient,
+        nll as nll, nll_gradient as nll_gradient, softmax_cross_entropy as softmax_cross_entropy,
+        softmax_cross_entropy_gradient as softmax_cross_entropy_gradient,
+        squared_error_gradient as squared_error_gradient, sse as sse, total_loss as total_loss,
+    )
+    from derivkit.nn.charmodel import makemore as makemore
+    from derivkit.nn.norms import batchnorm as batchnorm, layernorm as layernorm
+    from derivkit.nn.networks import course_network as course_network, mlp as mlp
+    from derivkit.nn.regularizers import elastic_net as elastic_net, l1_penalty as l1_penalty, l2_penalty as l2_penalty
 
 
 def __getattr__(name: str) -> Any:

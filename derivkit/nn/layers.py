@@ -27,7 +27,7 @@ from derivkit.errors import InputError, ShapeError
 from derivkit.functions import step
 from derivkit.inputs import as_matrix, as_symbols
 from derivkit.nn.activations import ActivationLike, VectorLike, as_activation, as_vector
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 
 __all__ = ["neuron", "layer", "decision_boundary", "layer_symbols", "linear_scores", "LinearScores", "DENOMINATOR_LAYOUT"]
 
@@ -133,6 +133,9 @@ class LinearScores(Renderable):
     ds_dx: sympy.ImmutableMatrix
     ds_dw: tuple[sympy.ImmutableMatrix, ...]
     layout: str = DENOMINATOR_LAYOUT
+
+    def __repr__(self) -> str:
+        return brief_repr(self, s=self.s, ds_db=self.ds_db, ds_dx=self.ds_dx)
 
     def to_dict(self) -> dict[str, Any]:
         def m(M):

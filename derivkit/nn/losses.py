@@ -30,7 +30,7 @@ from derivkit.errors import DomainError, InputError, ShapeError
 from derivkit.functions import step
 from derivkit.inputs import ExprLike, as_expr, as_matrix, as_symbols, substitute
 from derivkit.nn.activations import VectorLike, as_vector, logsumexp
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 
 __all__ = [
     "mse", "sse", "l1", "bce", "nll", "cross_entropy", "softmax_cross_entropy",
@@ -314,6 +314,9 @@ class LossGradient(Renderable):
     result: sympy.ImmutableMatrix
     formula: str
     notes: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return brief_repr(self, name=self.name, wrt=self.wrt, result=self.result)
 
     def at(self, **values) -> sympy.Matrix:
         """The gradient at a point, e.g. ``g.at(p_0=0.1, p_1=0.7, p_2=0.2)``."""

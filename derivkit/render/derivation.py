@@ -46,9 +46,9 @@ from derivkit.render.common import (
     latex_text,
     value_text,
 )
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 
-__all__ = ["DerivationAt", "evaluate_at", "rule_name", "pieces_markdown", "note_markdown"]
+__all__ = ["DerivationAt", "evaluate_at", "rule_name", "pieces_markdown", "note_markdown", "outline"]
 
 
 # --- a derivation evaluated at a point ---------------------------------------------------
@@ -61,6 +61,10 @@ class DerivationAt(Renderable):
     derivation: Derivation
     point: tuple[tuple[sympy.Symbol, sympy.Basic], ...]
     value: sympy.Basic
+
+    def __repr__(self) -> str:
+        d = self.derivation
+        return brief_repr(self, expr=d.expr, wrt=d.wrt, result=d.result, at=dict(self.point), value=self.value)
 
     def to_dict(self) -> dict[str, Any]:
         out = self.derivation.to_dict()
@@ -283,6 +287,37 @@ def derivation_at_text(a: DerivationAt) -> str:
         derivation_text(d)
         + f"\nAt {_point_text(a.point)}: {derivative_text(d.expr, d.wrt, d.order)} = {value_text(a.value)}"
     )
+
+
+def outline(d: Derivation) -> list[dict[str, Any]]:
+    """The steps in the text renderer's layout, as data: one dict per numbered line.
+
+    Each dict has the step's ``number`` ("1.2"), ``depth``, ``rule`` id and
+    ``rule_name``, its equation in text and LaTeX, the ``let`` lines (pairs of
+    LaTeX) and the ``sentence`` the text renderer prints under it ("" when it
+    would only repeat the equation). A page lays the steps out from this.
+
+    >>> import sympy
+    >>> from derivkit.calculus.derivation import Derivation, Step
+    >>> x = sympy.Symbol("x")
+    >>> row = outline(Derivation(x**2, x, 1, 2*x, Step("power", x**2, x, 2*x, text="By the power rule.")))[0]
+    >>> row["number"], row["rule_name"], row["equation"], row["sentence"]
+    ('1', 'power rule', 'd/dx x^2 = 2x', 'By the power rule.')
+    """
+    rows = []
+    for number, depth, s in _numbered(d.steps):
+        order = _order_of(s, d)
+        rows.append({
+            "number": number,
+            "depth": depth,
+            "rule": s.rule,
+            "rule_name": rule_name(s.rule),
+            "equation": _step_equation_text(s, order),
+            "equation_latex": _step_equation_latex(s, order, align=False),
+            "let": [[expr_latex(name), expr_latex(value)] for name, value in s.let],
+            "sentence": _sentence(s, order),
+        })
+    return rows
 
 
 # --- LaTeX -----------------------------------------------------------------------------------

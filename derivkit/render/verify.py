@@ -26,6 +26,7 @@ from derivkit.render.common import (
     text_table,
 )
 from derivkit.training.descend import decimal
+from derivkit.verify.batch import BatchReport
 from derivkit.verify.check import Verdict
 from derivkit.verify.gradcheck import GradcheckReport
 
@@ -86,9 +87,9 @@ def _descent_rows(v: Verdict) -> tuple[list[str], list[list[Any]]]:
     return head, rows
 
 
-def _entry_words(ce) -> str:
-    """``entry (row 2, column 1) `` for a matrix entry, else nothing."""
-    return f"entry (row {ce.entry[0] + 1}, column {ce.entry[1] + 1}) " if ce.entry else ""
+def _entry_words(ce, base: int = 1) -> str:
+    """``entry (row 2, column 1) `` for a matrix entry (numbered from ``base``), else nothing."""
+    return f"entry (row {ce.entry[0] + base}, column {ce.entry[1] + base}) " if ce.entry else ""
 
 
 def _findings_lines(v: Verdict) -> list[str]:
@@ -107,14 +108,12 @@ def verdict_text(v: Verdict) -> str:
         lines += [f"Your answer: {_val_text(v.claimed)}", f"Correct:     {_val_text(v.expected)}", ""]
     if v.counterexample is not None and v.kind != "descent":
         ce = v.counterexample
-        where = _entry_words(ce)
+        where = _entry_words(ce, v.index_base)
         lines.append(f"Counterexample: {where}at {_point_text(ce.point)}: correct {_val_text(ce.expected)}, "
                      f"yours {_val_text(ce.claimed)}")
     if v.findings:
         lines.append("Diagnosis:")
         lines += [f"  - {line}" for line in _findings_lines(v)]
-    if v.method:
-        lines.append(f"Decided: {v.method}")
     if v.derivation is not None and hasattr(v.derivation, "to_text"):
         title = "The worked run:" if v.kind == "descent" else "The correct derivation:"
         lines += ["", title, v.derivation.to_text()]
@@ -162,7 +161,7 @@ def verdict_markdown(v: Verdict) -> str:
             parts.append(markdown_table(["", "answer"], [["yours", v.claimed], ["correct", v.expected]]))
     if v.counterexample is not None and v.kind != "descent":
         ce = v.counterexample
-        where = _entry_words(ce)
+        where = _entry_words(ce, v.index_base)
         parts.append(f"Counterexample: {where}at ${_point_latex(ce.point)}$ the correct value is "
                      f"${_val_latex(ce.expected)}$, yours is ${_val_latex(ce.claimed)}$.")
     if v.findings:
@@ -195,8 +194,11 @@ def gradcheck_markdown(r: GradcheckReport) -> str:
     head = list(_GC_HEAD)
     head[1] = "numerical" if r.reference == "central differences" else "derived"
     first = escape_markdown(r.message.split("\n")[0])
-    return f"**{'Passed' if r.ok else 'Failed'}:** {first}\n\n" + markdown_table(head, [
+    out = f"**{'Passed' if r.ok else 'Failed'}:** {first}\n\n" + markdown_table(head, [
         [f"`{c[0]}`"] + c[1:] for c in _gc_rows(r)])
+    if r.findings:
+        out += "\n\nLikely mistake:\n\n" + "\n".join(f"- `{f.id}`: {escape_markdown(f.message)}" for f in r.findings)
+    return out
 
 
 @renderer(GradcheckReport, "latex")
@@ -204,5 +206,37 @@ def gradcheck_latex(r: GradcheckReport) -> str:
     head = " & ".join(rf"\text{{{escape_latex_text(h)}}}" for h in _GC_HEAD)
     body = r" \\ ".join(" & ".join(rf"\text{{{escape_latex_text(c)}}}" for c in row) for row in _gc_rows(r))
     first = escape_latex_text(r.message.split("\n")[0])
-    return (rf"\text{{{first}}}" + "\n" + r"\begin{array}{llllll} " + head + r" \\ \hline " + body
-            + r" \end{array}")
+    out = (rf"\text{{{first}}}" + "\n" + r"\begin{array}{llllll} " + head + r" \\ \hline " + body
+           + r" \end{array}")
+    for f in r.findings:
+        out += "\n" + rf"\text{{{escape_latex_text(f.id)}: {escape_latex_text(f.message)}}}"
+    return out
+
+
+# ---------------------------------------------------------------- batches
+
+def _batch_rows(r: BatchReport) -> list[tuple[str, str, str]]:
+    """(item, verdict, message) for each item; the message without its "Correct:"/"Not right:" head."""
+    return [(i.id, i.status, _body(i.message) if i.verdict is not None else i.error or "") for i in r.items]
+
+
+@renderer(BatchReport, "text")
+def batch_text(r: BatchReport) -> str:
+    rows = _batch_rows(r)
+    width = max((len(i) for i, _, _ in rows), default=4)
+    lines = [r.message, ""] + [f"{i:<{width}}  {status:<9}  {why}" for i, status, why in rows]
+    return "\n".join(lines).rstrip()
+
+
+@renderer(BatchReport, "markdown")
+def batch_markdown(r: BatchReport) -> str:
+    rows = [[f"`{escape_markdown(i)}`", status, escape_markdown(why)] for i, status, why in _batch_rows(r)]
+    return f"**{escape_markdown(r.message)}**\n\n" + markdown_table(["item", "verdict", "why"], rows)
+
+
+@renderer(BatchReport, "latex")
+def batch_latex(r: BatchReport) -> str:
+    body = r" \\ ".join(rf"\text{{{escape_latex_text(i)}}} & \text{{{status}}} & \text{{{escape_latex_text(why)}}}"
+                        for i, status, why in _batch_rows(r))
+    return (rf"\text{{{escape_latex_text(r.message)}}}" + "\n" + r"\begin{array}{lll} \text{item} & \text{verdict} & "
+            r"\text{why} \\ \hline " + body + r" \end{array}")

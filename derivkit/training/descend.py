@@ -41,10 +41,12 @@ from typing import Any, Mapping, Sequence, TypeAlias, Union
 import numpy as np
 import sympy
 
+from derivkit import budget
 from derivkit.calculus.steps import derive
 from derivkit.errors import InputError
 from derivkit.inputs import ExprLike, as_expr, as_number, as_symbols
-from derivkit.renderable import Renderable
+from derivkit.magnitude import how_to_evaluate
+from derivkit.renderable import Renderable, brief_repr
 
 __all__ = ["descend", "Descent", "DescentRow", "BOUND", "PATIENCE"]
 
@@ -114,6 +116,11 @@ class Descent(Renderable):
     notes: tuple[str, ...] = field(default=())
     stationary_at: int | None = None
     minimum: Point | None = None
+
+    def __repr__(self) -> str:
+        flags = {"diverged": True} if self.diverged else {}
+        return brief_repr(self, f=self.f, wrt=self.wrt, start=self.start, lr=self.lr, momentum=self.momentum,
+                          steps=len(self.rows), final=self.final, **flags)
 
     @property
     def final(self) -> Point:
@@ -224,7 +231,10 @@ class _Evaluator:
 
     def _at(self, i: int, point: Sequence[sympy.Basic]) -> sympy.Basic:
         if self.exact:
-            return self.number(self.exprs[i].xreplace(dict(zip(self.syms, point))))
+            at = dict(zip(self.syms, point))
+            if how_to_evaluate(self.exprs[i], at) == "exact":
+                return self.number(self.exprs[i].xreplace(at))
+            self.exact = False  # the exact value would be too long (or out of reach): floats from here on
         if self._numeric is None:
             self._numeric = [sympy.lambdify(self.syms, e, modules="numpy") for e in self.exprs]
         with np.errstate(all="ignore"):
@@ -297,6 +307,7 @@ def _short(v: sympy.Basic) -> str:
     return decimal(v)
 
 
+@budget.guarded
 def descend(
     f: ExprLike,
     wrt: Any,
@@ -330,6 +341,7 @@ def descend(
         raise InputError(f"the number of steps must be a whole number, not {steps!r}")
     if steps < 0:
         raise InputError(f"the number of steps must be 0 or more, not {steps}")
+    budget.refuse_above("steps", steps, f"a descent of {steps:,} steps", part=f"steps={steps}")
     if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
         raise InputError(f"patience must be a whole number of at least 1, not {patience!r}")
     fx = as_expr(f, what="function", decimals=decimals)
@@ -378,6 +390,7 @@ def descend(
     for r in range(1, steps + 1):
         if diverged:
             break
+        budget.checkpoint()
         mom = [eta * dv for dv in delta]
         step = [-alpha * g + m for g, m in zip(grad, mom)]
         new = [ev.number(bi + si) for bi, si in zip(b, step)]

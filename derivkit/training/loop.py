@@ -15,34 +15,100 @@ The run stops early when
 
 * the loss or a gradient is not a finite number (``diverged``, with the
   reason; the parameters before the bad step are kept),
+* the loss blows up without overflowing (``diverged``; see :class:`Divergence`):
+  it grew by a large factor within a few epochs, or stayed far above its best,
+  and is worse than where the run started,
 * the validation loss (the training loss when there is no validation data)
   has not improved for ``patience`` epochs (early stopping),
 * the user presses Ctrl-C (``interrupted``).
 
 In every case the :class:`History` keeps what was recorded so far, the last
 parameters and the best ones (lowest validation loss, else training loss).
+A run inside a :func:`derivkit.budget.task` whose deadline passes stops the same
+way (``stopped_early``, with the reason), keeping its history.
+
+Saved runs (:meth:`History.save`, an ``.npz`` of plain arrays and JSON
+metadata, never pickles) are written to a temporary file and renamed, so an
+interrupted save leaves no truncated file; :meth:`History.load` and
+:func:`load_params` check what they read and raise
+:class:`~derivkit.errors.InputError` naming the file and the problem.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import sys
+import tempfile
 import time
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, cast
 
 import numpy as np
 
+from derivkit import budget
 from derivkit.errors import InputError, ShapeError
-from derivkit.renderable import Renderable
+from derivkit.renderable import Count, Renderable, brief_repr
 from derivkit.training.datasets import Data, as_data, labels, train_test_split
 from derivkit.training.optim import Optimizer, make_optimizer
 
-__all__ = ["train", "History", "evaluate", "load_params", "is_classification"]
+__all__ = ["train", "History", "Divergence", "evaluate", "load_params", "is_classification"]
 
 Params = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """When :func:`train` stops a run whose loss blows up while staying finite.
+
+    The training loss of an epoch counts as diverging when it is above the loss at
+    the start (the first batch, before any step) and either
+
+    * it is at least ``factor`` times the lowest loss of the ``window`` epochs
+      before it (the start included): it grew by that factor within the window, or
+    * it and the ``window - 1`` epochs before it are all at least ``factor`` times
+      the best loss so far: it stays far above its best.
+
+    Pass ``divergence=None`` to :func:`train` to turn the test off.
+
+    >>> rule = Divergence()
+    >>> rule.reason(start=2.3, losses=[1.9, 1.2, 0.8])  # learning: nothing to report
+    >>> print(rule.reason(start=2.3, losses=[87000.0]))
+    the training loss grew from 2.3 to 8.7e+04 (over 10 times in 1 epoch), above where it started
+    """
+
+    factor: float = 10.0
+    window: int = 5
+
+    def __post_init__(self) -> None:
+        if isinstance(self.factor, bool) or not isinstance(self.factor, (int, float)) or not self.factor > 1:
+            raise InputError(f"the divergence factor must be a number above 1, not {self.factor!r}")
+        if isinstance(self.window, bool) or not isinstance(self.window, int) or self.window < 1:
+            raise InputError(f"the divergence window must be a whole number of at least 1, not {self.window!r}")
+
+    def reason(self, start: float, losses: list[float]) -> str | None:
+        """Why the run diverges after its last epoch, or None. ``start`` is the loss before any step."""
+        if not losses or not losses[-1] > start:
+            return None
+        last, k = losses[-1], self.window
+        history = [start] + list(losses[:-1])
+        recent = history[-k:]
+        low = min(recent)
+        if last >= self.factor * low:
+            span = len(recent) - recent[::-1].index(low)
+            epochs = "1 epoch" if span == 1 else f"{span} epochs"
+            return (f"the training loss grew from {low:.3g} to {last:.3g} (over {self.factor:g} times "
+                    f"in {epochs}), above where it started")
+        best = min(history + [last])
+        tail = losses[-k:]
+        if len(tail) == k and best > 0 and all(v >= self.factor * best and v > start for v in tail):
+            return (f"the training loss stayed over {self.factor:g} times its best ({best:.3g}) for {k} epochs "
+                    f"(now {last:.3g}), above where it started")
+        return None
 
 
 @dataclass(frozen=True)
@@ -55,6 +121,8 @@ class History(Renderable):
     (``accuracy``, ``val_accuracy``) to its values per epoch. ``params`` are
     the parameters at the end, ``best_params`` those of ``best_epoch``.
     ``optimizer_state`` resumes the optimiser (see :func:`train`'s ``resume``).
+    ``start_loss`` is the loss of the first batch before any step (the reference
+    of the divergence test, see :class:`Divergence`).
     """
 
     losses: tuple[float, ...]
@@ -72,6 +140,16 @@ class History(Renderable):
     batch_size: int | None = None
     seed: int = 0
     seconds: float = 0.0
+    start_loss: float = math.nan
+
+    def __repr__(self) -> str:
+        last = {"final_loss": self.final_loss}
+        if self.val_losses:
+            last["val_loss"] = self.val_losses[-1]
+        last.update({k: v[-1] for k, v in self.metrics.items() if v})
+        flags = {k: True for k in ("diverged", "stopped_early", "interrupted") if getattr(self, k)}
+        return brief_repr(self, epochs=self.epochs, **last, optimizer=Count(self.optimizer or "None"),
+                          **flags, seconds=self.seconds)
 
     @property
     def epochs(self) -> int:
@@ -98,11 +176,16 @@ class History(Renderable):
             "batch_size": self.batch_size,
             "seed": self.seed,
             "seconds": self.seconds,
+            "start_loss": self.start_loss if math.isfinite(self.start_loss) else None,
             "param_shapes": {k: list(np.shape(v)) for k, v in self.params.items()},
         }
 
     def save(self, path: str | Path) -> Path:
         """Save parameters, best parameters, optimiser state and the curves to ``path`` (``.npz``).
+
+        The file is written next to ``path`` under a temporary name and renamed when
+        complete, so an interrupted save never leaves a truncated file behind. A path
+        that cannot be written raises :class:`~derivkit.errors.InputError`.
 
         >>> import tempfile, numpy as np
         >>> h = History(losses=(1.0, 0.5), params={"w": np.array([[0.5]])})
@@ -129,30 +212,34 @@ class History(Renderable):
             "stopped_early": self.stopped_early, "interrupted": self.interrupted,
             "optimizer": self.optimizer, "batch_size": self.batch_size, "seed": self.seed,
             "seconds": self.seconds,
+            "start_loss": self.start_loss if math.isfinite(self.start_loss) else None,
             "optimizer_meta": {k: v for k, v in self.optimizer_state.items() if k != "state"},
         }
         arrays["meta"] = np.array(json.dumps(meta))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **arrays)
+        _write_npz(path, arrays)
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> "History":
-        """Read a file written by :meth:`save`."""
-        try:
-            with np.load(Path(path), allow_pickle=False) as z:
-                files = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as err:
-            raise InputError(f"cannot read {path} as a saved training run: {err}") from None
+        """Read a file written by :meth:`save`.
+
+        Anything else (an empty, truncated or damaged file, a file of pickled
+        objects, metadata of the wrong form) raises :class:`~derivkit.errors.InputError`
+        saying what is wrong with the file.
+        """
+        files = _read_npz(path, "a saved training run")
         if "meta" not in files:
             raise InputError(f"{path} is not a file saved by History.save (no 'meta' entry)")
-        meta = json.loads(str(files.pop("meta")))
+        meta = _read_meta(files.pop("meta"), path)
         params: Params = {}
         best: Params = {}
         state: dict[str, dict[str, np.ndarray]] = {}
         metrics: dict[str, tuple[float, ...]] = {}
+        curves: dict[str, tuple[float, ...]] = {}
         for key, a in files.items():
             kind, _, rest = key.partition("/")
+            if kind in ("param", "best", "optim"):
+                _numeric(a, key, path)
             if kind == "param":
                 params[rest] = a
             elif kind == "best":
@@ -161,15 +248,20 @@ class History(Renderable):
                 slot, _, name = rest.partition("/")
                 state.setdefault(slot, {})[name] = a
             elif kind == "metric":
-                metrics[rest] = tuple(float(x) for x in a)
+                metrics[rest] = _curve(a, key, path)
+            elif key in ("losses", "val_losses"):
+                curves[key] = _curve(a, key, path)
+        losses = curves.get("losses", ())
+        for name, values in list(metrics.items()) + [("val_losses", curves.get("val_losses", ()))]:
+            if len(values) > len(losses):
+                raise InputError(f"{path} is damaged: {name} has {len(values)} values for {len(losses)} epochs")
+        if meta["best_epoch"] > len(losses):
+            raise InputError(f"{path} is damaged: its best epoch {meta['best_epoch']} is past its {len(losses)} epochs")
         opt_state = dict(meta.pop("optimizer_meta", {}))
         if opt_state:
             opt_state["state"] = state
-        return cls(
-            losses=tuple(float(x) for x in files.get("losses", ())),
-            val_losses=tuple(float(x) for x in files.get("val_losses", ())),
-            metrics=metrics, params=params, best_params=best, optimizer_state=opt_state, **meta,
-        )
+        return cls(losses=losses, val_losses=curves.get("val_losses", ()), metrics=metrics, params=params,
+                   best_params=best, optimizer_state=opt_state, **meta)
 
     def plot(self, path: str | Path | None = None, *, log: bool | None = None):
         """Draw the loss curves (and accuracy); save to ``path`` (PNG) when given. Returns the figure."""
@@ -181,19 +273,130 @@ class History(Renderable):
 def load_params(path: str | Path) -> Params:
     """The parameters saved in ``path``: a :meth:`History.save` file or a plain ``.npz`` of arrays.
 
+    The file is checked as :meth:`History.load` checks it; every parameter must be
+    an array of numbers.
+
     >>> import tempfile
     >>> path = History(losses=(1.0,), params={"W1": np.ones((2, 1))}).save(tempfile.mkdtemp() + "/run")
     >>> path.name, load_params(path)["W1"].shape
     ('run.npz', (2, 1))
     """
-    try:
-        with np.load(Path(path), allow_pickle=False) as z:
-            files = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as err:
-        raise InputError(f"cannot read parameters from {path}: {err}") from None
+    files = _read_npz(path, "parameters")
     if "meta" in files:
-        return {k.partition("/")[2]: v for k, v in files.items() if k.startswith("param/")}
-    return files
+        params = History.load(path).params
+    else:
+        params = {k: _numeric(v, k, path) for k, v in files.items()}
+    if not params:
+        raise InputError(f"{path} holds no parameters")
+    return dict(params)
+
+
+def _write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """``np.savez`` to a temporary file beside ``path``, renamed over it once complete."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **arrays)
+        except BaseException:
+            with _suppress_os():
+                os.unlink(tmp)
+            raise
+        os.replace(tmp, path)
+    except OSError as err:
+        with _suppress_os():
+            os.unlink(tmp)
+        raise InputError(f"cannot save the training run to {path}: {err.strerror or err}") from None
+
+
+class _suppress_os:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        return kind is not None and issubclass(kind, OSError)
+
+
+def _read_npz(path: str | Path, what: str) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file (pickles refused), or an InputError saying what is wrong."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"cannot read {what} from {path}: {'it is a folder' if p.is_dir() else 'no such file'}")
+    if p.stat().st_size == 0:
+        raise InputError(f"cannot read {what} from {path}: the file is empty")
+    try:
+        with zipfile.ZipFile(p) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        raise InputError(f"cannot read {what} from {path}: it is not an .npz file, or it is truncated or damaged") from None
+    budget.refuse_above("memory", unpacked, f"unpacking {path} ({unpacked:,} bytes)", part=str(path))
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except ValueError as err:
+        if "pickle" in str(err).lower() or "object arrays" in str(err).lower():
+            raise InputError(f"{path} holds pickled Python objects, which derivkit does not load "
+                             "(loading them could run code)") from None
+        raise InputError(f"cannot read {what} from {path}: it is damaged ({err})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, NotImplementedError, TypeError,
+            RuntimeError, OverflowError) as err:
+        raise InputError(f"cannot read {what} from {path}: it is truncated or damaged ({err})") from None
+
+
+#: The metadata of a saved run: each key with the types it may have (None: optional).
+_META_TYPES: dict[str, tuple[type, ...]] = {
+    "best_epoch": (int,), "diverged": (bool,), "reason": (str,), "stopped_early": (bool,),
+    "interrupted": (bool,), "optimizer": (str,), "batch_size": (int, type(None)), "seed": (int,),
+    "seconds": (int, float), "start_loss": (int, float, type(None)), "optimizer_meta": (dict,),
+}
+_META_REQUIRED = ("best_epoch", "diverged", "reason", "stopped_early", "interrupted", "optimizer",
+                  "batch_size", "seed", "seconds")
+
+
+def _read_meta(entry: np.ndarray, path: str | Path) -> dict[str, Any]:
+    if entry.shape != () or entry.dtype.kind != "U":
+        raise InputError(f"{path} is damaged: its metadata is not text")
+    try:
+        meta = json.loads(str(entry))
+    except (ValueError, RecursionError):
+        raise InputError(f"{path} is damaged: its metadata is not valid JSON") from None
+    if not isinstance(meta, dict):
+        raise InputError(f"{path} is damaged: its metadata is not a JSON object")
+    out: dict[str, Any] = {}
+    for key in _META_REQUIRED:
+        if key not in meta:
+            raise InputError(f"{path} is damaged: its metadata has no {key!r}")
+    for key, types in _META_TYPES.items():
+        if key not in meta:
+            continue
+        value = meta[key]
+        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+        if ok and isinstance(value, (int, float)) and not isinstance(value, bool) and key != "start_loss":
+            ok = value >= 0 and math.isfinite(value) and (key != "batch_size" or value >= 1)
+        if not ok:
+            raise InputError(f"{path} is damaged: its metadata {key!r} is {value!r}")
+        out[key] = value
+    om = out.get("optimizer_meta", {})
+    for key, types in (("kind", (str,)), ("t", (int,)), ("epoch", (int,))):
+        if key in om and (not isinstance(om[key], types) or isinstance(om[key], bool)
+                          or (key != "kind" and om[key] < 0)):
+            raise InputError(f"{path} is damaged: its optimiser state {key!r} is {om[key]!r}")
+    out["start_loss"] = math.nan if out.get("start_loss") is None else float(out["start_loss"])
+    return out
+
+
+def _numeric(a: np.ndarray, key: str, path: str | Path) -> np.ndarray:
+    if a.dtype.kind not in "fiub":
+        raise InputError(f"{path} is damaged: {key!r} is not an array of numbers (dtype {a.dtype})")
+    return a
+
+
+def _curve(a: np.ndarray, key: str, path: str | Path) -> tuple[float, ...]:
+    if a.ndim != 1 or a.dtype.kind not in "fiu":
+        raise InputError(f"{path} is damaged: {key!r} is not a list of numbers")
+    return tuple(float(x) for x in a)
 
 
 def is_classification(Y: np.ndarray) -> bool:
@@ -300,6 +503,7 @@ def train(
     progress: bool | None = None,
     resume: History | None = None,
     callback: Callable[[int, dict[str, float]], Any] | None = None,
+    divergence: Divergence | None = Divergence(),
 ) -> History:
     """Train ``graph`` on ``data`` for ``epochs`` epochs and return the :class:`History`.
 
@@ -313,7 +517,9 @@ def train(
     accuracy. ``params`` gives the initial parameters (default
     ``init_params(seed)``); ``resume`` continues a previous run: its
     parameters, optimiser state and curves. ``callback(epoch, logs)`` is called
-    after every epoch (return ``False`` to stop).
+    after every epoch (return ``False`` to stop). ``divergence`` says when a loss
+    that blows up without overflowing stops the run (:class:`Divergence`; ``None``:
+    never).
 
     The course's regression: ``y = w x + b`` fitted to (2, 3), (4, 4), (6, 5), (8, 6):
 
@@ -331,6 +537,10 @@ def train(
         raise InputError(f"the batch size must be a whole number of at least 1, not {batch_size!r}")
     if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
         raise InputError(f"patience must be a whole number of at least 1, not {patience!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"the seed must be a whole number of 0 or more, not {seed!r}")
+    if divergence is not None and not isinstance(divergence, Divergence):
+        raise InputError(f"divergence must be a Divergence rule or None, not {type(divergence).__name__}")
     compiled = _compiled(graph)
     fn = _fn(compiled)
     opt = make_optimizer(optimizer, lr=lr) if isinstance(optimizer, str) else optimizer
@@ -365,11 +575,14 @@ def train(
         best_epoch = resume.best_epoch
         history_best = resume.val_losses if resume.val_losses else resume.losses
         best = min(history_best) if history_best else math.inf
+        start_loss = resume.start_loss if math.isfinite(resume.start_loss) else (
+            resume.losses[0] if resume.losses else math.nan)
     else:
         p = _initial_params(compiled, params, seed)
         losses, val_losses, mets = [], [], {}
         best_params = {k: v.copy() for k, v in p.items()}
         best_epoch, best = 0, math.inf
+        start_loss = math.nan
     first = len(losses)
 
     diverged = stopped = interrupted = False
@@ -391,6 +604,8 @@ def train(
                     batch = {k: v[i * bs:(i + 1) * bs] for k, v in shuffled.items()} if nb > 1 else shuffled
                     loss, grads = fn(p, batch)
                     loss = float(loss)
+                    if math.isnan(start_loss):
+                        start_loss = loss
                     bad = None if math.isfinite(loss) else "loss"
                     if bad is None:
                         name = _finite_grads(grads)
@@ -425,6 +640,12 @@ def train(
                     diverged = True
                     reason = f"the {'validation ' if val is not None else ''}loss became {monitored} after epoch {epoch + 1}"
                     break
+                why = divergence.reason(start_loss, losses) if divergence is not None else None
+                if why is not None:
+                    diverged = True
+                    reason = (f"{why}, by epoch {epoch + 1}: the learning rate ({opt.current_lr:g}) "
+                              f"is probably too large")
+                    break
                 if monitored < best:
                     best, best_epoch, since_best = monitored, epoch + 1, 0
                     best_params = {k: v.copy() for k, v in p.items()}
@@ -441,6 +662,10 @@ def train(
                     what = "validation loss" if val is not None else "training loss"
                     reason = (f"early stopping: the {what} did not improve for {patience} epochs "
                               f"(best {best:.4g} at epoch {best_epoch})")
+                    break
+                if budget.remaining() <= 0:  # only inside a task whose deadline has passed (a server's)
+                    stopped = True
+                    reason = f"stopped at the time limit after epoch {epoch + 1}; the history so far is kept"
                     break
         except KeyboardInterrupt:
             interrupted = True
@@ -464,6 +689,7 @@ def train(
         batch_size=batch_size,
         seed=seed,
         seconds=(resume.seconds if resume is not None else 0.0) + time.perf_counter() - t0,
+        start_loss=start_loss,
     )
 
 

@@ -6,12 +6,23 @@
   the course draws it: for one variable the curve ``f(b)`` with the iterates
   on it, for two variables the path of the iterates over the contours of ``f``.
 
-Figures use the non-interactive Agg backend and are saved to PNG when a path is
-given; the figure is returned either way.
+Both return the matplotlib figure; with a ``path`` they also save it (PNG at
+150 dpi, or SVG/PDF by the file's extension). :func:`figure_html` turns a
+figure into an ``<img>`` tag for a web page.
+
+The backend is the user's: a notebook's inline backend, one set with
+``matplotlib.use`` or ``MPLBACKEND``, or matplotlib's own choice where there is
+a display. Only where there is no display and no backend was chosen (a script
+on a server, CI) is the non-interactive Agg backend selected, so that nothing
+tries to open a window.
 """
 
 from __future__ import annotations
 
+import base64
+import html
+import io
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,16 +31,39 @@ import numpy as np
 
 from derivkit.errors import InputError, MissingDependencyError
 
-__all__ = ["plot_history", "plot_descent"]
+__all__ = ["plot_history", "plot_descent", "figure_html", "DPI"]
+
+#: Resolution of saved raster figures (dots per inch).
+DPI = 150
 
 
-def _pyplot():
+def _has_display() -> bool:
+    """Whether a window could be opened: always on macOS and Windows, with X11 or Wayland elsewhere."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _backend_chosen(matplotlib: Any) -> bool:
+    """Whether a backend was chosen (``matplotlib.use``, ``MPLBACKEND``, matplotlibrc, Jupyter)."""
+    if os.environ.get("MPLBACKEND"):
+        return True
+    rc = matplotlib.rcParams
+    getter = getattr(rc, "_get_backend_or_none", None)
+    if getter is not None:
+        return getter() is not None
+    from matplotlib import rcsetup  # matplotlib before 3.8
+
+    return dict.__getitem__(rc, "backend") is not getattr(rcsetup, "_auto_backend_sentinel", None)
+
+
+def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError:
         raise MissingDependencyError("matplotlib", "plot", "drawing plots") from None
-    if "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")  # no window; a notebook that already chose a backend keeps it
+    if "matplotlib.pyplot" not in sys.modules and not _backend_chosen(matplotlib) and not _has_display():
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
@@ -40,9 +74,32 @@ def _finish(fig: Any, path: str | Path | None) -> Any:
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=DPI)
         _pyplot().close(fig)  # saved: free it (the returned figure can still be saved again)
     return fig
+
+
+def figure_html(fig: Any, alt: str, *, format: str = "svg", width: str | None = None, close: bool = True) -> str:
+    """The figure as an ``<img>`` tag with the image inline (SVG, or PNG at :data:`DPI` dpi).
+
+    ``alt`` is the text a screen reader says; ``width`` a CSS width (``"32%"``).
+    The page needs nothing else: the image travels in the tag.
+
+    >>> from derivkit.training.loop import History
+    >>> tag = figure_html(plot_history(History(losses=(1.0, 0.5))), "a loss curve")
+    >>> tag.startswith('<img alt="a loss curve" src="data:image/svg+xml;base64,')
+    True
+    """
+    if format not in ("svg", "png"):
+        raise InputError(f"a figure can be embedded as svg or png, not {format!r}")
+    buf = io.BytesIO()
+    fig.savefig(buf, format=format, dpi=DPI, metadata={"Date": None} if format == "svg" else None)
+    if close:
+        _pyplot().close(fig)
+    mime = "image/svg+xml" if format == "svg" else "image/png"
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    style = f' style="max-width: {html.escape(width)}"' if width else ""
+    return f'<img alt="{html.escape(alt)}" src="data:{mime};base64,{data}"{style}>'
 
 
 def plot_history(history: Any, path: str | Path | None = None, *, log: bool | None = None) -> Any:

@@ -34,27 +34,37 @@ several functions, the Jacobian in numerator layout (row ``i`` is ``f_i``).
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import mpmath
 import sympy
+# SymPy imports these on the first sum and the first inequality it builds, and derivkit's
+# parser on the first string: done here, the first check in a process is as quick as the next.
+import sympy.assumptions.wrapper  # noqa: F401
+import sympy.tensor.tensor  # noqa: F401
 
+from derivkit import budget
+import derivkit.parsing  # noqa: F401
 from derivkit.errors import DomainError, InputError, ShapeError
-from derivkit.inputs import as_expr, as_matrix, as_symbols, substitute
+from derivkit.inputs import as_expr, as_matrix, as_number, as_symbols, substitute
+from derivkit.magnitude import hazard
 from derivkit.render.common import derivative_text, expr_text, value_text
-from derivkit.renderable import Renderable
-from derivkit.verify.diagnosis import Finding, diagnose, diagnose_value
+from derivkit.renderable import Renderable, brief_repr
+from derivkit.verify.diagnosis import Finding, diagnose, diagnose_value, softmax_delta
 from derivkit.verify.equivalence import Comparison, Sampler, as_real, compare, matches_written, real_value, written_decimals
 
-__all__ = ["check", "Verdict", "Counterexample", "KINDS", "read_claim"]
+__all__ = ["check", "Verdict", "Counterexample", "KINDS", "read_claim", "index_base"]
 
 #: What a claim can be an answer to.
 KINDS = ("derivative", "gradient", "jacobian", "hessian")
 
 _METHODS = {
-    "identical": "the two are the same expression",
-    "symbolic": "their difference simplifies to 0",
-    "numeric": "they agree at every random test point",
+    "identical": "exactly your answer",
+    "symbolic": "the same as your answer written another way (the difference of the two simplifies to 0)",
+    "numeric": "the same as your answer written another way (the two agree at every point tried, {n} of them)",
 }
 
 
@@ -65,6 +75,13 @@ class Counterexample:
     ``entry`` is the (row, column) of a matrix entry (0-based), ``iteration``
     the iteration of a descent table (1 is the first step). ``claimed`` is
     ``None`` where the claimed answer is undefined (or complex) at the point.
+    ``expected_exact`` and ``claimed_exact`` are the values as exact expressions
+    (``2·sin(1) + cos(1)``) where they are known; in :meth:`to_dict` every number
+    is a float with its exact value beside it (``"expected"`` and ``"expected_exact"``).
+
+    >>> v = check("5*b^2 - 3*b + 2", "10*b + 3", "b")
+    >>> v.counterexample.to_dict()
+    {'point': {'b': 0.0}, 'point_exact': {'b': '0'}, 'expected': -3.0, 'expected_exact': '-3', 'claimed': 3.0, 'claimed_exact': '3', 'entry': None, 'iteration': None}
     """
 
     point: dict
@@ -72,15 +89,26 @@ class Counterexample:
     claimed: Any
     entry: tuple[int, int] | None = None
     iteration: int | None = None
+    expected_exact: Any = None
+    claimed_exact: Any = None
+
+    def __repr__(self) -> str:
+        where = {k: v for k, v in (("entry", self.entry), ("iteration", self.iteration)) if v is not None}
+        return brief_repr(self, point=self.point, expected=self.expected, claimed=self.claimed, **where)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "point": {k: _json(v) for k, v in self.point.items()},
-            "expected": _json(self.expected),
-            "claimed": _json(self.claimed),
-            "entry": list(self.entry) if self.entry is not None else None,
-            "iteration": self.iteration,
+        out: dict[str, Any] = {
+            "point": {k: _json_number(v) for k, v in self.point.items()},
+            "point_exact": {k: _exact_json(v) for k, v in self.point.items()},
         }
+        for key, value, exact in (("expected", self.expected, self.expected_exact),
+                                  ("claimed", self.claimed, self.claimed_exact)):
+            out[key] = _json_number(value)
+            shown = exact if exact is not None else value
+            out[f"{key}_exact"] = _exact_json(shown)
+        out["entry"] = list(self.entry) if self.entry is not None else None
+        out["iteration"] = self.iteration
+        return out
 
 
 @dataclass(frozen=True)
@@ -94,8 +122,12 @@ class Verdict(Renderable):
     :class:`~derivkit.training.descend.Descent` for a descent table). Also:
     ``kind``, ``method`` (what decided), ``expr``, ``wrt``, ``at`` (the point
     as (name, value) pairs), ``findings`` (each diagnosis with its explanation),
-    ``wrong_entries`` (0-based (row, column) pairs of a matrix) and ``rows``
-    (the iteration-by-iteration check of a descent table).
+    ``wrong_entries`` (0-based (row, column) pairs of a matrix), ``index_base``
+    (how the message numbers rows and columns: from 0 when the variables are
+    numbered from 0, as ``s_0, s_1``, else from 1) and ``rows`` (the
+    iteration-by-iteration check of a descent table).
+
+    A verdict is true when the answer is right: ``bool(v)`` is ``v.ok``.
     """
 
     ok: bool
@@ -113,25 +145,65 @@ class Verdict(Renderable):
     findings: tuple[Finding, ...] = ()
     wrong_entries: tuple[tuple[int, int], ...] = ()
     rows: tuple = ()
+    index_base: int = 1
+
+    def __bool__(self) -> bool:
+        return bool(self.ok)
+
+    def __repr__(self) -> str:
+        return brief_repr(self, ok=self.ok, kind=self.kind, expected=self.expected, claimed=self.claimed,
+                          diagnosis=self.diagnosis)
 
     def to_dict(self) -> dict[str, Any]:
+        valued = bool(self.at)  # expected and claimed are numbers (or matrices of numbers)
         return {
             "ok": self.ok,
             "kind": self.kind,
             "method": self.method,
             "expr": _json(self.expr),
             "wrt": [str(s) for s in self.wrt],
-            "at": {k: _json(v) for k, v in self.at},
-            "expected": _json(self.expected),
-            "claimed": _json(self.claimed),
+            "at": {k: _json_number(v) for k, v in self.at},
+            "at_exact": {k: _exact_json(v) for k, v in self.at},
+            "expected": _json_number(self.expected) if valued else _json(self.expected),
+            "expected_exact": _exact_json(self.expected) if valued else None,
+            "claimed": _json_number(self.claimed) if valued else _json(self.claimed),
+            "claimed_exact": _exact_json(self.claimed) if valued else None,
             "counterexample": self.counterexample.to_dict() if self.counterexample else None,
             "diagnosis": list(self.diagnosis),
             "findings": [{"id": f.id, "message": f.message} for f in self.findings],
             "wrong_entries": [list(e) for e in self.wrong_entries],
+            "index_base": self.index_base,
             "message": self.message,
             "rows": [r.to_dict() for r in self.rows],
             "derivation": self.derivation.to_dict() if hasattr(self.derivation, "to_dict") else None,
         }
+
+
+def _json_number(v: Any) -> Any:
+    """A real number as a float (None where undefined); anything else as :func:`_json` gives it."""
+    if v is None or isinstance(v, bool):
+        return v
+    if isinstance(v, sympy.MatrixBase):
+        return [[_json_number(e) for e in row] for row in v.tolist()]
+    if isinstance(v, (tuple, list)):
+        return [_json_number(e) for e in v]
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, sympy.Basic) and v.is_number:
+        value = real_value(v, {})
+        return float(value) if value is not None else None
+    return _json(v)
+
+
+def _exact_json(v: Any) -> Any:
+    """An exact value as a string (``"1/2"``, ``"2*sin(1)"``); matrices and lists entry by entry."""
+    if v is None:
+        return None
+    if isinstance(v, sympy.MatrixBase):
+        return [[_exact_json(e) for e in row] for row in v.tolist()]
+    if isinstance(v, (tuple, list)):
+        return [_exact_json(e) for e in v]
+    return str(v)
 
 
 def _json(v: Any) -> Any:
@@ -153,7 +225,9 @@ def _is_latex(text: str, latex: bool) -> bool:
 
 
 def _split_top(text: str) -> list[str]:
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch in "([{":
             depth += 1
@@ -273,6 +347,7 @@ def _entry_problems(kind: str, exprs, wrt) -> list[list[tuple[sympy.Basic, sympy
 
 # ---------------------------------------------------------------- check
 
+@budget.guarded
 def check(expr: Any, claimed: Any, wrt: Any, at: dict | None = None, *, latex: bool = False,
           kind: str | None = None, order: int = 1) -> Verdict:
     """Check a hand-computed derivative (or gradient, Jacobian, Hessian, or value at a point).
@@ -287,7 +362,7 @@ def check(expr: Any, claimed: Any, wrt: Any, at: dict | None = None, *, latex: b
     True
     >>> v = check("5*b^2 - 3*b + 2", "10*b + 3", "b")
     >>> v.ok, v.counterexample.point
-    (False, {'b': -1/19})
+    (False, {'b': 0})
     >>> check("x^3", "3*x^2", "x", at={"x": 2}).ok
     True
     >>> check(["2*x1 + x2^2", "-x1^2 + 3*x2"], [["2", "-2*x1"], ["2*x2", "3"]], "x1, x2").diagnosis
@@ -387,16 +462,39 @@ def _point(at: dict, variables) -> dict:
         name = k.name if isinstance(k, sympy.Symbol) else str(k)
         if name not in by_name:
             raise InputError(f"'{name}' is not a variable here (variables: {', '.join(sorted(by_name))})")
-        out[by_name[name]] = substitute(as_expr(v, what=f"value of {name}"), {})
+        out[by_name[name]] = substitute(as_number(v, what=f"value of {name}"), {})
     return out
 
 
-def _num(v: Any) -> str:
+def _num(v: Any, exact: Any = None) -> str:
+    """A value for a message: exact when it is short (``-3``, ``2·sin(1) + cos(1) ≈ 2.22``), else 6 digits."""
     if v is None:
         return "undefined"
+    if exact is not None and len(expr_text(exact)) <= 40:
+        return value_text(exact)
     if isinstance(v, sympy.Float):
-        return f"{float(v):.6g}"
+        f = float(v)
+        if math.isinf(f) or (f == 0 and v != 0):  # beyond double precision: keep the exponent
+            return mpmath.nstr(mpmath.mpf(v._mpf_), 6)
+        return f"{f:.6g}"
     return value_text(v)
+
+
+def _exact_at(e: sympy.Basic, point: dict) -> sympy.Basic | None:
+    """``e`` at ``point`` (names to values), exactly, when that stays a small real expression."""
+    try:
+        v = e.xreplace({s: point[s.name] for s in e.free_symbols if isinstance(s, sympy.Symbol) and s.name in point})
+    except (TypeError, ValueError, ZeroDivisionError, AttributeError):  # pragma: no cover
+        return None
+    if not getattr(v, "is_number", False) or real_value(v, {}) is None:
+        return None
+    if any(type(f).__name__ == "softmax_entry" for f in v.atoms(sympy.Function)):
+        try:  # a softmax of numbers is clearer as the quotient it stands for: softmax(0, 0)[0] = 1/2
+            written = v.rewrite(sympy.exp)
+            v = written if sympy.count_ops(written) < sympy.count_ops(v) else v
+        except (TypeError, ValueError, AttributeError, NotImplementedError):  # pragma: no cover
+            pass
+    return v if sympy.count_ops(v) <= 30 else None
 
 
 def _where(point: dict) -> str:
@@ -418,29 +516,46 @@ def _check_scalar(expr, claim, x, at, raw, order: int = 1) -> Verdict:
     cmp = compare(expected, claim, sorted(variables, key=str), sampler)
     if cmp.equal:
         return Verdict(True, claimed=claim, counterexample=None, diagnosis=(), method=cmp.method,
-                       message=f"Correct: {lhs} = {expr_text(expected)}, and your answer is the same ({_METHODS[cmp.method]}).",
-                       **base)
+                       message=f"Correct: {lhs} = {expr_text(expected)}, {_same(cmp)}.", **base)
     if cmp.equal is None:
         return Verdict(False, claimed=claim, counterexample=None, diagnosis=(), method="undecided",
                        message=f"Could not decide: {lhs} = {expr_text(expected)} is not real-valued at any test point and does not simplify to your answer.",
                        **base)
     findings = diagnose(last, x, expected, claim, sampler)
-    ce = _counterexample(cmp)
+    ce = _counterexample(cmp, expected, claim)
+    huge = ce is not None and ce.claimed is None and hazard(claim, sampler.points[cmp.points_tested - 1])
     return Verdict(False, claimed=claim, counterexample=ce, diagnosis=tuple(f.id for f in findings),
-                   method=cmp.method, findings=findings, message=_wrong_message(lhs, expected, ce, findings), **base)
+                   method=cmp.method, findings=findings, message=_wrong_message(lhs, expected, ce, findings, huge),
+                   **base)
 
 
-def _counterexample(cmp: Comparison, entry=None) -> Counterexample | None:
+def _same(cmp: Comparison) -> str:
+    """How a right answer was recognised, in words."""
+    return _METHODS[cmp.method].format(n=cmp.points_tested)
+
+
+def _counterexample(cmp: Comparison, expected: sympy.Basic, claim: sympy.Basic, entry=None) -> Counterexample | None:
     if cmp.point is None:
         return None
-    return Counterexample(point=dict(cmp.point), expected=cmp.expected_value, claimed=cmp.claimed_value, entry=entry)
+    return Counterexample(point=dict(cmp.point), expected=cmp.expected_value, claimed=cmp.claimed_value, entry=entry,
+                          expected_exact=_exact_at(expected, cmp.point),
+                          claimed_exact=_exact_at(claim, cmp.point) if cmp.claimed_value is not None else None)
 
 
-def _wrong_message(lhs: str, expected, ce: Counterexample | None, findings) -> str:
+def _gives(ce: Counterexample) -> str:
+    """``it is -3, but your answer gives 3`` (or says the answer is undefined there)."""
+    yours = "your answer is undefined there" if ce.claimed is None else f"your answer gives {_num(ce.claimed, ce.claimed_exact)}"
+    return f"{_num(ce.expected, ce.expected_exact)}, but {yours}"
+
+
+def _wrong_message(lhs: str, expected, ce: Counterexample | None, findings, huge: bool = False) -> str:
     msg = f"Not right: {lhs} = {expr_text(expected)}."
     if ce is not None:
-        msg = (f"Not right: {lhs} = {expr_text(expected)}; at {_where(ce.point)} that is {_num(ce.expected)}, "
-               f"but your answer gives {_num(ce.claimed)}.")
+        if huge:
+            msg += (f" At {_where(ce.point)} it is {_num(ce.expected, ce.expected_exact)}, but your answer is too "
+                    "large to evaluate there.")
+        else:
+            msg += f" At {_where(ce.point)} it is {_gives(ce)}."
     if findings:
         msg += f" Likely mistake: {findings[0].message}."
     return msg
@@ -486,8 +601,11 @@ def _check_matrix(kind, exprs, claim, syms, at, raw) -> Verdict:
     md = _matrix_derivation(kind, exprs, syms)
     expected = exact = sympy.Matrix(md.result)
     problems = _entry_problems(kind, exprs, syms)
-    base = dict(derivation=md, kind=kind, expr=exprs[0] if len(exprs) == 1 else sympy.Matrix(exprs), wrt=syms)
+    base_ = index_base(syms)
+    base = dict(derivation=md, kind=kind, expr=exprs[0] if len(exprs) == 1 else sympy.Matrix(exprs), wrt=syms,
+                index_base=base_)
     point = None
+    functions: list = list(exprs)
     if at is not None:
         every = set().union(*(e.free_symbols for e in exprs)) | set(syms) | claim.free_symbols
         point = _point(at, {s for s in every if isinstance(s, sympy.Symbol)})
@@ -497,6 +615,7 @@ def _check_matrix(kind, exprs, claim, syms, at, raw) -> Verdict:
         expected = substitute(expected, names, variables=list(point))
         if claim.free_symbols:
             claim = substitute(claim, names, variables=list(point))
+        functions = [substitute(f, names, variables=list(point)) for f in exprs]
         base["at"] = tuple(names.items())
     note = ""
     if kind == "gradient" and claim.shape == (1, expected.shape[0]) and expected.shape[0] > 1:
@@ -521,17 +640,27 @@ def _check_matrix(kind, exprs, claim, syms, at, raw) -> Verdict:
         f = Finding("sign_error", f"every entry of your {label} has the wrong sign")
         return Verdict(False, expected=expected, claimed=claim, counterexample=first, diagnosis=("sign_error",),
                        findings=(f,), wrong_entries=tuple(wrong), message=f"Not right: {f.message}.", **base)
-    findings: list[Finding] = [Finding("wrong_entry", _entries_text(wrong, expected.shape, label))]
-    for (i, j), fs in entry_findings.items():
-        for f in fs:
-            findings.append(Finding(f.id, f"entry (row {i + 1}, column {j + 1}): {f.message}"))
+    entries = Finding("wrong_entry", _entries_text(wrong, expected.shape, label, base_))
+    delta = None
+    if kind == "jacobian":
+        delta = softmax_delta(functions, syms, expected, claim, lambda e, c: _matches(e, c, point, None), base_)
+    findings: list[Finding] = [delta] if delta is not None else []
+    findings.append(entries)
+    if delta is None:
+        for (i, j), fs in entry_findings.items():
+            findings += [Finding(f.id, f"entry (row {i + base_}, column {j + base_}): {f.message}") for f in fs]
     ids = tuple(dict.fromkeys(f.id for f in findings))
     msg = f"Not right: {findings[0].message}."
-    if first is not None:
+    if delta is not None:
+        msg += f" {entries.message[0].upper()}{entries.message[1:]}."
+    if first is not None and delta is not None and point is None:
         i, j = first.entry
-        msg += (f" Entry (row {i + 1}, column {j + 1}) should be {expr_text(expected[i, j])}"
-                + (f"; at {_where(first.point)} that is {_num(first.expected)}, yours gives {_num(first.claimed)}." if point is None else "."))
-    if len(findings) > 1:
+        msg += f" At {_where(first.point)}, entry (row {i + base_}, column {j + base_}) is {_gives(first)}."
+    elif first is not None:
+        i, j = first.entry
+        msg += (f" Entry (row {i + base_}, column {j + base_}) should be {expr_text(expected[i, j])}"
+                + (f"; at {_where(first.point)} it is {_gives(first)}." if point is None else "."))
+    if delta is None and len(findings) > 1:
         msg += f" Likely mistake in {findings[1].message}."
     return Verdict(False, expected=expected, claimed=claim, counterexample=first, diagnosis=ids,
                    findings=tuple(findings), wrong_entries=tuple(wrong), message=msg, **base)
@@ -561,7 +690,7 @@ def _compare_entries(expected, exact, claim, problems, syms, point, raws):
             wrong.append((i, j))
             findings[(i, j)] = diagnose(f, x, e, c, sampler) if cmp.equal is False else ()
             if first is None and cmp.point is not None:
-                first = _counterexample(cmp, entry=(i, j))
+                first = _counterexample(cmp, e, c, entry=(i, j))
     return wrong, first, findings
 
 
@@ -586,8 +715,25 @@ def _transposed(expected, claim, label, base) -> Verdict:
                    findings=(f,), message=f"Not right: {f.message}.", **base)
 
 
-def _entries_text(wrong: list[tuple[int, int]], shape, label: str) -> str:
-    where = ", ".join(f"({i + 1}, {j + 1})" for i, j in wrong)
+def _entries_text(wrong: list[tuple[int, int]], shape, label: str, base: int = 1) -> str:
+    where = ", ".join(f"({i + base}, {j + base})" for i, j in wrong)
     n = shape[0] * shape[1]
     verb = "is" if len(wrong) == 1 else "are"
     return f"{len(wrong)} of the {n} entries of the {label} {verb} wrong, at (row, column) {where}"
+
+
+_NUMBERED = re.compile(r"^(.*?)_?\{?(\d+)\}?$")
+
+
+def index_base(variables: Sequence[sympy.Symbol]) -> int:
+    """0 when the variables are numbered from 0 (``s_0, s_1, s_2``), else 1: how rows and columns are numbered.
+
+    >>> index_base(sympy.symbols("s_0 s_1 s_2")), index_base(sympy.symbols("x1 x2")), index_base(sympy.symbols("x y"))
+    (0, 1, 1)
+    """
+    found = [_NUMBERED.match(s.name) for s in variables]
+    if len(found) < 2 or not all(found):
+        return 1
+    stems = {m.group(1) for m in found if m}
+    numbers = sorted(int(m.group(2)) for m in found if m)
+    return 0 if len(stems) == 1 and numbers == list(range(len(numbers))) else 1

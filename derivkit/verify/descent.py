@@ -28,6 +28,7 @@ from typing import Any, Sequence
 
 import sympy
 
+from derivkit import budget
 from derivkit.errors import InputError
 from derivkit.inputs import as_expr, as_symbols
 from derivkit.render.common import expr_text
@@ -128,6 +129,7 @@ def _show_written(raws: Sequence[Any], values: Any) -> str:
     return parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ")"
 
 
+@budget.guarded
 def check_descent(f: Any, wrt: Any, start: Any, lr: Any, claimed: Sequence[Any], momentum: Any = 0) -> Verdict:
     """Check a hand-computed table of gradient-descent iterates ``b(1), b(2), ...``.
 

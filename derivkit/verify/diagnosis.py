@@ -16,10 +16,17 @@ The mistakes, by diagnosis id:
 * ``log_base``: ``ln`` confused with ``log10``/``log2`` (a factor ``ln 10`` or
   ``ln 2`` too many or too few);
 * ``power_rule_exponent``: ``d/dx u^n`` written ``n u^n`` or ``n u^(n+1)``;
-* ``quotient_sign``: the quotient rule with ``+`` instead of ``-`` (or the two
-  terms of the numerator swapped);
+* ``quotient_order``: the quotient rule's numerator in the wrong order,
+  ``u·v' - u'·v`` instead of ``u'·v - u·v'`` (named before ``sign_error`` and
+  ``product_of_derivatives``, which give the same answer for a plain quotient);
+* ``quotient_sign``: the quotient rule with ``+`` instead of ``-``;
 * ``product_of_derivatives``: ``(f g)'`` written as ``f' g'``;
-* ``exponential_rule``: ``d/dx a^x`` written without its factor ``ln a``.
+* ``exponential_rule``: ``d/dx a^x`` written without its factor ``ln a``;
+* ``activation_derivative``: an activation's derivative misremembered, such as
+  ``σ' = σ²`` or ``σ(1 + σ)`` for ``σ(1 - σ)``, or ``tanh' = 1 + tanh²`` (also
+  for the sigmoid written out as ``1/(1 + e^(-x))``);
+* ``missing_delta`` (Jacobians): the softmax Jacobian ``p_a(δ_ab - p_b)``
+  written without its Kronecker delta (see :func:`softmax_delta`).
 
 Local derivatives come from the rule table (:func:`derivkit.rules.local_derivative`),
 so every function the table knows can be diagnosed.
@@ -32,30 +39,39 @@ so every function the table knows can be diagnosed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import sympy
 
+from derivkit.functions import relu, sigmoid, step
 from derivkit.render.common import expr_text
+from derivkit.calculus.several import terms_bound
 from derivkit.rules import local_derivative
 from derivkit.verify.equivalence import Sampler, close, matches_written, real_value
+from derivkit.verify.finding import Finding
 
-__all__ = ["Finding", "Variant", "variants", "diagnose", "diagnose_value", "DIAGNOSES"]
+__all__ = ["Finding", "Variant", "variants", "diagnose", "diagnose_value", "softmax_delta", "DIAGNOSES"]
 
 #: Every diagnosis id, with a short description.
 DIAGNOSES = {
     "sign_error": "the sign is wrong (of the whole answer, of some entries, or of one function's derivative)",
     "constant_factor": "the answer is a constant multiple of the right one",
     "missing_chain_factor": "the chain rule's inner factor g'(x) is missing",
-    "missing_term": "a term of the product rule or of a sum is missing",
+    "missing_term": "a term is missing: of the product rule, of a sum, or of a gradient (such as a regularisation term c·W)",
+    "extra_term": "a term too many: the gradient has a term (such as c·W) that the function does not give",
     "log_base": "ln is confused with log10 or log2 (a factor ln 10 or ln 2)",
     "power_rule_exponent": "the power rule misapplied: the exponent not lowered by one, or used with a variable exponent",
     "quotient_sign": "the quotient rule's minus sign is wrong",
+    "quotient_order": "the quotient rule's numerator in the wrong order: u·v' - u'·v instead of u'·v - u·v'",
     "product_of_derivatives": "(f g)' was written as f' g' instead of f' g + f g'",
     "exponential_rule": "d/dx a^x = a^x ln a: the factor ln a is missing",
+    "activation_derivative": "an activation's derivative misremembered: σ' = σ(1 - σ), tanh' = 1 - tanh², relu' = step",
+    "missing_delta": "the softmax Jacobian without its δ: ∂p_a/∂s_b = p_a(δ_ab - p_b)",
     "transposed": "the matrix is transposed (rows and columns swapped)",
-    "wrong_entry": "some entries of the matrix are wrong",
+    "wrong_entry": "some entries of the matrix are wrong (in a NumPy gradient: only one row, column or entry)",
+    "swapped_parameters": "the gradients of two parameters are swapped (each returned under the other's name)",
     "arithmetic_slip": "an arithmetic slip in one iteration of a descent table",
     "missing_learning_rate": "a descent step without the learning rate: b - f'(b)",
     "missing_momentum": "a descent step without the momentum term eta Δb",
@@ -71,24 +87,44 @@ _LOG_CONSTANTS = {
 
 
 @dataclass(frozen=True)
-class Finding:
-    """A diagnosis: its ``id`` (see :data:`DIAGNOSES`) and a sentence explaining it."""
-
-    id: str
-    message: str
-
-
-@dataclass(frozen=True)
 class Variant:
-    """The derivative as it comes out with one mistake made: ``expr``, and the finding."""
+    """The derivative as it comes out with one mistake made: ``expr``, and the finding's ``message``.
+
+    ``said`` is the message, or a :class:`_Say` that prints it only when it is read
+    (most variants are tried and dropped, and printing is the larger part of making one).
+    """
 
     id: str
     expr: sympy.Basic
-    message: str
+    said: Any
+
+    @property
+    def message(self) -> str:
+        return str(self.said)
 
 
 def _t(e) -> str:
     return expr_text(e)
+
+
+class _Times:
+    """``a·b`` for a message, printed as :func:`_times` does."""
+
+    def __init__(self, a: sympy.Basic, b: sympy.Basic):
+        self.a, self.b = a, b
+
+    def __str__(self) -> str:
+        return _times(self.a, self.b)
+
+
+class _Say:
+    """A message made when it is read: ``fmt`` with its expressions printed by :func:`expr_text`."""
+
+    def __init__(self, fmt: str, *args: Any):
+        self.fmt, self.args = fmt, args
+
+    def __str__(self) -> str:
+        return self.fmt.format(*(_t(a) if isinstance(a, sympy.Basic) else str(a) for a in self.args))
 
 
 def _times(a: sympy.Basic, b: sympy.Basic) -> str:
@@ -131,6 +167,44 @@ def _nodes(expr: sympy.Basic, x: sympy.Symbol) -> list[sympy.Basic]:
     return list(seen)
 
 
+def _activation(node: sympy.Basic) -> tuple[sympy.FunctionClass, sympy.Basic] | None:
+    """``(f, g)`` when ``node`` is the activation ``f(g)``: σ (also written ``1/(1 + e^(-g))``), tanh, relu."""
+    if isinstance(node, (sigmoid, sympy.tanh, relu)):
+        return node.func, node.args[0]
+    if isinstance(node, sympy.Pow) and node.exp == -1 and node.base.is_Add and len(node.base.args) == 2:
+        one, e = sorted(node.base.args, key=lambda a: a != 1)
+        if one == 1 and isinstance(e, sympy.exp):
+            return sigmoid, -e.args[0]
+    return None
+
+
+#: Misremembered derivatives of activations: f -> [f'(u) written wrongly, as a function of a = f(u) and u].
+_WRONG_ACTIVATION_DERIVATIVES = {
+    sigmoid: (lambda a, u: a**2, lambda a, u: a * (1 + a), lambda a, u: 1 - a, lambda a, u: a,
+              lambda a, u: a * (1 - a) ** 2),
+    sympy.tanh: (lambda a, u: 1 + a**2, lambda a, u: a**2, lambda a, u: 1 - a, lambda a, u: a * (1 - a)),
+    relu: (lambda a, u: a, lambda a, u: step(-u)),
+}
+
+
+def _activation_variants(expr, x, node) -> Iterator[Variant]:
+    """An activation's derivative misremembered: σ' = σ², σ(1 + σ), 1 - σ; tanh' = 1 + tanh²; relu' = relu."""
+    found = _activation(node)
+    if found is None:
+        return
+    func, g = found
+    u = sympy.Symbol("u")
+    a = func(u)
+    right = _local(a, u)
+    inner = sympy.diff(g, x)
+    name = {sigmoid: "σ", sympy.tanh: "tanh", relu: "relu"}[func]
+    written = _Say(" ({} is {})", node, func(g)) if not isinstance(node, func) else ""
+    for wrong in _WRONG_ACTIVATION_DERIVATIVES[func]:
+        yield Variant("activation_derivative", _with_local(expr, x, node, wrong(func(g), g) * inner),
+                      _Say("the derivative of {} is misremembered: d/du {} = {}, not {}{}", name, a, right, wrong(a, u),
+                           written))
+
+
 def _chain_variants(expr, x, node) -> Iterator[Variant]:
     """Outer derivative without the inner factor; a wrong sign; the power rule's exponent."""
     if isinstance(node, sympy.Pow):
@@ -141,27 +215,27 @@ def _chain_variants(expr, x, node) -> Iterator[Variant]:
                 inner = sympy.diff(n, x)
                 if n != x:
                     yield Variant("missing_chain_factor", _with_local(expr, x, node, outer),
-                                  f"the chain rule's inner factor is missing: d/dx {_t(node)} = {_times(outer, inner)}, "
-                                  f"the inner factor being the derivative of the exponent {_t(n)}")
+                                  _Say("the chain rule's inner factor is missing: d/dx {} = {}, the inner factor being "
+                                       "the derivative of the exponent {}", node, _Times(outer, inner), n))
                 if base != sympy.E:
                     yield Variant("exponential_rule", _with_local(expr, x, node, node * inner),
-                                  f"d/dx a^x = a^x·ln(a): the factor ln({_t(base)}) is missing")
+                                  _Say("d/dx a^x = a^x·ln(a): the factor ln({}) is missing", base))
             else:  # u^v, both depending on x
                 yield Variant("power_rule_exponent", _with_local(expr, x, node, n * base ** (n - 1) * sympy.diff(base, x)),
-                              f"the power rule d/dx u^n = n·u^(n-1) needs a constant exponent; "
-                              f"for {_t(node)} write it as e^({_t(n * sympy.log(base))}) and use the chain rule")
+                              _Say("the power rule d/dx u^n = n·u^(n-1) needs a constant exponent; for {} write it as "
+                                   "e^({}) and use the chain rule", node, n * sympy.log(base)))
             return
         outer = n * base ** (n - 1)
         inner = sympy.diff(base, x)
         if base != x and inner != 1:
             yield Variant("missing_chain_factor", _with_local(expr, x, node, outer),
-                          f"the chain rule's inner factor is missing: d/dx {_t(node)} = {_times(outer, inner)}, "
-                          f"where {_t(inner)} is the derivative of the inner function {_t(base)}")
+                          _Say("the chain rule's inner factor is missing: d/dx {} = {}, where {} is the derivative of "
+                               "the inner function {}", node, _Times(outer, inner), inner, base))
         if n.is_number and n not in (0, 1):
             for wrong in (n * base ** n, n * base ** (n + 1)):
                 yield Variant("power_rule_exponent", _with_local(expr, x, node, wrong * inner),
-                              f"the power rule lowers the exponent by one: d/du u^n = n·u^(n-1), "
-                              f"so d/du {_t(base ** n)} = {_t(outer)}, not {_t(wrong)}")
+                              _Say("the power rule lowers the exponent by one: d/du u^n = n·u^(n-1), so d/du {} = {}, "
+                                   "not {}", base ** n, outer, wrong))
         return
     if not (isinstance(node, sympy.Function) and len(node.args) == 1):
         return
@@ -170,12 +244,12 @@ def _chain_variants(expr, x, node) -> Iterator[Variant]:
     inner = sympy.diff(g, x)
     if g != x and inner != 1:
         yield Variant("missing_chain_factor", _with_local(expr, x, node, outer),
-                      f"the chain rule's inner factor is missing: d/dx {_t(node)} = {_times(outer, inner)}, "
-                      f"where {_t(inner)} is the derivative of the inner function {_t(g)}")
+                      _Say("the chain rule's inner factor is missing: d/dx {} = {}, where {} is the derivative of the "
+                           "inner function {}", node, _Times(outer, inner), inner, g))
     u = sympy.Symbol("u")
     fu = node.func(u)
     yield Variant("sign_error", _with_local(expr, x, node, -outer * inner),
-                  f"the derivative of {_t(fu)} has the wrong sign: d/du {_t(fu)} = {_t(_local(fu, u))}")
+                  _Say("the derivative of {} has the wrong sign: d/du {} = {}", fu, fu, _local(fu, u)))
     if node.func == sympy.log:
         for b in (10, 2):
             wrong = outer / sympy.log(b)
@@ -183,39 +257,57 @@ def _chain_variants(expr, x, node) -> Iterator[Variant]:
                           f"ln was differentiated as log{b}: d/du ln u = 1/u, while d/du log{b} u = 1/(u ln {b})")
 
 
+def _quotient(node: sympy.Basic, x: sympy.Symbol) -> tuple[sympy.Basic, sympy.Basic] | None:
+    """``(u, v)`` when ``node`` is a quotient ``u/v`` with both parts depending on ``x``."""
+    if not isinstance(node, sympy.Mul):
+        return None
+    num, den = [], []
+    for a in node.args:
+        if isinstance(a, sympy.Pow) and a.exp.is_number and a.exp.is_negative and a.has(x):
+            den.append(a.base ** -a.exp)
+        else:
+            num.append(a)
+    u, v = sympy.Mul(*num), sympy.Mul(*den)
+    return (u, v) if den and u.has(x) else None
+
+
+def _quotient_variants(expr, x, node) -> Iterator[Variant]:
+    """The quotient rule's numerator in the wrong order, and with + for -."""
+    parts = _quotient(node, x)
+    if parts is None:
+        return
+    u, v = parts
+    du, dv = sympy.diff(u, x), sympy.diff(v, x)
+    rule = "(u/v)' = (u'·v - u·v')/v^2"
+    yield Variant("quotient_order", _with_local(expr, x, node, (u * dv - du * v) / v**2),
+                  _Say("the numerator of the quotient rule is in the wrong order: {}, u' times v first (with u = {} "
+                       "and v = {}: {} - {})", rule, u, v, _Times(du, v), _Times(u, dv)))
+    yield Variant("quotient_sign", _with_local(expr, x, node, (du * v + u * dv) / v**2),
+                  _Say("the quotient rule has a minus sign: {} (with u = {} and v = {})", rule, u, v))
+
+
 def _product_variants(expr, x, node) -> Iterator[Variant]:
-    """Missing terms (sum, product), f' g', and the quotient rule's sign."""
+    """Missing terms (sum, product), f' g'."""
     parts = [a for a in node.args if a.has(x)]
     if len(parts) < 2:
         return
     for part in parts:
         if isinstance(node, sympy.Add):
-            msg = f"the derivative of the term {_t(part)} is missing (sum rule: differentiate every term)"
+            msg = _Say("the derivative of the term {} is missing (sum rule: differentiate every term)", part)
         else:
-            msg = (f"a term of the product rule is missing, (f·g)' = f'·g + f·g': "
-                   f"the term with the derivative of {_t(part)} is dropped")
+            msg = _Say("a term of the product rule is missing, (f·g)' = f'·g + f·g': the term with the derivative "
+                       "of {} is dropped", part)
         yield Variant("missing_term", _held(expr, x, node, part), msg)
         if isinstance(node, sympy.Add):
             yield Variant("sign_error", _with_local(expr, x, part, -sympy.diff(part, x)),
-                          f"the derivative of the term {_t(part)} has the wrong sign")
-    if isinstance(node, sympy.Mul):
+                          _Say("the derivative of the term {} has the wrong sign", part))
+    if isinstance(node, sympy.Mul) and len(parts) == 2:
         const = sympy.Mul(*[a for a in node.args if not a.has(x)])
-        if len(parts) == 2:
-            u, v = parts
-            wrong = const * sympy.diff(u, x) * sympy.diff(v, x)
-            yield Variant("product_of_derivatives", _with_local(expr, x, node, wrong),
-                          f"the derivative of a product is not the product of the derivatives: "
-                          f"d/dx [{_t(u)}·{_t(v)}] = {_times(sympy.diff(u, x), v)} + {_times(u, sympy.diff(v, x))}")
-        dens = [a for a in parts if isinstance(a, sympy.Pow) and a.exp.is_number and a.exp.is_negative]
-        if dens and len(parts) >= 2:
-            right = sympy.diff(node, x)
-            for den in dens:
-                flipped = _with_local(node, x, den, -sympy.diff(den, x))
-                yield Variant("quotient_sign", _with_local(expr, x, node, flipped),
-                              "the quotient rule has a minus sign: (u/v)' = (u'·v - u·v')/v^2")
-            if node != expr:
-                yield Variant("quotient_sign", _with_local(expr, x, node, -right),
-                              "the numerator of the quotient rule is u'·v - u·v' (in that order): (u/v)' = (u'·v - u·v')/v^2")
+        u, v = parts
+        wrong = const * sympy.diff(u, x) * sympy.diff(v, x)
+        yield Variant("product_of_derivatives", _with_local(expr, x, node, wrong),
+                      _Say("the derivative of a product is not the product of the derivatives: d/dx [{}·{}] = {} + {}",
+                           u, v, _Times(sympy.diff(u, x), v), _Times(u, sympy.diff(v, x))))
 
 
 def variants(expr: sympy.Basic, x: sympy.Symbol) -> list[Variant]:
@@ -227,7 +319,7 @@ def variants(expr: sympy.Basic, x: sympy.Symbol) -> list[Variant]:
     """
     out: list[Variant] = []
     for node in _nodes(expr, x):
-        for gen in (_chain_variants, _product_variants):
+        for gen in (_quotient_variants, _activation_variants, _chain_variants, _product_variants):
             try:
                 found = list(gen(expr, x, node))
             except (TypeError, ValueError, NotImplementedError, AttributeError, KeyError):
@@ -242,10 +334,10 @@ def variants(expr: sympy.Basic, x: sympy.Symbol) -> list[Variant]:
             out.append(Variant("log_base", wrong,
                                f"log{b} was differentiated as ln: d/dx log{b}(u) = u'/(u·ln {b}), the factor 1/ln {b} is missing"))
     raw = sympy.diff(expr, x)
-    terms = sympy.Add.make_args(sympy.expand(raw))
+    terms = sympy.Add.make_args(sympy.expand(raw) if terms_bound(raw, 10**4) <= 100 else raw)
     if 1 < len(terms) <= 12:
         for t in terms:
-            out.append(Variant("missing_term", raw - t, f"the term {_t(t)} of the derivative is missing"))
+            out.append(Variant("missing_term", raw - t, _Say("the term {} of the derivative is missing", t)))
     return out
 
 
@@ -256,8 +348,8 @@ def _term_variants(expected: sympy.Basic) -> list[Variant]:
         return []
     out = []
     for t in terms:
-        out.append(Variant("missing_term", expected - t, f"the term {_t(t)} of the derivative is missing"))
-        out.append(Variant("sign_error", expected - 2 * t, f"the term {_t(t)} of the derivative has the wrong sign"))
+        out.append(Variant("missing_term", expected - t, _Say("the term {} of the derivative is missing", t)))
+        out.append(Variant("sign_error", expected - 2 * t, _Say("the term {} of the derivative has the wrong sign", t)))
     return out
 
 
@@ -316,7 +408,12 @@ def diagnose(expr: sympy.Basic, wrt: sympy.Symbol, expected: sympy.Basic, claime
     for f in _whole(sampler, claimed, expr.has(sympy.log)):
         if all(g.id != f.id for g in found):
             found.append(f)
-    return tuple(found)
+    return tuple(sorted(found, key=lambda f: _FIRST.get(f.id, 1)))
+
+
+#: Mistakes named before others that give the same answer: a quotient's numerator swapped negates
+#: the whole derivative, and looks like a sign error or f'·g' too.
+_FIRST = {"quotient_order": 0}
 
 
 def _agrees_with(sampler: Sampler, expr: sympy.Basic, target: list) -> bool:
@@ -351,3 +448,57 @@ def diagnose_value(expr: sympy.Basic, wrt: sympy.Symbol, point: dict, expected: 
     if e is not None and not close(e, 0) and matches_written(raw, claimed, -e) and all(f.id != "sign_error" for f in found):
         found.append(Finding("sign_error", "your value is the negative of the correct one: the sign is wrong"))
     return tuple(found)
+
+
+def softmax_delta(functions: Sequence[sympy.Basic], wrt: Sequence[sympy.Symbol], expected: sympy.MatrixBase,
+                  claimed: sympy.MatrixBase, same: Callable[[sympy.Basic, sympy.Basic], bool],
+                  base: int = 1) -> Finding | None:
+    """``missing_delta`` when ``claimed`` is a softmax Jacobian written without its Kronecker delta.
+
+    The Jacobian of ``p = softmax(s)`` is ``∂p_a/∂s_b = p_a(δ_ab - p_b)``. Two
+    ways of losing the δ are recognised: ``-p_a·p_b`` in every entry (δ taken
+    as 0) and ``p_a(1 - p_b)`` in every entry (δ taken as 1). ``functions`` are
+    the ``p_a`` (or their values at a point), ``expected`` the correct Jacobian,
+    ``same(e, c)`` decides whether two entries agree, ``base`` numbers ``a`` and
+    ``b`` from 0 or 1 (as the rows are numbered in the message).
+
+    >>> from derivkit.nn import softmax
+    >>> s = sympy.symbols("s_0 s_1")
+    >>> p = list(softmax(s))
+    >>> J = sympy.Matrix(2, 2, lambda a, b: p[a] * (int(a == b) - p[b]))
+    >>> f = softmax_delta(p, s, J, sympy.Matrix(2, 2, lambda a, b: -p[a] * p[b]), lambda e, c: sympy.simplify(e - c) == 0, 0)
+    >>> print(f.message)
+    your Jacobian leaves out the δ in ∂p_a/∂s_b = p_a(δ_ab - p_b) (δ_ab is 1 when a = b, else 0): you have -p_a·p_b
+    in every entry, but on the diagonal it is p_a(1 - p_a), e.g. ∂p_0/∂s_0 = p_0·(1 - p_0) (here p_a = softmax(s_0, s_1)[a];
+    rows and columns are numbered from 0, as s_0, s_1 are)
+    """
+    n = len(functions)
+    if n < 2 or len(wrt) != n or expected.shape != (n, n) or claimed.shape != (n, n):
+        return None
+    p = list(functions)
+    if not all(same(expected[a, b], p[a] * (int(a == b) - p[b])) for a in range(n) for b in range(n)):
+        return None
+    s = [w.name for w in wrt]
+    i, j = base, base + 1
+    if hasattr(p[0], "scores") and base == 0:  # softmax entries, numbered as derivkit prints them
+        what = f"p_a = softmax({', '.join(_t(e) for e in p[0].scores)})[a]"
+    else:
+        what = f"p_a is the function of row a, p_{i} = {_t(p[0])}"
+    numbered = f"; rows and columns are numbered from 0, as {', '.join(s)} are" if base == 0 else ""
+    rule = f"∂p_a/∂{_stem(s)}_b = p_a(δ_ab - p_b) (δ_ab is 1 when a = b, else 0)"
+    where = f" (here {what}{numbered})"
+    if all(same(-p[a] * p[b], claimed[a, b]) for a in range(n) for b in range(n)):
+        return Finding("missing_delta", f"your Jacobian leaves out the δ in {rule}: you have -p_a·p_b in every entry, "
+                                        f"but on the diagonal it is p_a(1 - p_a), e.g. ∂p_{i}/∂{s[0]} = "
+                                        f"p_{i}·(1 - p_{i}){where}")
+    if all(same(p[a] * (1 - p[b]), claimed[a, b]) for a in range(n) for b in range(n)):
+        return Finding("missing_delta", f"your Jacobian takes the δ in {rule} as 1 everywhere: you have p_a(1 - p_b) "
+                                        f"in every entry, but off the diagonal it is -p_a·p_b, e.g. ∂p_{i}/∂{s[1]} = "
+                                        f"-p_{i}·p_{j}{where}")
+    return None
+
+
+def _stem(names: Sequence[str]) -> str:
+    """``s`` for the variables ``s_0, s_1, ...`` (the name without its number), else ``x``."""
+    m = re.match(r"^(.*?)_?\{?\d+\}?$", names[0])
+    return m.group(1) if m and m.group(1) else "x"

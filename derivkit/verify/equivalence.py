@@ -11,17 +11,27 @@ The decision, in order (:func:`compare` reports which step decided):
    automatic simplifications).
 2. ``numeric`` counterexample: both are evaluated at several random real points
    inside the domain (exact rationals substituted, then 40-digit ``evalf``;
-   points where the correct answer is complex or undefined are skipped). One
+   points where the correct answer is complex or undefined are skipped, and so
+   are points where a value is too large to compute: :mod:`derivkit.magnitude`
+   decides that before SymPy starts). One
    point where the values differ proves they are different functions.
-3. ``symbolic``: when they agree at every point, ``expand``, ``cancel`` and
-   ``simplify`` of ``a - b`` (also after rewriting in terms of ``exp``) are tried
-   for one second in all; if one gives 0 the symbolic method decided.
+3. ``symbolic``: when they agree at every point, ``expand`` (when its result is
+   small), then ``cancel`` and ``simplify`` of ``a - b`` (also after rewriting in
+   terms of ``exp``) are tried, the latter in a child process limited to one
+   second (the ``isolated_seconds`` limit of :mod:`derivkit.budget`); if one gives
+   0 the symbolic method decided.
 4. ``numeric`` agreement: otherwise they are declared equal because they agree,
    to 20 significant digits, at every one of at least :data:`MIN_POINTS` random
    points (never one lucky point). The points are fractions with small prime
    denominators (``-1/19``, ``34/19``) drawn from several ranges in turn, so
    narrow domains (``|x| < 1``, ``x > 4``) are reached and special points such as
    0, 1 or multiples of pi are not hit by accident.
+
+A counterexample is shown at the **simplest point** where the two differ, so that
+a student can check it by hand: small integers and halves (``0, 1, -1, 2, -2,
+1/2, ...``, see :data:`SIMPLE_VALUES`) inside the domain and away from kinks
+(``|x|``, ``relu`` or ``step`` at 0). Only when none of them shows a difference
+is the random point that proved it shown.
 
 The search for a counterexample comes before simplification because it is
 cheap and conclusive: a wrong answer is rejected in milliseconds with a point
@@ -40,15 +50,18 @@ True
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
-import signal
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
+import mpmath
 import sympy
+
+from derivkit import budget, magnitude
+from derivkit.errors import LimitError
+from derivkit.verify.mpeval import Unsupported, mp_value
 
 __all__ = [
     "Comparison",
@@ -58,63 +71,65 @@ __all__ = [
     "compare",
     "written_decimals",
     "matches_written",
-    "time_limit",
+    "defined_at",
     "PRECISION",
     "MIN_POINTS",
+    "SIMPLE_VALUES",
+    "simple_counterexample",
 ]
 
 #: Digits used to evaluate at a point.
 PRECISION = 40
 #: Relative size below which two values at a point count as equal.
 TOLERANCE = sympy.Float("1e-20", PRECISION)
+_TOL = mpmath.mpf("1e-20")
 #: Points that must agree before two answers are called equal by evaluation.
 MIN_POINTS = 6
-#: Seconds allowed for ``simplify``.
-SIMPLIFY_SECONDS = 1.0
+
+#: Values tried first for a counterexample, simplest first: small integers and halves.
+SIMPLE_VALUES = tuple(sympy.Rational(v) for v in (
+    "0", "1", "-1", "2", "-2", "1/2", "-1/2", "3", "-3", "3/2", "-3/2", "4", "-4", "5/2", "-5/2", "5", "-5"))
+#: How many simple points are tried before the random one is kept.
+SIMPLE_TRIES = 40
 
 # Regions random points are drawn from, in turn: general, positive, |x| < 1, x > 1, wide, x > 4.
 _REGIONS = ((-3, 3), (0, 3), (-1, 1), (1, 4), (-12, 12), (4, 12))
 _DENOMINATORS = (7, 11, 13, 17, 19, 23)
 
 
-class _Timeout(Exception):
-    pass
+def _zero_by_simplify(d: sympy.Basic) -> bool:
+    """``cancel``, ``simplify`` and ``simplify`` after rewriting in ``exp``: run in a child process."""
+    if sympy.cancel(d) == 0 or sympy.simplify(d) == 0:
+        return True
+    return sympy.simplify(d.rewrite(sympy.exp)) == 0
 
 
-@contextmanager
-def time_limit(seconds: float) -> Iterator[bool]:
-    """Run the block for at most ``seconds`` (yields whether a limit is in force).
-
-    Uses ``SIGALRM`` in the main thread when no other alarm handler is installed;
-    elsewhere the block runs without a limit being possible, and the caller is
-    told so (``False``) and should skip expensive work.
-    """
-    usable = (
-        hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None)
-    )
-    if not usable:
-        yield False
-        return
-
-    def _raise(signum, frame):  # pragma: no cover - timing dependent
-        raise _Timeout()
-
-    signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield True
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+def _small_trig_multiples(d: sympy.Basic) -> bool:
+    """Whether every trigonometric argument is a small multiple (at most 4) of something: then the
+    double- and triple-angle expansions stay small (``sin(2x) = 2 sin(x) cos(x)``)."""
+    trig = d.atoms(sympy.sin, sympy.cos, sympy.tan, sympy.sinh, sympy.cosh, sympy.tanh)
+    for f in trig:
+        coeff, _ = f.args[0].as_coeff_Mul()
+        if not (coeff.is_Rational and abs(coeff.p) <= 4 and coeff.q == 1):
+            return False
+    return len(trig) <= 8
 
 
-def simplifies_to_zero(d: sympy.Basic, seconds: float = SIMPLIFY_SECONDS) -> bool:
+def _expands_cheaply(d: sympy.Basic) -> bool:
+    from derivkit.calculus.several import terms_bound
+
+    return terms_bound(d) <= 2000
+
+
+def simplifies_to_zero(d: sympy.Basic, seconds: float | None = None) -> bool:
     """Whether ``d == 0`` can be shown symbolically within ``seconds`` (``False``: not shown).
 
-    Tries ``expand``, ``cancel``, ``simplify`` and ``simplify`` after rewriting
-    in terms of ``exp``, all within one time limit.
+    ``expand`` is tried here when its result is small (bounded before expanding);
+    ``cancel``, ``simplify`` and ``simplify`` after rewriting in terms of ``exp`` run in
+    a child process (:func:`derivkit.budget.run_isolated`), limited to ``seconds``
+    (default: the ``isolated_seconds`` limit) and to the memory limit, since SymPy
+    cannot be stopped inside them. Past the limits the answer is ``False``, and the
+    caller decides by evaluation instead.
 
     >>> x = sympy.Symbol("x")
     >>> simplifies_to_zero(sympy.sin(x)**2 + sympy.cos(x)**2 - 1)
@@ -123,17 +138,18 @@ def simplifies_to_zero(d: sympy.Basic, seconds: float = SIMPLIFY_SECONDS) -> boo
     if d == 0:
         return True
     try:
-        with time_limit(seconds) as limited:
-            if sympy.expand(d) == 0:
-                return True
-            if not limited:
-                return False
-            if sympy.cancel(d) == 0 or sympy.simplify(d) == 0:
-                return True
-            return sympy.simplify(d.rewrite(sympy.exp)) == 0
-    except _Timeout:  # pragma: no cover - timing dependent
-        return False
+        if _expands_cheaply(d) and (sympy.expand(d) == 0 or (_small_trig_multiples(d) and sympy.expand(d, trig=True) == 0)):
+            return True
     except (TypeError, ValueError, NotImplementedError, AttributeError, RecursionError, sympy.PolynomialError):
+        return False
+    try:
+        return bool(budget.run_isolated(_zero_by_simplify, d, seconds=seconds))
+    except LimitError as err:
+        if err.limit == "seconds":  # the whole task's deadline: not ours to swallow
+            raise
+        return False
+    except (budget.Isolated, TypeError, ValueError, NotImplementedError, AttributeError, RecursionError,
+            sympy.PolynomialError):
         return False
 
 
@@ -165,10 +181,22 @@ def real_value(expr: sympy.Basic, point: dict) -> sympy.Basic | None:
     >>> real_value(sympy.sqrt(x), {x: 4}), real_value(sympy.sqrt(x), {x: -4}), real_value(1/x, {x: 0})
     (2.000000000000000000000000000000000000000, None, None)
     """
+    budget.checkpoint()
     try:
+        how = magnitude.how_to_evaluate(expr, point)
+        if how is None:  # too large to evaluate: the point cannot be used
+            return None
+        if how == "float":  # exact arithmetic would make numbers of too many digits
+            point = {s: sympy.Float(v, PRECISION + 20) for s, v in point.items()}
+        fast = _fast_value(expr, point)
+        if fast is not _SLOW:
+            return fast
         v = expr.xreplace(point) if point else expr
         if v.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
             return None
+        fast = _fast_value(v, {})
+        if fast is not _SLOW:
+            return fast
         v = sympy.N(v, PRECISION)
         if not v.is_number or v.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
             return None
@@ -179,8 +207,42 @@ def real_value(expr: sympy.Basic, point: dict) -> sympy.Basic | None:
         if abs(im_) > TOLERANCE * max(1, abs(re_)):
             return None
         return re_
-    except (TypeError, ValueError, ZeroDivisionError, ArithmeticError, AttributeError, RecursionError):
+    except (TypeError, ValueError, ZeroDivisionError, ArithmeticError, AttributeError, RecursionError, MemoryError):
         return None
+
+
+def defined_at(expr: sympy.Basic, point: dict) -> bool:
+    """Whether the point lies in the domain of ``expr``: its value there is real and finite.
+
+    A value too large to evaluate counts as defined when ``expr`` is real and finite
+    everywhere by its form (``e^e^e^e^e``, ``exp(exp(exp(exp(x))))``), so such a
+    function's derivative can still be checked.
+
+    >>> x = sympy.Symbol("x")
+    >>> defined_at(sympy.log(x), {x: -1}), defined_at(sympy.exp(sympy.exp(sympy.exp(sympy.exp(x)))), {x: 3})
+    (False, True)
+    """
+    if real_value(expr, point) is not None:
+        return True
+    return magnitude.hazard(expr, point) and magnitude.real_everywhere(expr)
+
+
+_SLOW = object()
+
+
+def _fast_value(v: sympy.Basic, point: dict) -> Any:
+    """:func:`real_value` through :mod:`derivkit.verify.mpeval`; ``_SLOW`` where that cannot decide."""
+    try:
+        m = mp_value(v, point)
+    except Unsupported:
+        return _SLOW
+    except ZeroDivisionError:
+        return None
+    except (TypeError, ValueError, OverflowError, AttributeError):
+        return _SLOW
+    if not mpmath.isfinite(m):
+        return None
+    return sympy.Float(m, PRECISION)
 
 
 def close(a: sympy.Basic, b: sympy.Basic) -> bool:
@@ -189,7 +251,24 @@ def close(a: sympy.Basic, b: sympy.Basic) -> bool:
     >>> close(sympy.Float(1, 40), sympy.Float("1.000000000000000000001", 40)), close(sympy.Integer(1), sympy.Float("1.001"))
     (True, False)
     """
-    return bool(abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b)))
+    with mpmath.mp.workdps(PRECISION + 10):
+        fa, fb = _mp_number(a), _mp_number(b)
+        if fa is None or fb is None:
+            return bool(abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b)))
+        return bool(abs(fa - fb) <= _TOL * max(1, abs(fa), abs(fb)))
+
+
+def _mp_number(v: Any) -> Any:
+    """A real SymPy number (or int, float) as an mpmath number at the working precision, else None."""
+    if isinstance(v, sympy.Float):
+        return mpmath.mpf(v._mpf_)
+    if isinstance(v, sympy.Integer) or isinstance(v, int):
+        return mpmath.mpf(int(v))
+    if isinstance(v, sympy.Rational):
+        return mpmath.mpf(int(v.p)) / int(v.q)
+    if isinstance(v, float):
+        return mpmath.mpf(v)
+    return None
 
 
 class Sampler:
@@ -207,6 +286,7 @@ class Sampler:
                  tries: int = 60, domain: Sequence[sympy.Basic] = ()):
         self.reference = reference
         self.variables = tuple(sorted(set(variables), key=lambda s: s.name))
+        self.domain = tuple(domain)
         rng = random.Random(20240607)
         self.points: list[dict] = []
         self.reference_values: list[sympy.Basic] = []
@@ -218,7 +298,7 @@ class Sampler:
                 p = rng.randint(lo * q + 1, hi * q - 1)
                 point[s] = sympy.Rational(p, q)
             v = real_value(reference, point)
-            if v is not None and all(real_value(d, point) is not None for d in domain):
+            if v is not None and all(defined_at(d, point) for d in domain):
                 self.points.append(point)
                 self.reference_values.append(v)
             if len(self.points) >= wanted:
@@ -273,7 +353,7 @@ def compare(expected: sympy.Basic, claimed: sympy.Basic, variables: Sequence[sym
     True
     >>> r = compare(sympy.cos(x), -sympy.cos(x), [x])
     >>> r.equal, r.point
-    (False, {'x': -1/19})
+    (False, {'x': 0})
     """
     if expected == claimed:
         return Comparison(True, "identical")
@@ -282,16 +362,87 @@ def compare(expected: sympy.Basic, claimed: sympy.Basic, variables: Sequence[sym
         sampler = Sampler(expected, [s for s in syms if isinstance(s, sympy.Symbol)])
     i = sampler.first_difference(claimed)
     if i is not None:
-        point = {s.name: v for s, v in sampler.points[i].items()}
-        return Comparison(
-            False, "numeric", point=point, expected_value=sampler.reference_values[i],
-            claimed_value=real_value(claimed, sampler.points[i]), points_tested=i + 1,
-        )
+        simple = simple_counterexample(expected, claimed, sampler.variables, sampler.domain)
+        if simple is not None:
+            at, e_val, c_val = simple
+        else:
+            at, e_val, c_val = sampler.points[i], sampler.reference_values[i], real_value(claimed, sampler.points[i])
+        return Comparison(False, "numeric", point={s.name: v for s, v in at.items()}, expected_value=e_val,
+                          claimed_value=c_val, points_tested=i + 1)
     if simplifies_to_zero(expected - claimed):
         return Comparison(True, "symbolic", points_tested=len(sampler.points))
     if sampler.enough:
         return Comparison(True, "numeric", points_tested=len(sampler.points))
     return Comparison(None, "numeric", points_tested=len(sampler.points))
+
+
+def _simple_points(variables: Sequence[sympy.Symbol]) -> Iterator[dict]:
+    """Points of :data:`SIMPLE_VALUES`, simplest first (by the sum of the values' ranks)."""
+    n, top = len(variables), len(SIMPLE_VALUES) - 1
+
+    def ranks(k: int, total: int) -> Iterator[tuple[int, ...]]:  # k ranks summing to total
+        if k == 1:
+            if total <= top:
+                yield (total,)
+            return
+        for first in range(min(total, top) + 1):
+            for rest in ranks(k - 1, total - first):
+                yield (first, *rest)
+
+    if n == 0:
+        return
+    for total in range(n * top + 1):
+        for r in ranks(n, total):
+            yield {s: SIMPLE_VALUES[i] for s, i in zip(variables, r)}
+
+
+def _kink_arguments(exprs: Iterable[sympy.Basic]) -> list[sympy.Basic]:
+    """Expressions that are 0 exactly where one of ``exprs`` has a kink or a jump."""
+    from derivkit.functions import leaky_relu, relu, step
+
+    out: list[sympy.Basic] = []
+    for e in exprs:
+        for node in sympy.preorder_traversal(e):
+            if isinstance(node, (sympy.Abs, sympy.sign, sympy.Heaviside, relu, leaky_relu)):
+                out.append(node.args[0])
+            elif isinstance(node, step):
+                out.append(node.args[0] - node.threshold)
+            elif isinstance(node, (sympy.Max, sympy.Min)):
+                out += [a - b for a, b in itertools.combinations(node.args, 2)]
+            elif isinstance(node, sympy.Piecewise):
+                out += [c.lhs - c.rhs for _, c in node.args if isinstance(c, sympy.core.relational.Relational)]
+    return out
+
+
+def simple_counterexample(expected: sympy.Basic, claimed: sympy.Basic, variables: Sequence[sympy.Symbol],
+                          domain: Sequence[sympy.Basic] = (), tries: int = SIMPLE_TRIES) -> tuple[dict, Any, Any] | None:
+    """The simplest point (Symbols to values) where ``claimed`` differs from ``expected``, and both values.
+
+    Points are made of small integers and halves (:data:`SIMPLE_VALUES`); one is
+    used only when ``expected`` and every expression of ``domain`` are real there,
+    no kink (``|u|``, ``relu(u)``, ``step(u)``, ``max``, a piecewise boundary) sits
+    on it, and ``claimed`` is real there and clearly different. None when none of
+    the first ``tries`` points qualifies.
+
+    >>> x = sympy.Symbol("x")
+    >>> simple_counterexample(10*x - 3, 10*x + 3, [x])
+    ({x: 0}, -3.000000000000000000000000000000000000000, 3.000000000000000000000000000000000000000)
+    >>> simple_counterexample(1/x, 1/x**2, [x], domain=[sympy.log(x)])[0]
+    {x: 2}
+    >>> simple_counterexample(sympy.sign(x), 2*sympy.sign(x), [x])[0]        # not at the kink x = 0
+    {x: 1}
+    """
+    kinks = _kink_arguments([expected, claimed, *domain])
+    for point in itertools.islice(_simple_points(tuple(variables)), tries):
+        e_val = real_value(expected, point)
+        if e_val is None or any(real_value(d, point) is None for d in domain):
+            continue
+        if any(v is None or close(v, 0) for v in (real_value(k, point) for k in kinks)):
+            continue
+        c_val = real_value(claimed, point)
+        if c_val is not None and not close(e_val, c_val):
+            return point, e_val, c_val
+    return None
 
 
 _DECIMAL = re.compile(r"^\s*[-+]?(\d+)?\.(\d+)\s*$")

@@ -15,7 +15,13 @@ Two forms:
 An entry fails, as in ``torch.autograd.gradcheck``, when
 ``|analytical - numerical| > atol + rtol * |numerical|``; the defaults are
 torch's: ``eps = 1e-6``, ``atol = 1e-5``, ``rtol = 1e-3``. The report names each
-failing parameter and its worst entries.
+failing parameter (by its key; a single array by the name of ``f``'s argument)
+and its worst entries, and **names the mistake** where it is a typical one
+(:mod:`derivkit.verify.array_diagnosis`): a constant factor (``.factor``; "a
+missing 1/N?" when it is the batch size), a wrong sign, a transposed gradient,
+a missing or extra term such as a regularisation gradient ``c·W``, two
+parameters' gradients swapped, one wrong row or column. ``.diagnosis`` holds the
+ids, in the vocabulary of :func:`derivkit.check`.
 
 >>> import numpy as np
 >>> r = gradcheck(lambda x: np.sum(x**3), lambda x: 3 * x**2, np.array([1.0, 2.0]))
@@ -24,17 +30,22 @@ True
 >>> r = gradcheck(lambda x: np.sum(x**3), lambda x: 2 * x**2, np.array([1.0, 2.0]))
 >>> r.ok, r.entries[0].index, round(r.entries[0].numerical, 4), r.entries[0].analytical
 (False, (1,), 12.0, 8.0)
+>>> r.diagnosis, r.factor
+(('constant_factor',), 0.6666...)
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import numpy
 
 from derivkit.errors import InputError, ShapeError
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
+from derivkit.verify.array_diagnosis import diagnose_gradients
+from derivkit.verify.finding import Finding
 
 __all__ = ["gradcheck", "gradcheck_graph", "GradcheckReport", "GradEntry", "EPS", "ATOL", "RTOL"]
 
@@ -46,7 +57,7 @@ WORST = 5
 
 @dataclass(frozen=True)
 class GradEntry:
-    """One gradient entry: ``param`` (its name; ``None`` for a single array), ``index``,
+    """One gradient entry: ``param`` (its name: the key, or for a single array the name of ``f``'s argument), ``index``,
     the ``numerical`` (reference) and ``analytical`` (user's) values, the errors,
     and whether it is within tolerance (``ok``)."""
 
@@ -77,7 +88,11 @@ class GradcheckReport(Renderable):
     passing ones); ``failed``/``total``: entry counts; ``bad_params``: the names
     of parameters with a failing entry; ``reference``: what the user's gradient
     was compared with (``"central differences"`` or ``"derived gradient"``);
-    ``eps``, ``atol``, ``rtol``; ``message``, in the style of torch's gradcheck.
+    ``eps``, ``atol``, ``rtol``; ``message``, in the style of torch's gradcheck,
+    followed by the likely mistake; ``diagnosis``: the mistake ids (empty for a
+    right gradient, or a wrong one of no typical kind), ``findings`` the same
+    with their explanations, ``factor`` the ratio of the user's gradient to the
+    true one when a constant factor explains it (else None).
     """
 
     ok: bool
@@ -90,10 +105,22 @@ class GradcheckReport(Renderable):
     atol: float
     rtol: float
     message: str
+    diagnosis: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    factor: float | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.ok)
+
+    def __repr__(self) -> str:
+        bad = {"bad_params": self.bad_params} if self.bad_params else {}
+        return brief_repr(self, ok=self.ok, failed=self.failed, total=self.total, reference=self.reference, **bad)
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "failed": self.failed, "total": self.total, "bad_params": list(self.bad_params),
                 "reference": self.reference, "eps": self.eps, "atol": self.atol, "rtol": self.rtol,
+                "diagnosis": list(self.diagnosis), "factor": self.factor,
+                "findings": [{"id": f.id, "message": f.message} for f in self.findings],
                 "entries": [e.to_dict() for e in self.entries], "message": self.message}
 
 
@@ -114,7 +141,7 @@ def _scalar(v: Any) -> float:
 
 def _central_differences(f: Callable, params: dict[str, numpy.ndarray], single: bool, eps: float) -> dict[str, numpy.ndarray]:
     def call():
-        return _scalar(f(params[None] if single else params))
+        return _scalar(f(next(iter(params.values())) if single else params))
 
     out = {}
     for name, arr in params.items():
@@ -132,37 +159,60 @@ def _central_differences(f: Callable, params: dict[str, numpy.ndarray], single: 
     return out
 
 
-def _user_grads(g: Any, params: dict[str, numpy.ndarray], single: bool) -> dict[str, numpy.ndarray]:
+def _user_grads(g: Any, params: dict[str, numpy.ndarray], single: bool) -> tuple[dict[str, numpy.ndarray], dict[str, str]]:
+    """The user's gradients by name, and the names whose gradient had to be repaired to fit.
+
+    A gradient of the transposed shape is transposed back (``"transposed"``);
+    two gradients of each other's shapes are swapped back (``"swapped:OTHER"``);
+    any other shape is refused with a :class:`~derivkit.errors.ShapeError`.
+    """
     if isinstance(g, tuple) and len(g) == 2 and isinstance(g[1], Mapping):
         g = g[1]  # (loss, grads)
     if single:
-        g = {None: g}
+        g = {next(iter(params)): g}
     elif not isinstance(g, Mapping):
         raise InputError(f"the gradient function must return a dict of gradients by parameter name, not {type(g).__name__}")
-    out = {}
+    given = {}
     for name, arr in params.items():
         if name not in g:
             raise InputError(f"the gradient function gives no gradient for parameter {name!r}")
-        a = _array(g[name], f"the gradient of {name or 'x'}")
-        if a.shape != arr.shape:
-            if a.size == arr.size and a.squeeze().shape == arr.squeeze().shape:
-                a = a.reshape(arr.shape)
-            else:
-                raise ShapeError(f"the gradient of {name or 'x'} has shape {a.shape}, but {name or 'x'} has shape {arr.shape}")
-        out[name] = a
-    return out
+        a = _array(g[name], f"the gradient of {name}")
+        if a.shape != arr.shape and a.size == arr.size and a.squeeze().shape == arr.squeeze().shape:
+            a = a.reshape(arr.shape)
+        given[name] = a
+    out, repaired = {}, {}
+    for name, arr in params.items():
+        a = given[name]
+        if a.shape == arr.shape:
+            out[name] = a
+        elif a.ndim == 2 and a.shape == arr.shape[::-1]:
+            out[name], repaired[name] = a.T, "transposed"
+        else:
+            other = next((m for m in params if m != name and a.shape == params[m].shape
+                          and given[m].shape == arr.shape), None)
+            if other is None:
+                raise ShapeError(f"the gradient of {name} has shape {a.shape}, but {name} has shape {arr.shape}")
+            out[name], repaired[name] = given[other], f"swapped:{other}"
+    return out, repaired
 
 
-def _compare(reference: dict, user: dict, reference_name: str, eps: float | None, atol: float, rtol: float) -> GradcheckReport:
+def _compare(reference: dict, user: dict, reference_name: str, eps: float | None, atol: float, rtol: float,
+             params: Mapping[str, numpy.ndarray] | None = None, repaired: Mapping[str, str] | None = None,
+             batch_size: int | None = None) -> GradcheckReport:
+    repaired = dict(repaired or {})
     entries: list[tuple[float, GradEntry]] = []
     failed, total, bad = 0, 0, []
     for name, ref in reference.items():
+        total += ref.size
+        if name in repaired:  # of the wrong shape as given: every entry is wrong
+            failed += ref.size
+            bad.append(name)
+            continue
         ana = user[name]
         err = numpy.abs(ana - ref)
         allowed = atol + rtol * numpy.abs(ref)
         nonfinite = ~numpy.isfinite(ana)
         fail = (err > allowed) | nonfinite
-        total += ref.size
         failed += int(fail.sum())
         if fail.any():
             bad.append(name)
@@ -177,33 +227,53 @@ def _compare(reference: dict, user: dict, reference_name: str, eps: float | None
     entries.sort(key=lambda t: -t[0])
     worst = tuple(e for _, e in entries[:WORST])
     ok = failed == 0
-    return GradcheckReport(ok, worst, failed, total, tuple(str(b) if b is not None else "x" for b in bad),
-                           reference_name, eps, atol, rtol,
-                           _message(ok, worst, failed, total, bad, reference, user, reference_name, eps, atol, rtol))
+    findings: tuple[Finding, ...] = ()
+    factor = None
+    if not ok:
+        findings, factor = _diagnose(reference, user, params, repaired, atol, rtol, batch_size)
+    message = _message(ok, worst, failed, total, bad, reference, user, reference_name, eps, atol, rtol, repaired)
+    if findings:
+        message += "\n" + "\n".join(f"Likely mistake: {f.message[0].upper()}{f.message[1:]}." for f in findings)
+    return GradcheckReport(ok, worst, failed, total, tuple(bad), reference_name, eps, atol, rtol, message,
+                           diagnosis=tuple(dict.fromkeys(f.id for f in findings)), findings=findings, factor=factor)
+
+
+def _diagnose(reference, user, params, repaired, atol, rtol, batch_size) -> tuple[tuple[Finding, ...], float | None]:
+    swapped = []
+    for name, how in repaired.items():
+        other = how.partition(":")[2]
+        if how.startswith("swapped") and name < other:
+            swapped.append(Finding("swapped_parameters",
+                                   f"the gradients of {name} and {other} are swapped: what you return as the gradient of "
+                                   f"{name} has the shape of {other}, and the other way round: look at the names (or the "
+                                   f"order) of what your gradient function returns"))
+    transposed = [n for n, how in repaired.items() if how == "transposed"]
+    rest = {n: v for n, v in reference.items() if n not in repaired or n in transposed}
+    d = diagnose_gradients(rest, user, params, atol=atol, rtol=rtol, batch_size=batch_size, transposed=transposed)
+    return tuple(swapped) + d.findings, d.factor
 
 
 def _fmt(a: numpy.ndarray) -> str:
     return numpy.array2string(numpy.asarray(a), precision=6, separator=", ", suppress_small=False, max_line_width=100)
 
 
-def _message(ok, worst, failed, total, bad, reference, user, reference_name, eps, atol, rtol) -> str:
+def _message(ok, worst, failed, total, bad, reference, user, reference_name, eps, atol, rtol, repaired) -> str:
     tol = f"atol={atol:g}, rtol={rtol:g}" + (f", eps={eps:g}" if eps is not None else "")
     if ok:
         worst_err = max((e.abs_error for e in worst), default=0.0)
         return (f"Gradient check passed: all {total} entries agree with the {reference_name} "
                 f"(largest absolute error {worst_err:.2g}; {tol}).")
-    names = ", ".join("x" if b is None else b for b in bad)
-    first = next(e for e in worst if not e.ok)
-    which = "x" if bad[0] is None else bad[0]
     label = "numerical" if reference_name == "central differences" else "derived"
-    lines = [
-        f"Gradient mismatch with respect to {names}: {failed} of {total} entries differ from the {reference_name} ({tol}).",
-        f"Worst entry {first.label}: {label} {first.numerical:.6g}, analytical {first.analytical:.6g} "
-        f"(absolute error {first.abs_error:.3g}, relative {first.rel_error:.3g}).",
-    ]
-    if reference[bad[0]].size <= 64:
-        lines.append(f"{label} {which}:\n{_fmt(reference[bad[0]])}")
-        lines.append(f"analytical {which}:\n{_fmt(user[bad[0]])}")
+    lines = [f"Gradient mismatch with respect to {', '.join(bad)}: {failed} of {total} entries differ from the "
+             f"{reference_name} ({tol})."]
+    first = next((e for e in worst if not e.ok), None)
+    if first is not None:
+        lines.append(f"Worst entry {first.label}: {label} {first.numerical:.6g}, analytical {first.analytical:.6g} "
+                     f"(absolute error {first.abs_error:.3g}, relative {first.rel_error:.3g}).")
+    which = next((b for b in bad if b not in repaired), None)
+    if which is not None and reference[which].size <= 64:
+        lines.append(f"{label} {which}:\n{_fmt(reference[which])}")
+        lines.append(f"analytical {which}:\n{_fmt(user[which])}")
     return "\n".join(lines)
 
 
@@ -216,12 +286,35 @@ def _defaults(eps, rtol, atol) -> tuple[float, float, float]:
     return eps, rtol, atol
 
 
+def _argument_name(f: Callable) -> str:
+    """The name of ``f``'s first argument (``W`` for ``def loss(W)``), else ``x``."""
+    try:
+        first = next(iter(inspect.signature(f).parameters.values()), None)
+    except (TypeError, ValueError):
+        return "x"
+    if first is None or first.kind in (first.VAR_POSITIONAL, first.VAR_KEYWORD) or first.name.startswith("_"):
+        return "x"
+    return first.name
+
+
+def _batch_size(batch_size: Any) -> int | None:
+    if batch_size is None:
+        return None
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, numpy.integer)) or batch_size < 1:
+        raise InputError(f"batch_size must be a whole number of at least 1, not {batch_size!r}")
+    return int(batch_size)
+
+
 def gradcheck(f: Any, grad: Callable, x: Any, eps: float | None = None, rtol: float | None = None,
-              atol: float | None = None, *, data: Mapping[str, Any] | None = None) -> GradcheckReport:
+              atol: float | None = None, *, data: Mapping[str, Any] | None = None,
+              batch_size: int | None = None, name: str | None = None) -> GradcheckReport:
     """Compare a user's gradient with central differences (or a graph's derived gradient).
 
     ``f(x) -> float`` and ``grad(x) -> array``; ``x`` an array or a dict of
-    named arrays (then ``grad`` returns a dict). ``x`` is not modified. With a
+    named arrays (then ``grad`` returns a dict, and the arrays are named by
+    their keys; a single array is named by ``name``, else by ``f``'s argument).
+    ``x`` is not modified. ``batch_size`` (the ``N`` of a loss averaged over
+    the batch) lets the diagnosis say "a missing 1/N" for a factor ``N``. With a
     :class:`~derivkit.nn.graph.Graph` or compiled graph as ``f``, this is
     :func:`gradcheck_graph` (``grad`` is the user's backprop, ``x`` the
     parameters, ``data`` the inputs).
@@ -232,6 +325,9 @@ def gradcheck(f: Any, grad: Callable, x: Any, eps: float | None = None, rtol: fl
     >>> r = gradcheck(f, grad, {"w": np.array([1.0, 2.0]), "x": np.array([3.0, 1.0])})
     >>> r.ok, r.bad_params
     (False, ('x',))
+    >>> r = gradcheck(lambda W: np.sum(W ** 2) / 4, lambda W: 2 * W, np.ones((2, 3)), batch_size=4)
+    >>> r.diagnosis, r.factor, r.bad_params
+    (('constant_factor',), 4.0, ('W',))
     """
     if hasattr(f, "param_shapes") or hasattr(f, "compile"):
         if data is None:
@@ -240,11 +336,23 @@ def gradcheck(f: Any, grad: Callable, x: Any, eps: float | None = None, rtol: fl
     if not callable(f) or not callable(grad):
         raise InputError("gradcheck needs a function f(x) and a gradient function grad(x)")
     eps, rtol, atol = _defaults(eps, rtol, atol)
+    n = _batch_size(batch_size)
     single = not isinstance(x, Mapping)
-    params = {None: _array(x, "x")} if single else {str(k): _array(v, f"parameter {k}") for k, v in x.items()}
-    user = _user_grads(grad(params[None].copy() if single else {k: v.copy() for k, v in params.items()}), params, single)
+    if single:
+        label = str(name) if name is not None else _argument_name(f)
+        params = {label: _array(x, label)}
+    else:
+        params = {str(k): _array(v, f"parameter {k}") for k, v in x.items()}
+    copy = {k: v.copy() for k, v in params.items()}
+    user, repaired = _user_grads(grad(next(iter(copy.values())) if single else copy), params, single)
     numerical = _central_differences(f, params, single, eps)
-    return _compare(numerical, user, "central differences", eps, atol, rtol)
+    return _compare(numerical, user, "central differences", eps, atol, rtol, params, repaired, n)
+
+
+def _data_batch(data: Mapping[str, Any]) -> int | None:
+    """The batch size: the first dimension the data arrays share (None if they do not)."""
+    sizes = {numpy.shape(v)[0] for v in data.values() if numpy.ndim(v) >= 1}
+    return int(sizes.pop()) if len(sizes) == 1 else None
 
 
 def gradcheck_graph(graph: Any, params: Mapping[str, Any], data: Mapping[str, Any], backprop: Callable,
@@ -252,7 +360,9 @@ def gradcheck_graph(graph: Any, params: Mapping[str, Any], data: Mapping[str, An
     """Compare a hand-written ``backprop(params, data)`` with the gradients derived from ``graph``.
 
     ``graph`` is a :class:`~derivkit.nn.graph.Graph` (compiled here) or a
-    compiled graph; every parameter's gradient is compared, entry by entry.
+    compiled graph; every parameter's gradient is compared, entry by entry, and
+    a failing one is diagnosed as in :func:`gradcheck` (the batch size is the
+    data's first dimension).
 
     >>> import numpy as np
     >>> from derivkit.nn import mlp
@@ -273,5 +383,5 @@ def gradcheck_graph(graph: Any, params: Mapping[str, Any], data: Mapping[str, An
     p = {n: _array(params[n], f"parameter {n}") for n in names}
     _, derived = compiled(p, data)
     reference = {n: numpy.asarray(derived[n], dtype=numpy.float64) for n in names}
-    user = _user_grads(backprop({n: v.copy() for n, v in p.items()}, data), p, False)
-    return _compare(reference, user, "derived gradient", None, atol, rtol)
+    user, repaired = _user_grads(backprop({n: v.copy() for n, v in p.items()}, data), p, False)
+    return _compare(reference, user, "derived gradient", None, atol, rtol, p, repaired, _data_batch(data))

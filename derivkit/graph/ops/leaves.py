@@ -26,10 +26,10 @@ class _Named(_Leaf):
     leaf = True
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
-        return p.name(n.name), 100
+        return p.name(str(n.name)), 100
 
     def lower(self, n: Node, em: Any) -> str:
-        return n.name
+        return str(n.name)
 
     def to_sympy(self, n: Node, args: list) -> Any:
         return sympy.MatrixSymbol(n.name, *n.shape)
