@@ -108,10 +108,7 @@ class Renderable:
         return self.render("json")
 
     def _repr_latex_(self) -> str:
-        latex = self.render("latex").strip()
-        if latex.startswith("\\[") and latex.endswith("\\]"):  # display math already: one pair of delimiters
-            latex = latex[2:-2].strip()
-        return "$$" + latex + "$$"
+        return "$$" + self.render("latex") + "$$"
 
     def _repr_markdown_(self) -> str:
         return self.render("markdown")

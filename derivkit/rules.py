@@ -349,6 +349,9 @@ class RuleTable(Renderable):
     rules: tuple[Rule, ...]
     families: tuple[str, ...]
 
+    def __repr__(self) -> str:
+        return brief_repr(self, families=self.families, rules=tuple(r.id for r in self.rules))
+
     def to_dict(self) -> dict:
         return {"families": list(self.families), "rules": [r.to_dict() for r in self.rules]}
 

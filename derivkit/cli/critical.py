@@ -9,7 +9,7 @@ import argparse
 
 from derivkit.cli.common import add_command, add_format, add_function, emit, read_function
 
-ORDER = 14
+ORDER = 24
 
 EXAMPLES = """examples:
   derivkit critical "x^3 - 3x"                    a maximum at -1, a minimum at 1

@@ -13,7 +13,7 @@ ORDER = 80
 
 
 def register(subparsers) -> None:
-    from derivkit.teaching.exercises import TOPICS
+    from derivkit.teaching.topics import TOPICS
 
     parser = add_command(
         subparsers, "exercises", "an exercise sheet with worked solutions (LaTeX that compiles with pdflatex)",
@@ -22,7 +22,7 @@ def register(subparsers) -> None:
         "whole LaTeX document.",
         "topics: " + ", ".join(TOPICS) + "\nexamples:\n"
         "  derivkit exercises --topic chain --count 5 --seed 1\n"
-        "  derivkit exercises --topic backprop --count 2 --format latex > backprop.tex && pdflatex backprop.tex\n"
+        "  derivkit exercises --topic backprop --count 2 --format latex   a LaTeX document for pdflatex\n"
         "  derivkit exercises --topic descent --level 1 --format markdown")
     parser.add_argument("--topic", required=True, choices=TOPICS, metavar="TOPIC", help="the topic (see below)")
     parser.add_argument("--count", type=int, default=10, metavar="N", help="how many exercises (default 10)")

@@ -10,7 +10,7 @@ import argparse
 
 from derivkit.cli.common import add_command, add_format, add_function, emit, point_value, read_function
 
-ORDER = 12
+ORDER = 22
 
 EXAMPLES = """examples:
   derivkit first-principles "x^2"                    f'(x) = lim (f(x + h) - f(x))/h = 2x

@@ -9,7 +9,7 @@ import argparse
 
 from derivkit.cli.common import add_command, add_function, point_value, read_function
 
-ORDER = 15
+ORDER = 25
 
 EXAMPLES = """examples:
   derivkit plot "x^3 - 3x" --at x=2 -o cubic.png       f, f', the tangent at 2, the minimum and maximum

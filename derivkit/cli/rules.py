@@ -13,13 +13,11 @@ ORDER = 90
 
 
 def register(subparsers) -> None:
-    from derivkit.rules import FAMILIES
-
     parser = add_command(
         subparsers, "rules", "print the rule table (one family with --family)",
         "Print derivkit's rule table: each rule's id, name, statement and domain condition, grouped by family.",
-        "families: " + ", ".join(FAMILIES) + " (also trig, exp, log, exp_log, activations, nonsmooth)\n"
-        "examples:\n  derivkit rules\n  derivkit rules --family trig --format latex")
+        "the families are the headings of 'derivkit rules' (short names: trig, exp, log, exp_log, activations, "
+        "nonsmooth)\nexamples:\n  derivkit rules\n  derivkit rules --family trig --format latex")
     parser.add_argument("--family", metavar="NAME", help="only this family, e.g. trig or activation")
     add_format(parser)
     parser.set_defaults(run=run)

@@ -9,7 +9,7 @@ import argparse
 
 from derivkit.cli.common import add_command, add_format, add_function, emit, point_value, read_function
 
-ORDER = 13
+ORDER = 23
 
 EXAMPLES = """examples:
   derivkit tangent "x^2" --at 3            y = 6x - 9

@@ -174,8 +174,8 @@ def descent_latex(d: Descent) -> str:
     table = (rf"\begin{{array}}{{{spec}}}" + "\n" + heads + r" \\ \hline" + "\n" + "\n".join(body)
              + "\n" + r"\end{array}")
     return (
-        r"\[" + "\n" + r"\begin{array}{l}" + "\n" + r",\quad ".join(intro) + r" \\[6pt]" + "\n" + table + r" \\[6pt]" + "\n"
-        + r" \\ ".join(latex_text(line) for line in [_outcome(d), *d.notes]) + "\n" + r"\end{array}" + "\n" + r"\]"
+        r"\begin{gather*}" + "\n" + r"\begin{array}{l}" + "\n" + r",\quad ".join(intro) + r" \\[6pt]" + "\n" + table + r" \\[6pt]" + "\n"
+        + r" \\ ".join(latex_text(line) for line in [_outcome(d), *d.notes]) + "\n" + r"\end{array}" + "\n" + r"\end{gather*}"
     )
 
 
@@ -249,4 +249,4 @@ def comparison_latex(c: MomentumComparison) -> str:
     intro = (rf"\text{{Gradient descent on }} f({names}) = {expr_latex(p.f)} \text{{ from }} {start} "
              rf"\text{{ with }} \alpha = {decimal(p.lr)}\text{{, without and with momentum }} \eta = {eta}")
     inner = [intro, table, latex_text(c.sentence)]
-    return "\\[\n\\begin{array}{l}\n" + " \\\\[4pt]\n".join(inner) + "\n\\end{array}\n\\]"
+    return "\\begin{gather*}\n\\begin{array}{l}\n" + " \\\\[4pt]\n".join(inner) + "\n\\end{array}\n\\end{gather*}"

@@ -63,7 +63,7 @@ def _prompt_markdown(e: Exercise) -> str:
 
 def _solution_latex(e: Exercise) -> str:
     latex = e.solution.to_latex().strip()
-    if latex.startswith("\\begin{align") or latex.startswith("\\[") or latex.startswith("\\begin{tabular"):
+    if latex.startswith(("\\begin{align", "\\begin{gather", "\\[", "\\begin{tabular")):
         return latex
     return f"\\[\n{latex}\n\\]"
 

@@ -36,7 +36,7 @@ from derivkit.errors import InputError
 from derivkit.inputs import ExprLike, SymbolLike, as_number
 from derivkit.teaching.function import one_variable
 from derivkit.notation import expr_latex, expr_text
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 
 __all__ = ["critical_points", "CriticalPoint", "CriticalPoints", "KINDS", "WINDOW"]
 
@@ -95,6 +95,10 @@ class CriticalPoints(Renderable):
     window: tuple[sympy.Basic, sympy.Basic] | None = None
     general: sympy.Basic | None = None
     complete: bool = True
+
+    def __repr__(self) -> str:
+        return brief_repr(self, expr=self.expr, wrt=self.wrt,
+                          points=tuple((p.x, p.kind) for p in self.points), complete=self.complete)
 
     def __iter__(self) -> Iterator[CriticalPoint]:
         return iter(self.points)

@@ -34,15 +34,11 @@ import sympy
 from derivkit.errors import InputError
 from derivkit.notation import expr_latex, expr_text
 from derivkit.parsing import parse
-from derivkit.renderable import Renderable
+from derivkit.renderable import Count, Renderable, brief_repr
 
 __all__ = ["exercises", "sheet", "Exercise", "ExerciseSheet", "TOPICS", "LEVELS", "MAX_COUNT"]
 
-#: The topics, in the order of the course.
-TOPICS = ("power", "product", "quotient", "chain", "exp_log", "trig", "activations", "losses", "gradient",
-          "jacobian", "hessian", "chain_table", "descent", "backprop")
-#: The levels of difficulty.
-LEVELS = (1, 2, 3)
+from derivkit.teaching.topics import LEVELS, TOPICS  # noqa: E402  (re-exported)
 #: Most exercises in one call.
 MAX_COUNT = 100
 
@@ -74,6 +70,9 @@ class Exercise(Renderable):
     solution: Any
     answer: Any
 
+    def __repr__(self) -> str:
+        return brief_repr(self, topic=self.topic, level=self.level, number=self.number, prompt=self.prompt)
+
     def to_dict(self) -> dict[str, Any]:
         answer = self.answer
         if isinstance(answer, dict):
@@ -93,6 +92,9 @@ class ExerciseSheet(Renderable):
 
     exercises: tuple[Exercise, ...]
     title: str
+
+    def __repr__(self) -> str:
+        return brief_repr(self, title=self.title, exercises=Count.of(len(self.exercises), "exercise"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"title": self.title, "exercises": [e.to_dict() for e in self.exercises]}

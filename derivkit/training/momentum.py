@@ -32,7 +32,7 @@ import sympy
 
 from derivkit.errors import InputError
 from derivkit.inputs import ExprLike, as_number
-from derivkit.renderable import Renderable
+from derivkit.renderable import Renderable, brief_repr
 from derivkit.training.descend import Descent, decimal, descend
 
 __all__ = ["compare_momentum", "MomentumComparison", "VERDICTS", "DEFAULT_MOMENTUM"]
@@ -50,6 +50,10 @@ class MomentumComparison(Renderable):
     momentum: Descent
     verdict: str
     sentence: str
+
+    def __repr__(self) -> str:
+        return brief_repr(self, f=self.plain.f, lr=self.plain.lr, momentum=self.momentum.momentum,
+                          steps=len(self.plain.rows), verdict=self.verdict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"plain": self.plain.to_dict(), "momentum": self.momentum.to_dict(), "verdict": self.verdict,
