@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from derivkit.cli.common import (
     add_decimals, add_format, add_latex_input, check_writable, emit, exact_in, expression, number_text,
