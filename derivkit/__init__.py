@@ -61,12 +61,24 @@ _EXPORTS = {
     # descent and training
     "descend": "derivkit.training.descend",
     "Descent": "derivkit.training.descend",
+    "compare_momentum": "derivkit.training.momentum",
+    "MomentumComparison": "derivkit.training.momentum",
+    # teaching: first principles, tangent lines, critical points, exercise sheets
+    "first_principles": "derivkit.teaching.first_principles",
+    "tangent_line": "derivkit.teaching.tangent",
+    "TangentLine": "derivkit.teaching.tangent",
+    "critical_points": "derivkit.teaching.critical",
+    "CriticalPoints": "derivkit.teaching.critical",
+    "exercises": "derivkit.teaching.exercises",
+    "sheet": "derivkit.teaching.exercises",
+    "Exercise": "derivkit.teaching.exercises",
+    "ExerciseSheet": "derivkit.teaching.exercises",
     "train": "derivkit.training.loop",
     "History": "derivkit.training.loop",
     "Divergence": "derivkit.training.loop",
 }
 _SUBMODULES = {"graph", "nn", "optim", "rules", "functions", "errors", "render", "calculus", "verify", "compile", "training",
-               "budget"}
+               "budget", "teaching"}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)
 
@@ -74,7 +86,8 @@ __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)
 if TYPE_CHECKING:  # the lazy names as type checkers and the API reference see them (keep in step with _EXPORTS)
     from derivkit import (
         calculus as calculus, compile as compile, errors as errors, functions as functions, graph as graph, nn as nn,
-        optim as optim, render as render, rules as rules, training as training, verify as verify,
+        optim as optim, render as render, rules as rules, teaching as teaching, training as training,
+        verify as verify,
     )
     from derivkit import budget as budget
     from derivkit.budget import Limits as Limits, limits as limits
@@ -93,8 +106,15 @@ if TYPE_CHECKING:  # the lazy names as type checkers and the API reference see t
     from derivkit.graph import Backprop as Backprop, Graph as Graph
     from derivkit.parsing import parse as parse, parse_equation as parse_equation
     from derivkit.rules import RULES as RULES
+    from derivkit.teaching.critical import CriticalPoints as CriticalPoints, critical_points as critical_points
+    from derivkit.teaching.exercises import (
+        Exercise as Exercise, ExerciseSheet as ExerciseSheet, exercises as exercises, sheet as sheet,
+    )
+    from derivkit.teaching.first_principles import first_principles as first_principles
+    from derivkit.teaching.tangent import TangentLine as TangentLine, tangent_line as tangent_line
     from derivkit.training.descend import Descent as Descent, descend as descend
     from derivkit.training.loop import Divergence as Divergence, History as History, train as train
+    from derivkit.training.momentum import MomentumComparison as MomentumComparison, compare_momentum as compare_momentum
     from derivkit.verify.backprop import BackpropVerdict as BackpropVerdict, check_backprop as check_backprop
     from derivkit.verify.batch import BatchReport as BatchReport, check_many as check_many
     from derivkit.verify.check import Verdict as Verdict, check as check

@@ -37,6 +37,19 @@ def _mod(printer, module: str, name: str) -> str:
     return printer._module_format(f"{module}.{name}")
 
 
+def _evalf_by(formula, x, prec):
+    """``formula(x)`` in arbitrary precision (mpmath has no overflow), or None when ``x`` is not a number."""
+    x = x._eval_evalf(prec)
+    if x is None or not x.is_number:
+        return None
+    return formula(x)._eval_evalf(prec)
+
+
+def _positive_if_real(x):
+    """True for a real finite argument (sigmoid and softplus are positive there), else unknown."""
+    return True if x.is_extended_real and x.is_finite else None
+
+
 class sigmoid(sympy.Function):
     r"""The logistic sigmoid :math:`\sigma(x) = 1/(1 + e^{-x})`."""
 
@@ -62,19 +75,14 @@ class sigmoid(sympy.Function):
     _eval_rewrite_as_tractable = _eval_rewrite_as_exp
 
     def _eval_evalf(self, prec):
-        x = self.args[0]._eval_evalf(prec)
-        if x is None or not x.is_number:
-            return None
         # mpmath has no overflow, so the textbook formula is safe at any |x|.
-        return (1 / (1 + sympy.exp(-x)))._eval_evalf(prec)
+        return _evalf_by(lambda v: 1 / (1 + sympy.exp(-v)), self.args[0], prec)
 
     def _eval_is_extended_real(self):
         return self.args[0].is_extended_real
 
     def _eval_is_positive(self):
-        if self.args[0].is_extended_real and self.args[0].is_finite:
-            return True
-        return None
+        return _positive_if_real(self.args[0])
 
     def _latex(self, printer, exp=None):
         base = r"\sigma\left(%s\right)" % printer._print(self.args[0])
@@ -123,18 +131,13 @@ class softplus(sympy.Function):
     _eval_rewrite_as_exp = _eval_rewrite_as_tractable = _eval_rewrite_as_log
 
     def _eval_evalf(self, prec):
-        x = self.args[0]._eval_evalf(prec)
-        if x is None or not x.is_number:
-            return None
-        return sympy.log(1 + sympy.exp(x))._eval_evalf(prec)
+        return _evalf_by(lambda v: sympy.log(1 + sympy.exp(v)), self.args[0], prec)
 
     def _eval_is_extended_real(self):
         return self.args[0].is_extended_real
 
     def _eval_is_positive(self):
-        if self.args[0].is_extended_real and self.args[0].is_finite:
-            return True
-        return None
+        return _positive_if_real(self.args[0])
 
     def _latex(self, printer, exp=None):
         base = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])

@@ -34,12 +34,17 @@ ExprLike = Union[str, sympy.Basic, int, float, Fraction]
 SymbolLike = Union[str, sympy.Symbol]
 
 
-def as_expr(obj: ExprLike, *, latex: bool = False, what: str = "expression") -> sympy.Basic:
-    """Return ``obj`` as a SymPy expression; strings go through the safe parser."""
+def as_expr(obj: ExprLike, *, latex: bool = False, what: str = "expression", decimals: bool = False) -> sympy.Basic:
+    """Return ``obj`` as a SymPy expression; strings go through the safe parser.
+
+    ``decimals=True`` keeps decimals as written (SymPy Floats: ``2.1``, not ``21/10``).
+    """
     if isinstance(obj, str):
         from derivkit.parsing import parse
 
-        return parse(obj, latex=latex)
+        return parse(obj, latex=latex, decimals=decimals)
+    if decimals and isinstance(obj, float):
+        return sympy.Float(repr(obj))
     if isinstance(obj, sympy.Basic):
         return obj
     if isinstance(obj, Fraction):

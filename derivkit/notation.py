@@ -85,13 +85,30 @@ def _float_text(value: float) -> str:
     return text.replace("e+", "e") if "e" in text else text
 
 
-def _teacher_order(expr: sympy.Basic, terms: list) -> list:
-    """A sum of functions starts with a positive term, as teachers write it: ``cos(x)^2 - sin(x)^2``.
+def _monomial(term: sympy.Basic) -> bool:
+    return all(f.is_Number or f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Number)
+               for f in sympy.Mul.make_args(term))
 
-    Polynomials keep SymPy's order (by degree: ``-x^2 + 2x``).
+
+def _degree(term: sympy.Basic) -> sympy.Basic:
+    """The total degree of a monomial (exponents added; ``x^-3`` has degree -3)."""
+    return sum((f.exp if f.is_Pow else 1 for f in sympy.Mul.make_args(term) if not f.is_Number), sympy.S.Zero)
+
+
+def _teacher_order(expr: sympy.Basic, terms: list) -> list:
+    """A sum starts with a positive term, as teachers write it: ``cos(x)^2 - sin(x)^2``, ``(x + h)^2 - x^2``.
+
+    Expanded polynomials keep SymPy's order (by degree: ``-x^2 + 2x``).
     """
-    if len(terms) < 2 or not terms[0].could_extract_minus_sign() or expr.is_polynomial():
+    if len(terms) < 2 or not terms[0].could_extract_minus_sign():
         return terms
+    if all(_monomial(t) for t in terms):  # by degree; only a positive term of the same degree moves first (y - s)
+        degree = _degree(terms[0])
+        same = [i for i, t in enumerate(terms) if not t.could_extract_minus_sign() and _degree(t) == degree]
+        if not same:
+            return terms
+        i = same[0]
+        return [terms[i]] + terms[:i] + terms[i + 1:]
     for i, term in enumerate(terms):
         if not term.could_extract_minus_sign():
             return [term] + terms[:i] + terms[i + 1:]

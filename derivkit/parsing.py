@@ -590,7 +590,7 @@ class _Parser:
             return CONSTANTS[name]
         if called and not _is_symbol_name(name):
             close = difflib.get_close_matches(name, FUNCTIONS, n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
+            hint = _TOOL_HINTS.get(name) or (f"; did you mean {close[0]}?" if close else "")
             raise ParseError(f"unknown function '{name}'{hint}", self.text, tok.pos)
         glued = _glued_call(name)
         if glued:
@@ -795,6 +795,18 @@ def _glued_call(name: str) -> str | None:
     return None
 
 
+#: Names of operations, not functions, and the derivkit tool that does them.
+_TOOL_HINTS = {
+    name: "; a limit is not a formula: for the derivative from its definition, lim (f(x + h) - f(x))/h, "
+          "use derivkit.first_principles (derivkit first-principles)"
+    for name in ("lim", "limit", "Limit")
+} | {
+    name: "; to differentiate, use derivkit.derive (derivkit derive); write the derivative of an unknown "
+          "function as f'(x)"
+    for name in ("diff", "Derivative", "derivative")
+}
+
+
 def _prime_follows(tokens: list[_Token], i: int) -> bool:
     """Whether the ``'`` at ``i`` is a prime: written right after a name or another prime."""
     if not tokens:
@@ -916,7 +928,7 @@ def parse(text: str, latex: bool = False, decimals: bool = False) -> sympy.Basic
 
 
 @budget.guarded
-def parse_equation(text: str, latex: bool = False) -> tuple[sympy.Symbol, sympy.Basic]:
+def parse_equation(text: str, latex: bool = False, decimals: bool = False) -> tuple[sympy.Symbol, sympy.Basic]:
     """Read ``name = formula`` (as in a chain ``y = 3x - 2``); returns ``(Symbol, expr)``.
 
     >>> parse_equation("z = y^2")
@@ -933,14 +945,16 @@ def parse_equation(text: str, latex: bool = False) -> tuple[sympy.Symbol, sympy.
 
         plain, where = latex_to_plain(text)
         try:
-            return _equation(plain, numbers_juxtapose=True)
+            return _equation(plain, numbers_juxtapose=True, decimals=decimals)
         except ParseError as err:
             raise _remapped(err, text, where) from None
     _check_length(text)
-    return _equation(text)
+    return _equation(text, decimals=decimals)
 
 
-def _equation(text: str, *, numbers_juxtapose: bool = False) -> tuple[sympy.Symbol, sympy.Basic]:
+def _equation(
+    text: str, *, numbers_juxtapose: bool = False, decimals: bool = False
+) -> tuple[sympy.Symbol, sympy.Basic]:
     tokens = _tokenize(text)
     eq = [t for t in tokens if t.text == "=" and t.kind == "op"]
     if not eq:
@@ -960,4 +974,4 @@ def _equation(text: str, *, numbers_juxtapose: bool = False) -> tuple[sympy.Symb
     rhs = tokens[2:]
     if rhs[0].kind == "end":
         raise ParseError("the right side of the equation is missing", text, len(text))
-    return sympy.Symbol(head.text), _build(text, rhs, numbers_juxtapose=numbers_juxtapose)
+    return sympy.Symbol(head.text), _build(text, rhs, numbers_juxtapose=numbers_juxtapose, decimals=decimals)

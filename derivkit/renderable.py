@@ -45,7 +45,7 @@ def printed_size(obj: Any, fmt: str = "text", stop: int | None = None) -> int:
     stack: list[Any] = [obj]
     while stack and (most is None or nodes <= most):
         o = stack.pop()
-        if hasattr(o, "args") and hasattr(o, "func"):  # a SymPy object: its whole tree is printed
+        if hasattr(o, "args") and hasattr(o, "func") and not isinstance(o, type):  # a SymPy object: its tree
             tree = [o]
             while tree and (most is None or nodes <= most):
                 node = tree.pop()

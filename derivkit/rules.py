@@ -38,9 +38,10 @@ import sympy
 from sympy import Abs, Eq, S, sqrt
 
 from derivkit.functions import leaky_relu, relu, sigmoid, softplus, step
-from derivkit.renderable import brief_repr
+from derivkit.renderable import Renderable, brief_repr
 
-__all__ = ["Rule", "RULES", "FAMILIES", "rule_for", "local_derivative", "function_rules"]
+__all__ = ["Rule", "RULES", "FAMILIES", "FAMILY_ALIASES", "RuleTable", "table", "rule_for", "local_derivative",
+           "function_rules"]
 
 #: Families in the order of the docs pages.
 FAMILIES = (
@@ -342,3 +343,48 @@ def local_derivative(func, args) -> sympy.Basic:
         name = getattr(func, "__name__", None) or getattr(getattr(func, "func", None), "__name__", str(func))
         raise KeyError(f"the rule table has no derivative for {name}")
     return rule.derivative(*tuple(args))
+
+
+#: Short names accepted for the families (``derivkit rules --family trig``).
+FAMILY_ALIASES = {
+    "trig": "trigonometric", "inverse_trig": "inverse_trigonometric", "exp": "exponential", "log": "logarithmic",
+    "exp_log": ("exponential", "logarithmic"), "hyperbolic_inverse": "inverse_hyperbolic",
+    "activations": "activation", "nonsmooth": "non_smooth", "non-smooth": "non_smooth",
+}
+
+
+@dataclass(frozen=True)
+class RuleTable(Renderable):
+    """Rows of the rule table (all of it, or some families), for printing (``derivkit rules``)."""
+
+    rules: tuple[Rule, ...]
+    families: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return brief_repr(self, families=self.families, rules=tuple(r.id for r in self.rules))
+
+    def to_dict(self) -> dict:
+        return {"families": list(self.families), "rules": [r.to_dict() for r in self.rules]}
+
+
+def table(family: str | None = None) -> RuleTable:
+    """The rule table, or one family of it (a name of :data:`FAMILIES` or a short alias such as ``trig``).
+
+    >>> [r.id for r in table("trig").rules]
+    ['sin', 'cos', 'tan', 'csc', 'sec', 'cot']
+    >>> table("exp_log").families
+    ('exponential', 'logarithmic')
+    """
+    if family is None:
+        families = FAMILIES
+    else:
+        key = family.strip().lower().replace(" ", "_")
+        chosen = FAMILY_ALIASES.get(key, key)
+        families = chosen if isinstance(chosen, tuple) else (chosen,)
+        unknown = [f for f in families if f not in FAMILIES]
+        if unknown:
+            from derivkit.errors import InputError
+
+            raise InputError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)} "
+                             f"(or {', '.join(sorted(FAMILY_ALIASES))})")
+    return RuleTable(tuple(r for r in _TABLE if r.family in families), tuple(families))

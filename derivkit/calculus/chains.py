@@ -75,7 +75,7 @@ def _label(head: sympy.Symbol, tail: sympy.Symbol, partial: bool) -> str:
     return f"{d}{_name(head)}/{d}{_name(tail)}"
 
 
-def _pairs(equations: Equations, latex: bool = False) -> list[tuple[Any, Any]]:
+def _pairs(equations: Equations, latex: bool = False, decimals: bool = False) -> list[tuple[Any, Any]]:
     """The equations as ``(name, expression)`` pairs, as given."""
     if isinstance(equations, str):
         equations = [equations]
@@ -92,7 +92,8 @@ def _pairs(equations: Equations, latex: bool = False) -> list[tuple[Any, Any]]:
     separators = r"\n" if latex else r"[;\n]"  # LaTeX uses ';' in spacing commands
     for item in items:
         if isinstance(item, str):
-            pairs += [parse_equation(e, latex=latex) for e in re.split(separators, item) if e.strip()]
+            pairs += [parse_equation(e, latex=latex, decimals=decimals) for e in re.split(separators, item)
+                      if e.strip()]
         elif isinstance(item, sympy.Equality):
             pairs.append((item.lhs, item.rhs))
         elif isinstance(item, (tuple, list)) and len(item) == 2:
@@ -102,8 +103,8 @@ def _pairs(equations: Equations, latex: bool = False) -> list[tuple[Any, Any]]:
     return pairs
 
 
-def _read(equations: Equations, latex: bool = False) -> list[tuple[sympy.Symbol, sympy.Basic]]:
-    pairs = _pairs(equations, latex)
+def _read(equations: Equations, latex: bool = False, decimals: bool = False) -> list[tuple[sympy.Symbol, sympy.Basic]]:
+    pairs = _pairs(equations, latex, decimals)
     if not pairs:
         raise InputError("no equations given for the chain")
     out: list[tuple[sympy.Symbol, sympy.Basic]] = []
@@ -112,7 +113,7 @@ def _read(equations: Equations, latex: bool = False) -> list[tuple[sympy.Symbol,
         if isinstance(left, sympy.Basic) and not isinstance(left, sympy.Symbol):
             raise InputError(f"the left side of an equation must be a name, not {left}")
         name = as_symbol(left)
-        expr = as_expr(right, latex=latex, what=f"expression of {name}")
+        expr = as_expr(right, latex=latex, what=f"expression of {name}", decimals=decimals)
         if name.name in seen:
             raise InputError(f"'{name}' is defined twice: {name} = {seen[name.name]} and {name} = {expr}")
         seen[name.name] = expr
@@ -418,6 +419,7 @@ def chain(
     *,
     inputs=None,
     latex: bool = False,
+    decimals: bool = False,
 ) -> Chain:
     """The chain rule through named intermediates: ``d(output)/d(wrt)`` with its factors.
 
@@ -426,7 +428,8 @@ def chain(
     pairs, or ``sympy.Eq``), or one string with equations separated by ``;``.
     ``output`` defaults to the last name; ``wrt`` is one input variable;
     ``inputs`` optionally declares the other inputs (see the module docstring);
-    ``latex=True`` reads the equations as LaTeX (``z = \\sigma(y)``).
+    ``latex=True`` reads the equations as LaTeX (``z = \\sigma(y)``); ``decimals=True``
+    keeps decimals as written.
 
     >>> c = chain({"q": "relu(z) + z*x", "y": "h + q + q*x"}, "x")
     >>> [labels for labels, _ in c.paths]
@@ -436,7 +439,7 @@ def chain(
     >>> c.label
     'dy/dx'
     """
-    given = _read(equations, latex)
+    given = _read(equations, latex, decimals)
     eqs = _order(given)
     defined = {n.name: n for n, _ in eqs}
     free = _undefined_symbols(eqs, defined)

@@ -92,6 +92,8 @@ class Step(Renderable):
     conditions and non-differentiable points the rule states. ``pieces`` is
     ``text`` as prose and :class:`Math` pieces, for renderers that set the
     mathematics apart (Markdown, HTML); it is empty when the sentence has no math.
+    ``equation`` is how the step's equation is shown when it is not
+    ``d/dx expr = result`` (a difference quotient, a limit as ``h -> 0``).
     """
 
     rule: str
@@ -103,6 +105,7 @@ class Step(Renderable):
     let: tuple[tuple[sympy.Symbol, sympy.Basic], ...] = ()
     notes: tuple[str, ...] = ()
     pieces: tuple[Piece, ...] = ()
+    equation: Math | None = None
 
     def __repr__(self) -> str:
         more = {"substeps": Count.of(len(self.substeps), "step")} if self.substeps else {}
@@ -126,6 +129,7 @@ class Step(Renderable):
             "let": [[str(s), str(v)] for s, v in self.let],
             "notes": list(self.notes),
             "pieces": [p if isinstance(p, str) else {"text": p.text, "latex": p.latex} for p in self.pieces],
+            "equation": None if self.equation is None else {"text": self.equation.text, "latex": self.equation.latex},
             "substeps": [s.to_dict() for s in self.substeps],
         }
 
@@ -137,6 +141,9 @@ class Derivation(Renderable):
     ``stages`` holds one root step per order (the second derivative is the
     derivation of the first one's result); ``steps`` is the root of the last
     stage for ``order == 1`` and a ``higher_order`` step over all stages otherwise.
+    ``method`` says how it was found: ``"rules"`` (the rule table) or
+    ``"first_principles"`` (the limit of the difference quotient). ``point`` is
+    ``((x, x0),)`` when the derivation is of the number ``f'(x0)``.
     """
 
     expr: sympy.Basic
@@ -146,6 +153,8 @@ class Derivation(Renderable):
     steps: Step
     stages: tuple[Step, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    method: str = "rules"
+    point: tuple[tuple[sympy.Symbol, sympy.Basic], ...] = ()
 
     @property
     def rules(self) -> tuple[str, ...]:
@@ -160,6 +169,16 @@ class Derivation(Renderable):
         """The derivative's value at a point, exact where the inputs are exact."""
         return substitute(self.result, values, variables=self.expr.free_symbols | {self.wrt})
 
+    def plot(self, at: Any = None, path: str | Path | None = None) -> Any:
+        """f and f' on one figure, the tangent at ``at``, kinks and critical points marked (matplotlib).
+
+        ``at`` is the point ``x0`` (a number, or ``{"x": x0}``); ``path`` saves a PNG.
+        Returns the matplotlib figure (see :func:`derivkit.teaching.plot.plot_derivative`).
+        """
+        from derivkit.teaching.plot import plot_derivative
+
+        return plot_derivative(self, at=at, path=path)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "expr": str(self.expr),
@@ -169,5 +188,7 @@ class Derivation(Renderable):
             "result_latex": expr_latex(self.result),
             "rules": list(self.rules),
             "notes": list(self.notes),
+            "method": self.method,
+            "at": {str(k): str(v) for k, v in self.point},
             "steps": self.steps.to_dict(),
         }

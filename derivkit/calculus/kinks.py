@@ -34,7 +34,7 @@ import sympy
 from sympy import S
 from sympy.core.relational import Relational
 
-__all__ = ["always_true", "can_hold", "piecewise_conditions", "MAX_DEGREE", "MAX_BOUNDARIES"]
+__all__ = ["always_true", "can_hold", "piecewise_conditions", "real_roots", "kink_points", "MAX_DEGREE", "MAX_BOUNDARIES"]
 
 #: Polynomials up to this degree are decided by counting their real roots.
 MAX_DEGREE = 40
@@ -208,3 +208,119 @@ def piecewise_conditions(
         return original, []
     bad = sympy.FiniteSet(*kinks)
     return [_relational(s - bad, x) for s in sets], kinks
+
+
+# ------------------------------------------------------------------ non-differentiable points
+
+
+def real_roots(expr: sympy.Basic, x: sympy.Symbol) -> list[sympy.Basic] | None:
+    """The real solutions of ``expr = 0``, exact, when ``expr`` is a rational function of ``x``
+    whose numerator has degree at most :data:`MAX_DEGREE`; None when derivkit cannot say.
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> real_roots(x**2 - 2, x), real_roots((x - 1)/x, x), real_roots(x**2 + 1, x)
+    ([-sqrt(2), sqrt(2)], [1], [])
+    """
+    if expr.free_symbols - {x} or expr.has(sympy.Float):
+        return None
+    if not expr.has(x):
+        return [] if expr != 0 else None
+    num, den = sympy.fraction(sympy.together(expr))
+    try:
+        poly = sympy.Poly(sympy.expand(num), x)
+    except sympy.PolynomialError:
+        return None
+    if not (poly.domain.is_ZZ or poly.domain.is_QQ) or poly.degree() > MAX_DEGREE:
+        return None
+    roots = []
+    for r in poly.real_roots():
+        if r in roots:
+            continue
+        d = den.subs(x, r)
+        if d.is_zero:
+            continue
+        roots.append(r)
+    return roots
+
+
+def _numeric_slopes(f, x, c) -> tuple[float, float, float, float] | None:
+    """Left and right difference quotients of ``f`` at ``c`` and the values just left and right of it."""
+    import cmath
+
+    from derivkit.calculus.simplify import _num
+
+    step = 1e-6 * max(1.0, abs(float(c)))
+    out = []
+    for point in (float(c) - step, float(c), float(c) + step):
+        try:
+            v = _num(f, {x: complex(point)})
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError):
+            return None
+        if not cmath.isfinite(v) or abs(v.imag) > 1e-9:
+            return None
+        out.append(v.real)
+    left, mid, right = out
+    return (mid - left) / step, (right - mid) / step, left, right
+
+
+def kink_points(expr: sympy.Basic, x: sympy.Symbol) -> tuple[tuple[sympy.Basic, str], ...]:
+    """The points where ``expr`` (a function of ``x``) is continuous but has a corner, or jumps.
+
+    Candidates come from the non-smooth functions in ``expr`` (``|g|``, ``relu``,
+    ``step``, ``sign``, ``max``/``min`` ties, the meeting points of a piecewise
+    function) solved exactly; each is kept only when the one-sided slopes differ
+    (``"corner"``) or the function jumps there (``"jump"``). ``|x|^3`` has no corner.
+
+    >>> import sympy
+    >>> from derivkit.functions import relu
+    >>> x = sympy.Symbol("x")
+    >>> kink_points(sympy.Abs(x - 1) + relu(x + 2), x)
+    ((-2, 'corner'), (1, 'corner'))
+    >>> kink_points(sympy.Abs(x)**3, x)
+    ()
+    """
+    from derivkit.functions import leaky_relu, relu, step
+
+    equations: list[sympy.Basic] = []
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, (sympy.Abs, sympy.sign, relu, leaky_relu)):
+            equations.append(node.args[0])
+        elif isinstance(node, step):
+            equations.append(node.args[0] - (node.args[1] if len(node.args) > 1 else 0))
+        elif isinstance(node, (sympy.Max, sympy.Min)):
+            args = node.args
+            equations += [args[i] - args[j] for i in range(len(args)) for j in range(i + 1, len(args))]
+        elif isinstance(node, sympy.Piecewise) and node.has(x):
+            for piece in node.args:
+                cond = piece.cond
+                if cond is sympy.true or cond is True:
+                    continue
+                for rel in cond.atoms(Relational):
+                    equations.append(rel.lhs - rel.rhs)
+    candidates: list[sympy.Basic] = []
+    for eq in equations:
+        roots = real_roots(eq, x) or []
+        candidates += [r for r in roots if r not in candidates]
+    found = []
+    for c in sorted(candidates, key=float):
+        slopes = _numeric_slopes(expr, x, c)
+        if slopes is None:
+            continue
+        left, right, before, after = slopes
+        if abs(after - before) > 1e-4 * max(1.0, abs(before)):
+            found.append((c, "jump"))
+        elif abs(left - right) > 1e-3 * max(1.0, abs(left), abs(right)):
+            found.append((c, "corner"))
+    return tuple(found)
+
+
+def _measure_ok(expr: sympy.Basic, limit: int) -> bool:
+    """Whether ``expr`` has at most ``limit`` nodes."""
+    n, stack = 0, [expr]
+    while stack:
+        n += 1
+        if n > limit:
+            return False
+        stack.extend(stack.pop().args)
+    return True

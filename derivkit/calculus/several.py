@@ -37,6 +37,7 @@ from derivkit import budget
 from derivkit.notation import expr_latex
 from derivkit.calculus.derivation import Derivation
 from derivkit.calculus.steps import derive
+from derivkit.decimals import snap_floats
 from derivkit.errors import InputError
 from derivkit.inputs import as_expr, as_number, as_symbols, substitute
 from derivkit.renderable import Renderable, brief_repr
@@ -250,10 +251,15 @@ class MatrixAt(Renderable):
         }
 
 
-def _function(f: ExprOrStr, what: str = "function") -> sympy.Basic:
+def _function(f: ExprOrStr, what: str = "function", decimals: bool = False) -> sympy.Basic:
     if isinstance(f, (sympy.MatrixBase, list, tuple)):
         raise InputError(f"the {what} must be one expression, not several (use jacobian for several functions)")
-    return as_expr(f, what=what)
+    return as_expr(f, what=what, decimals=decimals)
+
+
+def _entry(result: sympy.Basic) -> sympy.Basic:
+    """A matrix entry: the derivation's result or its shorter expansion, decimals as written."""
+    return snap_floats(compact(result))
 
 
 def _variables(wrt, exprs: Iterable[sympy.Basic]) -> tuple[sympy.Symbol, ...]:
@@ -274,7 +280,7 @@ def _derived(expr: sympy.Basic, x: sympy.Symbol) -> Derivation:
 
 
 @budget.guarded
-def gradient(f: ExprOrStr, wrt) -> MatrixDerivation:
+def gradient(f: ExprOrStr, wrt, *, decimals: bool = False) -> MatrixDerivation:
     """The gradient of ``f`` as a column, each partial derivative derived step by step.
 
     >>> g = gradient("x1**2*x2 + x2", "x1, x2")
@@ -285,16 +291,16 @@ def gradient(f: ExprOrStr, wrt) -> MatrixDerivation:
     >>> g.derivations[1].expr, g.derivations[1].wrt, g.derivations[1].result
     (x1**2*x2 + x2, x2, x1**2 + 1)
     """
-    expr = _function(f)
+    expr = _function(f, decimals=decimals)
     syms = _variables(wrt, [expr])
     _refuse_entries("gradient", len(syms), f"in {len(syms)} variables")
     derivs = tuple(_derived(expr, s) for s in syms)
-    result = sympy.Matrix([[compact(d.result)] for d in derivs])
+    result = sympy.Matrix([[_entry(d.result)] for d in derivs])
     return MatrixDerivation("gradient", (expr,), syms, result, derivs)
 
 
 @budget.guarded
-def jacobian(fs, wrt) -> MatrixDerivation:
+def jacobian(fs, wrt, *, decimals: bool = False) -> MatrixDerivation:
     """The Jacobian of the functions ``fs`` (numerator layout: row i is ``f_i``).
 
     ``fs`` is a list of expressions (or strings) or a SymPy Matrix.
@@ -324,16 +330,16 @@ def jacobian(fs, wrt) -> MatrixDerivation:
             raise InputError(f"the functions must be a list of expressions, not {type(fs).__name__}") from None
     if not items:
         raise InputError("no functions given for the Jacobian")
-    exprs = tuple(_function(f, what=f"function {k + 1}") for k, f in enumerate(items))
+    exprs = tuple(_function(f, what=f"function {k + 1}", decimals=decimals) for k, f in enumerate(items))
     syms = _variables(wrt, exprs)
     _refuse_entries("Jacobian", len(exprs) * len(syms), f"{len(exprs)} x {len(syms)}")
     derivs = tuple(tuple(_derived(e, s) for s in syms) for e in exprs)
-    result = sympy.Matrix([[compact(d.result) for d in row] for row in derivs])
+    result = sympy.Matrix([[_entry(d.result) for d in row] for row in derivs])
     return MatrixDerivation("jacobian", exprs, syms, result, derivs)
 
 
 @budget.guarded
-def hessian(f: ExprOrStr, wrt) -> MatrixDerivation:
+def hessian(f: ExprOrStr, wrt, *, decimals: bool = False) -> MatrixDerivation:
     """The Hessian ``H_ij = d/dx_j (df/dx_i)`` of ``f``, each mixed partial derived once.
 
     >>> h = hessian("x^2*y + y^3", "x, y")
@@ -344,7 +350,7 @@ def hessian(f: ExprOrStr, wrt) -> MatrixDerivation:
     >>> h.derivations[1][0] is h.derivations[0][1]
     True
     """
-    expr = _function(f)
+    expr = _function(f, decimals=decimals)
     syms = _variables(wrt, [expr])
     n = len(syms)
     _refuse_entries("Hessian", n * (n + 1) // 2 + n, f"in {n} variables: {n} first partials and {n * (n + 1) // 2} second")
@@ -354,6 +360,6 @@ def hessian(f: ExprOrStr, wrt) -> MatrixDerivation:
         for j in range(i, n):
             upper[i, j] = _derived(first[i].result, syms[j])
     derivs = tuple(tuple(upper[min(i, j), max(i, j)] for j in range(n)) for i in range(n))
-    result = sympy.Matrix([[compact(d.result) for d in row] for row in derivs])
+    result = sympy.Matrix([[_entry(d.result) for d in row] for row in derivs])
     notes = (SYMMETRY_NOTE,) if n > 1 else ()
     return MatrixDerivation("hessian", (expr,), syms, result, derivs, first=first, notes=notes)

@@ -7,8 +7,9 @@ is tidying, and it follows one policy:
 1. **A cost**: the length of the printed form (:func:`cost`, what a student
    reads).
 2. **Candidates from bounded, cheap moves** (:data:`MOVES`): collect common
-   factors, group the terms that share a factor, multiply out a numerator, expand a polynomial, use
-   ``sin^2 + cos^2 = 1`` and the double-angle identities, cancel a common factor,
+   factors, group the terms that share a factor, multiply out a numerator, expand
+   a polynomial, use ``sin^2 + cos^2 = 1``, the quotient identities
+   (``sin·sec = tan``) and the double-angle identities, cancel a common factor,
    write a rational function as a polynomial plus partial fractions, and name the
    sigmoid where the result holds ``e^a/(1 + e^a)``. Moves compose (a numerator
    multiplied out, then the Pythagorean identity, then a cancellation) up to
@@ -54,7 +55,7 @@ __all__ = ["Rewrite", "Move", "MOVES", "teacher_rewrites", "tidy", "sigmoid_form
 TIDY_LIMIT = 200
 #: Longest chain of moves tried, and most forms looked at, per result.
 MAX_MOVES = 3
-MAX_STATES = 40
+MAX_STATES = 30
 
 
 @dataclass(frozen=True)
@@ -278,11 +279,17 @@ def _expand_all(e: sympy.Basic) -> sympy.Basic | None:
     """Multiply out every product, functions included (``(1 - σ)(…)σ`` to ``σ - y``)."""
     if not _expandable(e) or not _has_function(e) or not (e.is_Add or e.is_Mul):
         return None
-    return sympy.expand(e, **dict(_SHALLOW, deep=False))
+    if e.is_Mul:  # distribute first, so each term cancels what it can: (1 - σ)σ(-y/σ) is -y(1 - σ)
+        sums = [f for f in e.args if f.is_Add]
+        if sums:
+            s = max(sums, key=size)
+            rest = [f for f in e.args if f is not s]
+            e = sympy.Add(*[sympy.Mul(*rest, t) for t in s.args])
+    return _multiply_out(e) if e.is_Add else sympy.expand(e, **_SHALLOW)
 
 
 def _collect(e: sympy.Basic) -> sympy.Basic | None:
-    return sympy.factor_terms(e) if e.is_Add or e.is_Mul else None
+    return sympy.factor_terms(e) if (e.is_Add or e.is_Mul) and size(e) <= EXPAND_LIMIT else None
 
 
 def _group(e: sympy.Basic) -> sympy.Basic | None:
@@ -326,12 +333,26 @@ def _pythagorean_add(add: sympy.Add) -> sympy.Basic:
     return sympy.Add(*terms)
 
 
+def _replace_kept(e: sympy.Basic, pred, fn) -> sympy.Basic:
+    """``e.replace(pred, fn)``, but the nodes above a replacement are rebuilt without evaluating, so a
+    factor the identity makes common stays visible until a cancellation step removes it."""
+    if e.is_Atom:
+        return e
+    args = [_replace_kept(a, pred, fn) for a in e.args]
+    node = e if args == list(e.args) else e.func(*args, evaluate=False)
+    if pred(node):
+        new = fn(node)
+        if new != node:
+            return sympy.factor_terms(new)
+    return node
+
+
 def _pythagorean(e: sympy.Basic) -> sympy.Basic | None:
     """The Pythagorean identities ``sin^2 + cos^2 = 1`` and ``cosh^2 - sinh^2 = 1`` wherever a sum holds them."""
     if not ((_trig_args(e, sympy.sin) & _trig_args(e, sympy.cos))
             or (_trig_args(e, sympy.sinh) & _trig_args(e, sympy.cosh))):
         return None
-    return e.replace(lambda n: n.is_Add, _pythagorean_add)
+    return _replace_kept(e, lambda n: n.is_Add, _pythagorean_add)
 
 
 def _double_angle_add(add: sympy.Add) -> sympy.Basic:
@@ -362,19 +383,76 @@ def _double_angle(e: sympy.Basic) -> sympy.Basic | None:
     return out
 
 
+#: Products of trigonometric functions of one angle that are one function (or 1): sin·sec = tan, cos·tan = sin, ...
+_TRIG_PRODUCTS = (
+    (sympy.sin, sympy.csc, None), (sympy.cos, sympy.sec, None), (sympy.tan, sympy.cot, None),
+    (sympy.sin, sympy.sec, sympy.tan), (sympy.cos, sympy.csc, sympy.cot),
+    (sympy.cos, sympy.tan, sympy.sin), (sympy.sin, sympy.cot, sympy.cos),
+)
+_TRIG = (sympy.sin, sympy.cos, sympy.tan, sympy.cot, sympy.sec, sympy.csc)
+
+
+def _trig_product_mul(m: sympy.Mul) -> sympy.Basic:
+    powers: dict = {}
+    rest = []
+    for f in m.args:
+        base, n = f.as_base_exp()
+        if isinstance(base, _TRIG) and n.is_Integer and n > 0:
+            powers[base] = powers.get(base, 0) + int(n)
+        else:
+            rest.append(f)
+    changed = False
+    for a, b, product in _TRIG_PRODUCTS:
+        for fa in [f for f in powers if isinstance(f, a)]:
+            fb = b(fa.args[0])
+            k = min(powers.get(fa, 0), powers.get(fb, 0))
+            if k:
+                changed = True
+                powers[fa] -= k
+                powers[fb] -= k
+                if product is not None:
+                    p = product(fa.args[0])
+                    powers[p] = powers.get(p, 0) + k
+    if not changed:
+        return m
+    return sympy.Mul(*rest, *[f**n for f, n in powers.items() if n])
+
+
+def _trig_products(e: sympy.Basic) -> sympy.Basic | None:
+    """The quotient identities: ``sin(a) sec(a) = tan(a)``, ``cos(a) tan(a) = sin(a)``, ``sin(a) csc(a) = 1``, ..."""
+    if sum(1 for f in _TRIG if e.has(f)) < 2:
+        return None
+    return e.replace(lambda n: n.is_Mul, _trig_product_mul)
+
+
 def _has_denominator(e: sympy.Basic, x: sympy.Symbol) -> bool:
     return any(p.exp.is_negative and p.base.has(x) for p in e.atoms(sympy.Pow) if p.exp.is_number)
 
 
 def _cancel(e: sympy.Basic, x: sympy.Symbol) -> sympy.Basic | None:
-    """Cancel the common factors of numerator and denominator (functions count as unknowns)."""
+    """Cancel the common factors of numerator and denominator (functions count as unknowns).
+
+    A rational function of ``x`` is always tried; with functions in it (slow to cancel) only a
+    product whose numerator visibly holds a base of its denominator, as ``-(sin x + 1)/(sin x + 1)^2``.
+    """
     if not _has_denominator(e, x) or e.has(sympy.Float) or size(e) > EXPAND_LIMIT:
         return None
+    if _has_function(e):
+        if not e.is_Mul:
+            return None
+        dens = [f.base for f in e.args if f.is_Pow and f.exp.is_number and f.exp.is_negative]
+        nums = [g for f in e.args if not (f.is_Pow and f.exp.is_number and f.exp.is_negative)
+                for g in sympy.Mul.make_args(f.base if f.is_Pow else f)]
+        nums += [-g for g in nums]
+        if not any(d in nums for d in dens):
+            return None
     num, den = sympy.fraction(sympy.together(e))
     if not den.has(x):
         return None
-    out = sympy.cancel(e)
-    return sympy.factor_terms(out) if out != e else None
+    num1, den1 = sympy.fraction(sympy.cancel(e))
+    if size(sympy.expand(den1)) >= size(sympy.expand(den)):
+        return None  # nothing cancels
+    return sympy.factor_terms(num1) / sympy.factor(den1)
 
 
 def _partial_fractions(e: sympy.Basic, x: sympy.Symbol) -> sympy.Basic | None:
@@ -417,6 +495,7 @@ class Move:
 
 #: The moves of the policy, in the order they are tried.
 MOVES: tuple[Move, ...] = (
+    Move("cancel", "simplify", "Cancel the common factor of the numerator and the denominator.", _cancel),
     Move("collect", "simplify", "Simplify by collecting common factors.", lambda e, x: _collect(e)),
     Move("group", "simplify", "Simplify by grouping the terms with a common factor.", lambda e, x: _group(e)),
     Move("expand_numerator", "simplify", "Simplify by multiplying out and collecting like terms.",
@@ -425,9 +504,10 @@ MOVES: tuple[Move, ...] = (
     Move("expand_all", "simplify", "Simplify by multiplying out and collecting like terms.",
          lambda e, x: _expand_all(e), weight=1.25),
     Move("pythagorean", "rewrite", "Use the Pythagorean identity sin^2 + cos^2 = 1.", lambda e, x: _pythagorean(e)),
+    Move("trig_products", "rewrite", "Use the quotient identities tan = sin/cos, cot = cos/sin, sec = 1/cos and "
+         "csc = 1/sin.", lambda e, x: _trig_products(e)),
     Move("double_angle", "rewrite", "Use the double-angle identities 2 sin(a) cos(a) = sin(2a) and "
          "cos(a)^2 - sin(a)^2 = cos(2a).", lambda e, x: _double_angle(e)),
-    Move("cancel", "simplify", "Cancel the common factor of the numerator and the denominator.", _cancel),
     Move("partial_fractions", "simplify", "Combine the fractions: a polynomial plus partial fractions.",
          _partial_fractions),
 )
@@ -445,6 +525,8 @@ def _search(raw: sympy.Basic, x: sympy.Symbol) -> list[tuple[Move, sympy.Basic]]
                 checkpoint()
                 if len(seen) >= MAX_STATES:
                     break
+                if path and path[-1][0] is move:  # every move is idempotent: twice in a row gives nothing new
+                    continue
                 try:
                     new = move.apply(form, x)
                 except (sympy.PolynomialError, NotImplementedError, TypeError, ValueError, ZeroDivisionError):

@@ -23,7 +23,7 @@ is tidied into the form teachers write, each rewrite shown as a step.
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterator
+from typing import Any, Iterator
 
 import sympy
 from sympy.core.function import AppliedUndef
@@ -512,9 +512,9 @@ def _substitute(local, u, g):
     return local.xreplace(mapping)
 
 
-def _extra_args(e, rule: Rule) -> tuple:
+def _extra_args(e: Any, rule: Rule) -> tuple:
     if rule.function is not None and isinstance(e, rule.function):
-        return tuple(e.args[1:])
+        return tuple(getattr(e, "args")[1:])
     return ()
 
 
@@ -609,18 +609,22 @@ def _ordinal(n: int) -> str:
 
 
 @budget.guarded
-def derive(expr: ExprLike, wrt: SymbolLike, order: int = 1) -> Derivation:
+def derive(expr: ExprLike, wrt: SymbolLike, order: int = 1, *, decimals: bool = False) -> Derivation:
     """Differentiate ``expr`` with respect to ``wrt`` (``order`` times), step by step.
 
     Returns a :class:`~derivkit.calculus.derivation.Derivation` whose ``result``
     equals ``sympy.diff`` (on each rule's domain) in the form a teacher writes,
-    and whose ``steps`` name the rule behind every step.
+    and whose ``steps`` name the rule behind every step. ``decimals=True`` keeps the
+    decimals of a string as written (``derive("2.1x^3", "x", decimals=True)`` is
+    ``6.3x^2``, not ``63x^2/10``).
 
     >>> d = derive("(3*x - 2)^2", "x")
     >>> d.rules[:2], d.at(x=2)
     (('chain', 'power'), 24)
     >>> derive("1/(1 + exp(-x))", "x").result
     (1 - sigmoid(x))*sigmoid(x)
+    >>> derive("2.1x^3", "x", decimals=True).result
+    6.3*x**2
     >>> derive("asin(x)", "x").notes
     ('The arcsine rule holds for |x| < 1.',)
     >>> derive("x", "x", order=0)
@@ -628,7 +632,7 @@ def derive(expr: ExprLike, wrt: SymbolLike, order: int = 1) -> Derivation:
     ...
     derivkit.errors.InputError: the order must be a positive whole number, not 0
     """
-    e = as_expr(expr)
+    e = as_expr(expr, decimals=decimals)
     if not isinstance(e, sympy.Expr) or isinstance(e, sympy.MatrixBase):
         raise InputError(f"derive needs a scalar expression, not {type(e).__name__} {e}")
     x = as_symbol(wrt, e)

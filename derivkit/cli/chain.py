@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from derivkit.cli.common import Expressions, add_at, add_format, add_latex_input, emit, parse_values
+from derivkit.cli.common import Expressions, add_at, add_decimals, add_format, add_latex_input, emit, parse_values
 
 ORDER = 30
 
@@ -35,6 +35,7 @@ def register(subparsers) -> None:
     )
     add_at(parser, "the chain")
     add_latex_input(parser)
+    add_decimals(parser)
     add_format(parser)
     parser.set_defaults(run=run)
 
@@ -42,7 +43,8 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from derivkit.calculus.chains import chain
 
-    result = chain(args.equations, args.wrt, args.output, inputs=args.inputs, latex=args.latex_input)
+    result = chain(args.equations, args.wrt, args.output, inputs=args.inputs, latex=args.latex_input,
+                   decimals=args.decimals)
     values = parse_values(args.at)
     emit(result.at(**values) if values else result, args.format)
     return 0

@@ -26,6 +26,7 @@ __all__ = [
     "add_format", "add_latex_input", "add_at", "parse_values", "emit", "print_ascii_safe",
     "whole", "real", "exact_number", "exact_in", "number_text", "expression", "Expressions", "logical_lines",
     "reset_input", "layer_sizes", "MAX_INPUT_CHARS", "check_writable", "require",
+    "add_decimals", "point_value", "add_command", "add_function", "read_function",
 ]
 
 #: Exit statuses of every command (stated in ``derivkit --help`` and the README).
@@ -50,6 +51,11 @@ def add_format(parser: argparse.ArgumentParser, choices: Sequence[str] = FORMATS
 
 def add_latex_input(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latex-input", action="store_true", help="read the expressions as LaTeX")
+
+
+def add_decimals(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--decimals", action="store_true",
+                        help="keep decimals as written (25.2, not 126/5)")
 
 
 def add_at(parser: argparse.ArgumentParser, what: str = "the point") -> None:
@@ -86,6 +92,46 @@ def parse_values(text: str | None, option: str = "--at") -> dict[str, str]:
                              f"such as {name}=2, {name}=-1/2 or {name}=0.5")
         out[name] = value
     return out
+
+
+def point_value(text: str | None, var: str) -> str | None:
+    """The value of ``var`` in ``--at``: ``"3"`` or ``"x=3"`` -> ``"3"`` (parsed later, safely).
+
+    >>> point_value("x=1/2", "x"), point_value("2", "x"), point_value(None, "x")
+    ('1/2', '2', None)
+    """
+    if text is None:
+        return None
+    if "=" not in text:
+        return text.strip()
+    values = parse_values(text)
+    if set(values) != {var}:
+        raise InputError(f"--at must give a value for {var} only, like --at {var}=2, not {text!r}")
+    return values[var]
+
+
+def add_command(subparsers, name: str, help: str, description: str, examples: str) -> argparse.ArgumentParser:
+    """A subcommand with its help, description and examples (the epilog, kept as written)."""
+    return subparsers.add_parser(name, help=help, description=description, epilog=examples,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_function(parser: argparse.ArgumentParser, example: str) -> None:
+    """The positional EXPR (a function of one variable), ``--wrt``, ``--latex-input`` and ``--decimals``."""
+    parser.add_argument("expr", metavar="EXPR", type=expression,
+                        help=f'the function, e.g. "{example}" (- reads standard input, @FILE a file)')
+    parser.add_argument("--wrt", metavar="VAR", help="the variable (optional when EXPR has exactly one)")
+    add_latex_input(parser)
+    add_decimals(parser)
+
+
+def read_function(args: argparse.Namespace):
+    """``(expr, variable name)`` from the options of :func:`add_function`, read safely."""
+    from derivkit.cli.derive import choose_variable
+    from derivkit.inputs import as_expr
+
+    expr = as_expr(args.expr, latex=args.latex_input, decimals=args.decimals)
+    return expr, choose_variable(expr, args.wrt)
 
 
 # --- output ----------------------------------------------------------------------------------

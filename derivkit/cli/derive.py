@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-from derivkit.cli.common import add_at, add_format, add_latex_input, emit, expression, parse_values, whole
+from derivkit.cli.common import (
+    add_at, add_decimals, add_format, add_latex_input, emit, expression, parse_values, whole,
+)
 from derivkit.errors import InputError
 
 ORDER = 10
@@ -43,6 +45,7 @@ def register(subparsers) -> None:
     parser.add_argument("--order", "-n", type=whole(1), default=1, metavar="N", help="how many times (default: 1)")
     add_at(parser, "the derivative")
     add_latex_input(parser)
+    add_decimals(parser)
     add_format(parser)
     parser.set_defaults(run=run)
 
@@ -67,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from derivkit.inputs import as_expr
     from derivkit.render.derivation import evaluate_at
 
-    expr = as_expr(args.expr, latex=args.latex_input)
+    expr = as_expr(args.expr, latex=args.latex_input, decimals=args.decimals)
     derivation = derive(expr, choose_variable(expr, args.wrt), order=args.order)
     values = parse_values(args.at)
     emit(evaluate_at(derivation, **values) if values else derivation, args.format)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from derivkit.cli.common import (
-    add_format, add_latex_input, check_writable, emit, exact_in, expression, number_text, parse_values, require,
-    whole,
+    add_decimals, add_format, add_latex_input, check_writable, emit, exact_in, expression, number_text,
+    parse_values, require, whole,
 )
 
 ORDER = 50
@@ -41,9 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    default=3, help="number of iterations (default 3)")
     p.add_argument("--momentum", type=exact_in(0, 1, below=True), default="0",
                    help="the momentum eta, from 0 to below 1 (default 0)")
+    p.add_argument("--compare-momentum", nargs="?", const="0.9", type=exact_in(0, 1, below=True), metavar="ETA",
+                   help="also run the same table with momentum ETA (default 0.9) beside it, and say where "
+                        "momentum helped and why")
     p.add_argument("--plot", metavar="PNG", help="also draw the descent path to this PNG file (needs matplotlib)")
     add_format(p)
     add_latex_input(p)
+    add_decimals(p)
     p.set_defaults(run=run)
 
 
@@ -54,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from derivkit.inputs import as_expr
     from derivkit.training.descend import descend
 
-    f = as_expr(args.f, latex=args.latex_input, what="function")
+    f = as_expr(args.f, latex=args.latex_input, what="function", decimals=args.decimals)
     start: dict[str, str] | list[str] | str
     if "=" in args.start:
         start = parse_values(args.start, "--start")
@@ -62,8 +66,16 @@ def run(args: argparse.Namespace) -> int:
         start = [number_text(v, "--start") for v in args.start.split(",")]
     else:
         start = number_text(args.start, "--start")
-    d = descend(f, args.wrt, start=start, lr=args.lr, steps=args.steps, momentum=args.momentum)
-    emit(d, args.format)
+    if args.compare_momentum is not None:
+        from derivkit.training.momentum import compare_momentum
+
+        comparison = compare_momentum(f, args.wrt, start=start, lr=args.lr, steps=args.steps,
+                                      momentum=args.compare_momentum)
+        emit(comparison, args.format)
+        d = comparison.momentum
+    else:
+        d = descend(f, args.wrt, start=start, lr=args.lr, steps=args.steps, momentum=args.momentum)
+        emit(d, args.format)
     if args.plot:
         from derivkit.training.plot import plot_descent
 

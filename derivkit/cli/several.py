@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import re
 
-from derivkit.cli.common import Expressions, add_at, add_format, add_latex_input, emit, expression, parse_values
+from derivkit.cli.common import (
+    Expressions, add_at, add_decimals, add_format, add_latex_input, emit, expression, parse_values,
+)
 
 ORDER = 20
 
@@ -45,6 +47,7 @@ def register(subparsers) -> None:
         )
         add_at(parser)
         add_latex_input(parser)
+        add_decimals(parser)
         add_format(parser)
         parser.set_defaults(run=run, matrix=name)
 
@@ -64,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from derivkit.errors import InputError
     from derivkit.inputs import as_expr
 
-    exprs = [as_expr(text, latex=args.latex_input, what="function") for text in args.exprs]
+    exprs = [as_expr(text, latex=args.latex_input, what="function", decimals=args.decimals) for text in args.exprs]
     wrt = args.wrt
     if wrt is None:
         found = sorted(set().union(*(e.free_symbols for e in exprs)), key=_natural)

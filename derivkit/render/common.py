@@ -36,6 +36,7 @@ __all__ = [
     "latex_aligned",
     "escape_latex_text",
     "latex_text",
+    "latex_paragraph",
     "escape_markdown",
     "table_math",
     "indent",
@@ -240,7 +241,11 @@ def escape_latex_text(text: str) -> str:
 
 
 _TEXT_RELATIONS = {"<=": r"\leq ", ">=": r"\geq ", "!=": r"\neq ", "≠": r"\neq ", "≤": r"\leq ", "≥": r"\geq ",
-                   "<": "<", ">": ">", "|": "|"}
+                   "<": "<", ">": ">", "|": "|",
+                   # characters pdfLaTeX cannot set in text: written as math
+                   "·": r"\cdot ", "α": r"\alpha ", "η": r"\eta ", "σ": r"\sigma ", "λ": r"\lambda ",
+                   "π": r"\pi ", "Δ": r"\Delta ", "∂": r"\partial ", "≈": r"\approx ", "→": r"\to ",
+                   "√": r"\surd ", "∞": r"\infty ", "∘": r"\circ ", "ᵀ": r"^{T}", "−": "-", "×": r"\times "}
 _TEXT_RELATION = re.compile("(" + "|".join(re.escape(k) for k in _TEXT_RELATIONS) + ")")
 
 
@@ -248,7 +253,9 @@ def latex_text(text: str) -> str:
     r"""A sentence as LaTeX ``\text{...}``, with ``<``, ``>``, ``|`` and ``!=`` set as math.
 
     Inside ``\text`` those characters print wrongly in pdfLaTeX's default font
-    (``<`` as ``¡``), so they are moved between text boxes, which works there and in MathJax.
+    (``<`` as ``¡``), so they are moved between text boxes, which works there and in MathJax;
+    so are the Greek letters and symbols of derivkit's plain text (``σ``, ``α``, ``·``, ``≈``),
+    which pdfLaTeX cannot set in text at all.
 
     >>> latex_text("holds for |x| < 1")
     '\\text{holds for }|\\text{x}|\\text{ }<\\text{ 1}'
@@ -261,6 +268,21 @@ def latex_text(text: str) -> str:
             out.append(_TEXT_RELATIONS[piece])
         elif piece:
             out.append(rf"\text{{{escape_latex_text(piece)}}}")
+    return "".join(out)
+
+
+def latex_paragraph(text: str) -> str:
+    r"""A sentence as a LaTeX paragraph (text mode, so long lines wrap), Unicode math set as ``$...$``.
+
+    >>> latex_paragraph("σ'(x) = σ(x)·(1 - σ(x)) & more")
+    "$\\sigma$'(x) = $\\sigma$(x)$\\cdot$(1 - $\\sigma$(x)) \\& more"
+    """
+    out = []
+    for i, piece in enumerate(_TEXT_RELATION.split(text)):
+        if i % 2:
+            out.append("$" + _TEXT_RELATIONS[piece].strip() + "$")
+        elif piece:
+            out.append(escape_latex_text(piece))
     return "".join(out)
 
 

@@ -143,6 +143,8 @@ EQUALITY_RULES = frozenset({"rewrite", "simplify"})
 
 
 def _step_equation_text(s: Step, order: int) -> str:
+    if s.equation is not None:
+        return s.equation.text
     if s.rule in EQUALITY_RULES:
         return f"{expr_text(s.expr)} = {expr_text(s.result)}"
     return f"{derivative_text(s.expr, s.wrt, order)} = {expr_text(s.result)}"
@@ -196,6 +198,9 @@ def _sentence_markdown(s: Step, order: int) -> str:
 
 def _step_equation_latex(s: Step, order: int, align: bool) -> str:
     eq = "&=" if align else "="
+    if s.equation is not None:
+        latex = s.equation.latex
+        return latex.replace(" = ", " &= ", 1) if align and " = " in latex else latex
     if s.rule in EQUALITY_RULES:
         return f"{expr_latex(s.expr)} {eq} {expr_latex(s.result)}"
     return f"{derivative_latex(s.expr, s.wrt, order)} {eq} {expr_latex(s.result)}"
@@ -207,12 +212,26 @@ def _ordinal(n: int) -> str:
 
 
 def _root_equation_text(d: Derivation) -> str:
+    if d.point:
+        return f"{derivative_text(d.expr, d.wrt, d.order)} = {expr_text(d.result)} at {_point_text(d.point)}"
     return f"{derivative_text(d.expr, d.wrt, d.order)} = {expr_text(d.result)}"
+
+
+def _root_equation_latex(d: Derivation, align: bool = False) -> str:
+    lhs = derivative_latex(d.expr, d.wrt, d.order)
+    if d.point:
+        lhs = rf"\left.{lhs}\right|_{{{_point_latex(d.point)}}}"
+    return f"{lhs} {'&=' if align else '='} {expr_latex(d.result)}"
+
+
+def _how(d: Derivation) -> str:
+    how = " from first principles" if d.method == "first_principles" else ""
+    return how + (f" at {_point_text(d.point)}" if d.point else "")
 
 
 def _problem_text(d: Derivation) -> str:
     if d.order == 1:
-        return f"Differentiate {expr_text(d.expr)} with respect to {expr_text(d.wrt)}:"
+        return f"Differentiate {expr_text(d.expr)} with respect to {expr_text(d.wrt)}{_how(d)}:"
     return f"Find the {_ordinal(d.order)} derivative of {expr_text(d.expr)} with respect to {expr_text(d.wrt)}:"
 
 
@@ -319,7 +338,7 @@ def _derivation_rows(d: Derivation) -> list[str]:
     rows = _latex_rows(d.steps, d)
     for note in _all_notes(d):
         rows.append(rf"&& {latex_text('note: ' + note)}")
-    rows.append(rf"{derivative_latex(d.expr, d.wrt, d.order)} &= {expr_latex(d.result)} && \text{{result}}")
+    rows.append(_root_equation_latex(d, align=True) + r" && \text{result}")
     return rows
 
 
@@ -380,6 +399,8 @@ def _derivation_markdown_parts(d: Derivation) -> list[str]:
     parts = [
         f"Derivative of ${expr_latex(d.expr)}$ with respect to ${expr_latex(d.wrt)}$"
         + (f" (order {d.order})" if d.order != 1 else "")
+        + (" from first principles" if d.method == "first_principles" else "")
+        + (f" at ${_point_latex(d.point)}$" if d.point else "")
         + ":",
         "",
         *_markdown_items(d.steps, d),
@@ -387,7 +408,7 @@ def _derivation_markdown_parts(d: Derivation) -> list[str]:
     notes = _all_notes(d)
     if notes:
         parts += ["", "Notes:", "", *(f"- {note_markdown(n)}" for n in notes)]
-    parts += ["", "Result:", "", "$$", f"{derivative_latex(d.expr, d.wrt, d.order)} = {expr_latex(d.result)}", "$$"]
+    parts += ["", "Result:", "", "$$", _root_equation_latex(d), "$$"]
     return parts
 
 

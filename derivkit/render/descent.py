@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy
 
 from derivkit.render import renderer
-from derivkit.render.common import escape_latex_text, expr_latex, expr_text, markdown_table, text_table
+from derivkit.render.common import expr_latex, expr_text, latex_text, markdown_table, text_table
 from derivkit.training.descend import Descent, DescentRow, decimal, is_exact_decimal
 
 def _items(p) -> list[sympy.Basic]:
@@ -130,18 +130,21 @@ def _intro(d: Descent, fmt: str) -> list[str]:
 
 def _outcome(d: Descent) -> str:
     if d.diverged:
-        return f"Diverged after {len(d.rows)} step{'s' * (len(d.rows) != 1)}: {d.reason}."
-    if not d.rows:
-        return "No steps taken."
-    final = ", ".join(f"{_name(s, len(d.rows), 'text')} {_eq(v)} {decimal(v)}" for s, v in zip(d.wrt, _items(d.final)))
-    last = d.rows[-1].value
-    return f"After {len(d.rows)} step{'s' * (len(d.rows) != 1)}: {final}, f {_eq(last)} {decimal(last)}."
+        said = f"Diverged after {len(d.rows)} step{'s' * (len(d.rows) != 1)}: {d.reason}."
+    elif not d.rows:
+        said = "No steps taken."
+    else:
+        final = ", ".join(f"{_name(s, len(d.rows), 'text')} {_eq(v)} {decimal(v)}"
+                          for s, v in zip(d.wrt, _items(d.final)))
+        last = d.rows[-1].value
+        said = f"After {len(d.rows)} step{'s' * (len(d.rows) != 1)}: {final}, f {_eq(last)} {decimal(last)}."
+    return said
 
 
 @renderer(Descent, "text")
 def descent_text(d: Descent) -> str:
     table = text_table(_headers(d, "text"), [_cells(d, r, "text") for r in d.rows])
-    return "\n".join(_intro(d, "text") + ["", table, "", _outcome(d)])
+    return "\n".join(_intro(d, "text") + ["", table, "", _outcome(d), *d.notes])
 
 
 @renderer(Descent, "markdown")
@@ -149,7 +152,7 @@ def descent_markdown(d: Descent) -> str:
     intro = _intro(d, "markdown")
     table = markdown_table(_headers(d, "markdown"), [_cells(d, r, "markdown") for r in d.rows])
     out = intro[0] + ", with " + "; ".join(intro[1:-1]) + ".\n\n" + intro[-1] + ".\n\n" + table
-    return out + "\n\n" + _outcome(d).replace("≈", "$\\approx$")
+    return out + "\n\n" + " ".join([_outcome(d), *d.notes]).replace("≈", "$\\approx$")
 
 
 @renderer(Descent, "latex")
@@ -171,6 +174,79 @@ def descent_latex(d: Descent) -> str:
     table = (rf"\begin{{array}}{{{spec}}}" + "\n" + heads + r" \\ \hline" + "\n" + "\n".join(body)
              + "\n" + r"\end{array}")
     return (
-        r"\begin{array}{l}" + "\n" + r",\quad ".join(intro) + r" \\[6pt]" + "\n" + table + r" \\[6pt]" + "\n"
-        + rf"\text{{{escape_latex_text(_outcome(d))}}}" + "\n" + r"\end{array}"
+        r"\begin{gather*}" + "\n" + r"\begin{array}{l}" + "\n" + r",\quad ".join(intro) + r" \\[6pt]" + "\n" + table + r" \\[6pt]" + "\n"
+        + r" \\ ".join(latex_text(line) for line in [_outcome(d), *d.notes]) + "\n" + r"\end{array}" + "\n" + r"\end{gather*}"
     )
+
+
+# --- plain descent and momentum, side by side ----------------------------------------------------
+
+from derivkit.training.momentum import MomentumComparison  # noqa: E402
+
+
+def _side_rows(c: MomentumComparison, fmt: str) -> tuple[list[str], list[list[str]]]:
+    p, m = c.plain, c.momentum
+    wrap = (lambda s: f"${s}$") if fmt != "text" else (lambda s: s)  # noqa: E731
+    mfmt = "latex" if fmt != "text" else "text"
+    eta = decimal(m.momentum)
+    if fmt == "text":
+        heads = ["r", "plain: update", "f", f"momentum η = {eta}: update", "f"]
+    else:
+        heads = ["$r$", "plain: update", "$f$", rf"momentum $\eta = {eta}$: update", "$f$"]
+    rows = []
+    sep = "; " if fmt == "text" else ", "
+    for r in range(max(len(p.rows), len(m.rows))):
+        cells = [str(r + 1)]
+        for d in (p, m):
+            if r < len(d.rows):
+                row = d.rows[r]
+                cells.append(sep.join(wrap(_update(d, row, i, mfmt)) for i in range(len(d.wrt))))
+                cells.append(wrap(_num(row.value, mfmt)))
+            else:
+                cells += ["(stopped)", ""]
+        rows.append(cells)
+    return heads, rows
+
+
+def _side_intro(c: MomentumComparison) -> str:
+    p = c.plain
+    names = ", ".join(s.name for s in p.wrt)
+    start = ", ".join(f"{_name(s, 0, 'text')} = {decimal(v)}" for s, v in zip(p.wrt, _items(p.start)))
+    return (f"Gradient descent on f({names}) = {expr_text(p.f)} from {start} with α = {decimal(p.lr)}, "
+            f"without and with momentum η = {decimal(c.momentum.momentum)}:")
+
+
+@renderer(MomentumComparison, "text")
+def comparison_text(c: MomentumComparison) -> str:
+    heads, rows = _side_rows(c, "text")
+    lines = [_side_intro(c), "", text_table(heads, rows), ""]
+    lines += [f"Plain:    {_outcome(c.plain)}", f"Momentum: {_outcome(c.momentum)}", *c.plain.notes[:1], "",
+              c.sentence]
+    return "\n".join(lines)
+
+
+@renderer(MomentumComparison, "markdown")
+def comparison_markdown(c: MomentumComparison) -> str:
+    heads, rows = _side_rows(c, "markdown")
+    intro = _side_intro(c).replace("α", r"$\alpha$").replace("η", r"$\eta$")
+    parts = [intro, "", markdown_table(heads, rows), "",
+             f"Plain: {_outcome(c.plain)} Momentum: {_outcome(c.momentum)}".replace("≈", r"$\approx$"), "",
+             f"**{c.sentence}**"]
+    return "\n".join(parts)
+
+
+@renderer(MomentumComparison, "latex")
+def comparison_latex(c: MomentumComparison) -> str:
+    _, rows = _side_rows(c, "latex")
+    eta = decimal(c.momentum.momentum)
+    head = rf"r & \text{{plain: update}} & f & \text{{momentum }}\eta = {eta}\text{{: update}} & f"
+    body = [" & ".join(cell.replace("$", "") if cell.startswith("$") else latex_text(cell) for cell in row) + r" \\"
+            for row in rows]
+    table = "\n".join([r"\begin{array}{rlrlr}", head + r" \\ \hline", *body, r"\end{array}"])
+    p = c.plain
+    names = ", ".join(sympy.latex(v) for v in p.wrt)
+    start = ", ".join(f"{_name(v, 0, 'latex')} = {decimal(b)}" for v, b in zip(p.wrt, _items(p.start)))
+    intro = (rf"\text{{Gradient descent on }} f({names}) = {expr_latex(p.f)} \text{{ from }} {start} "
+             rf"\text{{ with }} \alpha = {decimal(p.lr)}\text{{, without and with momentum }} \eta = {eta}")
+    inner = [intro, table, latex_text(c.sentence)]
+    return "\\begin{gather*}\n\\begin{array}{l}\n" + " \\\\[4pt]\n".join(inner) + "\n\\end{array}\n\\end{gather*}"

@@ -13,12 +13,12 @@ import sympy
 from derivkit.calculus.several import MatrixDerivation, MatrixAt
 from derivkit.render import renderer
 from derivkit.render.common import (
-    escape_latex_text,
     expr_latex,
     expr_text,
     indent,
     latex_align,
     latex_matrix,
+    latex_text,
     math_display,
     text_matrix,
 )
@@ -110,7 +110,7 @@ def matrix_text(m: MatrixDerivation) -> str:
 def _latex_rows(m: MatrixDerivation) -> list[str]:
     sym = _SYMBOL_LATEX[m.kind]
     rows = [row.replace(" = ", " &= ", 1) for row in _functions_latex(m)]
-    rows.append(rf"&\text{{{escape_latex_text('layout: ' + m.layout)}}}")
+    rows.append(rf"&{latex_text('layout: ' + m.layout)}")
     rows.append(rf"{sym} &= {latex_matrix(m.result)}")
     for s, d in zip(m.wrt, m.first):
         rows.append(rf"\frac{{\partial f}}{{\partial {expr_latex(s)}}} &= {expr_latex(d.result)}")

@@ -19,6 +19,7 @@ from derivkit.render.common import (
     expr_latex,
     expr_text,
     latex_align,
+    latex_paragraph,
     latex_matrix,
     markdown_table,
     text_matrix,
@@ -135,7 +136,7 @@ def verdict_latex(v: Verdict) -> str:
     rows = [rf"&\text{{{escape_latex_text(_HEAD[v.ok])}}}"]
     if v.kind == "descent":
         for r in v.rows:
-            mark = r"\checkmark" if r.ok else r"\times"
+            mark = r"\text{right}" if r.ok else r"\text{wrong}"
             rows.append(rf"\text{{iteration {r.iteration}}} &: {_val_latex(r.claimed)} \quad "
                         rf"\text{{(correct: }} {_val_latex(r.expected)}\text{{)}} \quad {mark}")
     else:
@@ -145,9 +146,10 @@ def verdict_latex(v: Verdict) -> str:
         ce = v.counterexample
         rows.append(rf"\text{{at }} {_point_latex(ce.point)} &: \text{{correct }} {_val_latex(_shown(ce, 'expected'))}, "
                     rf"\text{{ yours }} {_val_latex(_shown(ce, 'claimed'))}")
-    for f in v.findings:
-        rows.append(rf"&\text{{{escape_latex_text(f.id)}: {escape_latex_text(f.message)}}}")
     out = latex_align(rows)
+    # the diagnosis as paragraphs after the block: long sentences wrap instead of running off the page
+    for f in v.findings:
+        out += "\n\n" + rf"\noindent\textbf{{{escape_latex_text(f.id)}}}: {latex_paragraph(f.message)}" + "\n"
     if v.derivation is not None and hasattr(v.derivation, "to_latex"):
         out += "\n" + v.derivation.to_latex()
     return out

@@ -94,7 +94,11 @@ class Descent(Renderable):
 
     ``rows`` holds one :class:`DescentRow` per iteration taken; ``start`` and
     ``start_value`` are the starting point b(0) and f(b(0)). ``final`` is the
-    last point (the start when no step was taken).
+    last point (the start when no step was taken). ``stationary_at`` is the first
+    r with f'(b(r)) = 0 (gradient descent stays there from then on; None if never);
+    ``minimum`` the minimum of f of one variable when it has exactly one (found
+    from f' = 0), for comparing the run with where it should end. ``notes``
+    say both in words.
     """
 
     f: sympy.Basic
@@ -110,6 +114,8 @@ class Descent(Renderable):
     reason: str = ""
     exact: bool = True
     notes: tuple[str, ...] = field(default=())
+    stationary_at: int | None = None
+    minimum: Point | None = None
 
     def __repr__(self) -> str:
         flags = {"diverged": True} if self.diverged else {}
@@ -153,6 +159,8 @@ class Descent(Renderable):
             "reason": self.reason,
             "exact": self.exact,
             "notes": list(self.notes),
+            "stationary_at": self.stationary_at,
+            "minimum": None if self.minimum is None else _json(self.minimum),
         }
 
 
@@ -309,6 +317,7 @@ def descend(
     momentum: Any = 0,
     *,
     patience: int = PATIENCE,
+    decimals: bool = False,
 ) -> Descent:
     """Run ``steps`` iterations of gradient descent on ``f`` and record each one.
 
@@ -335,7 +344,7 @@ def descend(
     budget.refuse_above("steps", steps, f"a descent of {steps:,} steps", part=f"steps={steps}")
     if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
         raise InputError(f"patience must be a whole number of at least 1, not {patience!r}")
-    fx = as_expr(f, what="function")
+    fx = as_expr(f, what="function", decimals=decimals)
     if isinstance(fx, sympy.MatrixBase):
         raise InputError("descend minimises a scalar function, not a matrix")
     syms = as_symbols(wrt, fx)
@@ -369,10 +378,12 @@ def descend(
     rising = 0
     diverged, reason = False, ""
     grad: list[sympy.Basic] = []
+    grad_at_start: list[sympy.Basic] = []
     if not _finite(value0):
         diverged, reason = True, f"f is not a finite number at the start ({value0})"
     else:
         grad = ev.gradient(b)
+        grad_at_start = list(grad)
         if not all(_finite(g) for g in grad):
             diverged, reason = True, f"the gradient is not a finite number at the start ({_describe(grad)})"
     prev_value = value0
@@ -403,6 +414,8 @@ def descend(
             diverged, reason = True, _rising_reason(rising, alpha)
             break
         b, grad, delta, prev_value = new, new_grad, step, value
+    stationary = _stationary(start_point, grad_at_start, rows, several)
+    minimum, notes = _minimum_notes(fx, syms, derivs, rows, stationary, pack)
     return Descent(
         f=fx,
         wrt=syms,
@@ -416,7 +429,56 @@ def descend(
         diverged=diverged,
         reason=reason,
         exact=ev.exact,
+        notes=notes,
+        stationary_at=stationary,
+        minimum=minimum,
     )
+
+
+def _zero(g: Point) -> bool:
+    return all(v == 0 for v in (g if isinstance(g, tuple) else (g,)))
+
+
+def _stationary(start, grad_at_start, rows, several) -> int | None:
+    """The first r with f'(b(r)) = 0 (0: the start), else None."""
+    if grad_at_start and all(v == 0 for v in grad_at_start):
+        return 0
+    for i, row in enumerate(rows[1:], start=1):
+        if _zero(row.gradient):
+            return i
+    return None
+
+
+def _minimum_notes(f, syms, derivs, rows, stationary, pack) -> tuple[Point | None, tuple[str, ...]]:
+    """The minimum of f (one variable, found exactly from f' = 0) and the notes the table states."""
+    notes: list[str] = []
+    name = syms[0].name if len(syms) == 1 else "b"
+    point_text = lambda r: f"{name}{r}" if len(syms) == 1 else f"b({r})"  # noqa: E731
+    minimum = None
+    if len(syms) == 1:
+        try:
+            from derivkit.teaching.critical import critical_points
+
+            found = critical_points(f, syms[0])
+        except (InputError, NotImplementedError, TypeError, ValueError, ArithmeticError):
+            found = None
+        if found is not None and found.complete and found.general is None:
+            minima = found.minima
+            if len(minima) == 1 and len(found.points) == 1:
+                p = minima[0]
+                minimum = p.x
+                at = _short(p.x)
+                second = found.second.subs(syms[0], p.x) if found.second is not sympy.nan else None
+                why = f" and f''({at}) = {_short(second)} > 0" if second is not None and second.is_positive else ""
+                notes.append(f"The minimum of f is at {name} = {at}: f'({at}) = 0{why}; there f = {_short(p.value)}.")
+    if stationary is not None:
+        where = "the start" if stationary == 0 else f"{point_text(stationary)}"
+        value = rows[stationary - 1].point if stationary else None
+        at = f" = {_describe(value if isinstance(value, tuple) else (value,))}" if value is not None else ""
+        kind = "the minimum" if minimum is not None and value is not None and value == minimum else "a critical point"
+        notes.append(f"f' = 0 at {where}{at}: {kind}, so every later step stays there "
+                     f"(the step -alpha f' is 0).")
+    return minimum, tuple(notes)
 
 
 def _rising_reason(n: int, alpha: sympy.Basic) -> str:
