@@ -45,6 +45,8 @@ _EXPORTS = {
     "Verdict": "derivkit.verify.check",
     "check_descent": "derivkit.verify.descent",
     "check_many": "derivkit.verify.batch",
+    "check_backprop": "derivkit.verify.backprop",
+    "BackpropVerdict": "derivkit.verify.backprop",
     "BatchReport": "derivkit.verify.batch",
     "gradcheck": "derivkit.verify.gradcheck",
     "GradcheckReport": "derivkit.verify.gradcheck",
@@ -85,6 +87,7 @@ if TYPE_CHECKING:  # the lazy names as type checkers and the API reference see t
     from derivkit.rules import RULES as RULES
     from derivkit.training.descend import Descent as Descent, descend as descend
     from derivkit.training.loop import History as History, train as train
+    from derivkit.verify.backprop import BackpropVerdict as BackpropVerdict, check_backprop as check_backprop
     from derivkit.verify.batch import BatchReport as BatchReport, check_many as check_many
     from derivkit.verify.check import Verdict as Verdict, check as check
     from derivkit.verify.descent import check_descent as check_descent

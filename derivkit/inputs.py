@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from numbers import Number
-from typing import Iterable, Union
+from typing import Any, Iterable, Union, cast
 
 import sympy
 
@@ -52,7 +52,7 @@ def as_expr(obj: ExprLike, *, latex: bool = False, what: str = "expression") -> 
     if isinstance(obj, Number):
         return sympy.sympify(obj)
     if hasattr(obj, "dtype") and getattr(obj, "shape", None) == ():  # NumPy scalars
-        return sympy.sympify(obj.item())
+        return sympy.sympify(cast(Any, obj).item())
     raise InputError(f"the {what} must be a string or a SymPy expression, not {type(obj).__name__}")
 
 

@@ -100,7 +100,7 @@ class _TeacherOrder:
     """Printer mixin: the term order of :func:`_teacher_order`."""
 
     def _as_ordered_terms(self, expr, order=None):
-        terms = super()._as_ordered_terms(expr, order=order)  # type: ignore[misc]
+        terms = super()._as_ordered_terms(expr, order=order)
         return _teacher_order(expr, list(terms)) if isinstance(expr, sympy.Add) else terms
 
 

@@ -37,7 +37,7 @@ import keyword
 import math
 import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, cast
 
 import sympy
 from sympy.core.parameters import distribute
@@ -215,7 +215,7 @@ def _tokenize(text: str) -> list[_Token]:
             i += 1
             continue
         if c in _DIGITS or (c == "." and i + 1 < n and text[i + 1] in _DIGITS):
-            m = _NUMBER.match(text, i)
+            m = cast(re.Match[str], _NUMBER.match(text, i))  # a digit starts a number
             if m.group(2) and m.end() < n and (text[m.end()].isalpha() or text[m.end()] in _DIGITS + "_."):
                 raise ParseError(
                     f"'{m.group(0)}' is a number in scientific notation and must not run into what follows "
@@ -226,7 +226,7 @@ def _tokenize(text: str) -> list[_Token]:
             i = m.end()
             continue
         if c.isascii() and (c.isalpha() or c == "_"):
-            m = _NAME.match(text, i)
+            m = cast(re.Match[str], _NAME.match(text, i))  # a letter starts a name
             name = m.group(0)
             if name.startswith("_"):
                 raise ParseError(
@@ -704,7 +704,7 @@ class _Parser:
         tok = self.tok
         if tok.kind == "num":
             self.advance()
-            return sign * tok.value
+            return sign * cast(Any, tok.value)
         if tok.text == "(":
             self.advance()
             self.expect_operand()

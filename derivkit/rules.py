@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import sympy
 from sympy import Abs, Eq, S, sqrt
@@ -73,7 +73,7 @@ class Rule:
     family: str
     text: str
     latex: str
-    function: type | None = None
+    function: type[Any] | None = None
     derivative: Callable[..., sympy.Basic] | None = None
     domain: str | None = None
     nondifferentiable: str | None = None
@@ -82,6 +82,17 @@ class Rule:
 
     def __repr__(self) -> str:
         return brief_repr(self, id=self.id, name=self.name, text=self.text)
+
+    def d(self, *args: Any) -> sympy.Basic:
+        """``derivative(*args)``, for a rule that has a formula.
+
+        >>> import sympy
+        >>> RULES["power"].d(sympy.Symbol("u"), 3)
+        3*u**2
+        """
+        if self.derivative is None:
+            raise TypeError(f"the {self.name} has no formula to apply")
+        return self.derivative(*args)
 
     def to_dict(self) -> dict:
         """The rule as JSON-serialisable data (no callables)."""

@@ -71,8 +71,22 @@ def test_the_tree_walk_agrees_with_evalf(e, at):
     ref = reference(e, point)
     if ref is None:
         assert fast is None, (e, at, fast)
+    elif fast is None:  # SymPy may have removed a singularity the written form has: x/csc(x) is x sin(x) to it
+        assert _undefined_piece(e, point), (e, at, ref)
     else:
-        assert fast is not None and abs(fast - ref) <= sympy.Float("1e-25") * max(1, abs(ref)), (e, at, fast, ref)
+        assert abs(fast - ref) <= sympy.Float("1e-25") * max(1, abs(ref)), (e, at, fast, ref)
+
+
+def _undefined_piece(e: sympy.Basic, point: dict) -> bool:
+    """Whether some function application in ``e``, as written, is undefined at ``point``."""
+    for f in e.atoms(sympy.Function):
+        try:
+            value = sympy.N(f.xreplace(point), 20)
+        except (TypeError, ValueError, ZeroDivisionError):
+            return True
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            return True
+    return False
 
 
 def test_values_by_hand():

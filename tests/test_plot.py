@@ -110,7 +110,7 @@ NOTEBOOK_CELLS = [
     "net = nn.mlp([2, 4, 1], activation='sigmoid', output='sigmoid', loss='mse').compile()\n"
     "hist = train(net, xor(), Adam(0.1), epochs=50, seed=1)\n"
     "hist",
-    "hist.plot()",
+    "hist.plot();",
     "plot_descent(descend('x**2 + 5*y**2', 'x,y', start=(4, 1), lr=0.09, steps=5))",
 ]
 
@@ -132,7 +132,8 @@ def test_plots_show_inline_in_a_notebook(monkeypatch):
     reprs = [o.data["text/plain"] for o in outputs[1] if o.output_type == "execute_result"]
     assert len(reprs) == 1 and reprs[0].startswith("History(epochs=50") and "\n" not in reprs[0]
     assert not images(outputs[1])
-    for cell in (2, 3):  # hist.plot() and plot_descent(...)
+    for cell in (2, 3):  # hist.plot(); and plot_descent(...)
         pngs = images(outputs[cell])
         assert pngs, f"cell {cell} showed no image: {outputs[cell]}"
         assert base64.b64decode(pngs[0].data["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(images(outputs[2])) == 1  # drawn once, by the inline backend

@@ -20,9 +20,20 @@ ROOT = Path(__file__).resolve().parent.parent
 pytest.importorskip("mkdocs")
 pytest.importorskip("mkdocstrings")
 
-sys.path.insert(0, str(ROOT / "docs_theme"))
-from hooks import readable  # noqa: E402
-from griffe_doctests import to_markdown  # noqa: E402
+
+
+def _load(name: str):
+    """A module of ``docs_theme/`` (MkDocs loads these by path; they are not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"docs_theme_{name}", ROOT / "docs_theme" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+readable = _load("hooks").readable
+to_markdown = _load("griffe_doctests").to_markdown
 
 EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)  # http://, https://, //host (not data:, not relative)
 REPO = "https://github.com/derivkit/derivkit"
@@ -199,3 +210,84 @@ def test_docstrings_to_markdown() -> None:
                                 "Then ``Derivation`` and ``derivkit.derive``.")
     literal = "The update::\n\n    b = b - alpha g\n    c = 2\n\nAfter."
     assert to_markdown(literal) == "The update:\n\n```text\nb = b - alpha g\nc = 2\n```\n\nAfter."
+
+
+# --- in a real browser -----------------------------------------------------------------------
+# Chromium from the system (CI installs Debian's package); Playwright drives it. Nothing may
+# be fetched from another host, every formula must be typeset with its glyphs, and no page
+# may be wider than the window (wide equations and tables scroll inside the column).
+
+BROWSER_PAGES = ["", "backprop/", "descent/", "training/", "gradient-jacobian-hessian/", "api/derivatives/"]
+
+
+def _chromium() -> str:
+    import shutil
+
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("no Chromium on this machine (CI installs Debian's chromium package)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def served(site: Path):
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *args: None  # type: ignore[assignment]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = _chromium()
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+RENDERED = """() => {
+  const all = [...document.querySelectorAll('mjx-container')];
+  const blank = all.filter(c => c.getBoundingClientRect().width === 0 && c.offsetParent !== null);
+  return {formulas: all.length, blank: blank.length, errors: document.querySelectorAll('mjx-merror').length,
+          raw: document.querySelectorAll('.arithmatex:not(:has(mjx-container))').length,
+          tooWide: document.documentElement.scrollWidth > window.innerWidth};
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 420])
+def test_pages_render_offline_in_a_browser(served: str, browser, width: int) -> None:
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    elsewhere: list[str] = []
+
+    def only_local(route, request):
+        if request.url.startswith(served) or request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            elsewhere.append(request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    for path in BROWSER_PAGES:
+        page.goto(served + path)
+        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000)
+        page.evaluate("MathJax.startup.promise")
+        page.wait_for_timeout(200)
+        state = page.evaluate(RENDERED)
+        if path in ("backprop/", "descent/", "gradient-jacobian-hessian/"):
+            assert state["formulas"] > 20, (path, state)
+        assert state["blank"] == 0 and state["errors"] == 0 and state["raw"] == 0, (path, state)
+        assert not state["tooWide"], (path, width)
+    page.close()
+    assert elsewhere == []

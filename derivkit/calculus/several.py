@@ -169,7 +169,7 @@ result or its expansion where that is shorter). ``derivations`` has the
 
     @property
     def shape(self) -> tuple[int, int]:
-        return tuple(self.result.shape)  # type: ignore[return-value]
+        return tuple(self.result.shape)
 
     def entry(self, i: int, j: int = 0) -> Derivation:
         """The derivation of entry ``(i, j)`` of :attr:`result`."""

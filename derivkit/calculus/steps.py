@@ -241,12 +241,12 @@ class _Engine:
             if n == sympy.S.Half:
                 rule = RULES["sqrt"]
                 outer = lambda u: _step(
-                    "sqrt", sympy.sqrt(u), u, rule.derivative(u), _said("sqrt", sympy.sqrt(u), u, rule.derivative(u)),
+                    "sqrt", sympy.sqrt(u), u, rule.d(u), _said("sqrt", sympy.sqrt(u), u, rule.d(u)),
                     notes=_conditions(rule, (u,), sympy.sqrt(u)))
             else:
                 rule = RULES["power"]
                 outer = lambda u: _step(
-                    "power", u**n, u, rule.derivative(u, n),
+                    "power", u**n, u, rule.d(u, n),
                     sentence("By the power rule with ", math(sympy.Eq(sympy.Symbol("n"), n, evaluate=False)), ": ",
                              Math(f"d/d{_t(u)} {_t(u)}^n = n {_t(u)}^(n-1)",
                                   rf"\frac{{d}}{{d{expr_latex(u)}}} {expr_latex(u)}^{{n}} = n {expr_latex(u)}^{{n-1}}"),
@@ -257,8 +257,8 @@ class _Engine:
         if not base.has(x):
             rule = RULES["exponential"]
             outer = lambda u: _step(
-                "exponential", base**u, u, rule.derivative(base, u),
-                _said("exponential", base**u, u, rule.derivative(base, u)),
+                "exponential", base**u, u, rule.d(base, u),
+                _said("exponential", base**u, u, rule.d(base, u)),
                 notes=_conditions(rule, (base,), base**u))
             return self._maybe_chain(e, n, x, outer, rule)
         return self._general_power(e, base, n, x)
@@ -281,8 +281,8 @@ class _Engine:
     def _log_base(self, e, g, a, x) -> Step:
         rule = RULES["log_base"]
         outer = lambda u: _step(
-            "log_base", sympy.log(u) / sympy.log(a), u, rule.derivative(u, a),
-            _said("log_base", sympy.log(u) / sympy.log(a), u, rule.derivative(u, a)),
+            "log_base", sympy.log(u) / sympy.log(a), u, rule.d(u, a),
+            _said("log_base", sympy.log(u) / sympy.log(a), u, rule.d(u, a)),
             notes=_conditions(rule, (u,), sympy.log(u) / sympy.log(a)))
         return self._maybe_chain(e, g, x, outer, rule)
 
@@ -292,7 +292,7 @@ class _Engine:
 
         def outer(u):
             fu = head(u, *rest)
-            d = rule.derivative(u, *rest)
+            d = rule.d(u, *rest)
             return _step(rule.id, fu, u, d, _said(rule.id, fu, u, d), notes=_conditions(rule, (u, *rest), fu))
 
         return self._maybe_chain(e, e.args[0], x, outer, rule)
@@ -378,7 +378,9 @@ class _Engine:
 
     def _primed(self, e, x) -> Step:
         """``f'(g)``, the derivative of an unknown function (prime notation): its derivative is ``f''(g) g'``."""
-        name, order, arg = _prime(e)
+        primed = _prime(e)
+        assert primed is not None  # the caller dispatched here because e is in prime notation
+        name, order, arg = primed
 
         def outer(u):
             fu = sympy.Derivative(sympy.Function(name)(u), (u, order))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from derivkit.cli.common import (
     add_format, add_latex_input, check_writable, emit, exact_number, expression, number_text, parse_values, require,
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from derivkit.training.descend import descend
 
     f = as_expr(args.f, latex=args.latex_input, what="function")
+    start: Any
     if "=" in args.start:
         start = parse_values(args.start, "--start")
     elif "," in args.start:

@@ -44,6 +44,7 @@ MODULES: dict[str, str] = {
     "LinearScores": "nn",
     "Graph": "backprop",
     "Backprop": "backprop",
+    "BackpropVerdict": "backprop",
 }
 
 _REGISTRY: dict[tuple[type, str], Callable[[Any], str]] = {}

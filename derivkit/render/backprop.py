@@ -11,6 +11,7 @@ from __future__ import annotations
 from derivkit.errors import InputError
 from derivkit.graph import Backprop, Factor, Graph, node_latex, node_text, shape_text
 from derivkit.graph.printing import name_latex as _name_latex
+from derivkit.verify.backprop import BackpropVerdict
 from derivkit.render import renderer
 from derivkit.render.common import latex_align, latex_aligned, latex_text, math_display
 
@@ -211,6 +212,47 @@ def backprop_markdown(bp: Backprop) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+# ---------------------------------------------------------------------------
+# a hand-written backprop, checked node by node
+# ---------------------------------------------------------------------------
+
+def _verdict_rows(v: BackpropVerdict) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for r in v.rows:
+        mark = "right" if r.ok else ("WRONG, first" if r.name == v.first_wrong else "wrong")
+        rows.append((f"d{r.name}", mark, f"{r.max_error:.2e}", ", ".join(r.diagnosis)))
+    return rows
+
+
+def backprop_verdict_text(v: BackpropVerdict) -> str:
+    lines = [f"Checking your backprop of {v.loss}, node by node from the loss:", ""]
+    lines += _aligned([("gradient", "", "max error", "diagnosis")] + _verdict_rows(v))
+    lines += ["", v.message]
+    if v.rule:
+        lines += ["", f"The step at {v.first_wrong}:"] + [f"  {line}" for line in v.rule]
+    return "\n".join(lines)
+
+
+def backprop_verdict_markdown(v: BackpropVerdict) -> str:
+    from derivkit.render.common import escape_markdown, markdown_table
+
+    table = markdown_table(["gradient", "", "max error", "diagnosis"], _verdict_rows(v))
+    parts = [table, "", escape_markdown(v.message)]
+    if v.rule_latex:
+        parts += ["", f"**The step at `{v.first_wrong}`**", "", math_display(latex_aligned([f"&{r}" for r in v.rule_latex]))]
+    return "\n".join(parts) + "\n"
+
+
+def backprop_verdict_latex(v: BackpropVerdict) -> str:
+    rows = [rf"{_name_latex('d' + r.name)} &: \text{{{'right' if r.ok else 'wrong'}, largest difference }} "
+            rf"{r.max_error:.2e}" for r in v.rows]
+    rows += [f"&{r}" for r in v.rule_latex]
+    return latex_align(rows)
+
+
+renderer(BackpropVerdict, "text")(backprop_verdict_text)
+renderer(BackpropVerdict, "markdown")(backprop_verdict_markdown)
+renderer(BackpropVerdict, "latex")(backprop_verdict_latex)
 renderer(Backprop, "text")(backprop_text)
 renderer(Backprop, "latex")(backprop_latex)
 renderer(Backprop, "markdown")(backprop_markdown)

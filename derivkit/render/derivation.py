@@ -157,8 +157,9 @@ def _pieces(s: Step, order: int) -> tuple:
     pieces = s.pieces or (s.text,)
     for name, value in s.let:  # the "Let u = ..." line above already says it
         for i in range(len(pieces) - 2):
-            if pieces[i] == "let " and pieces[i + 2] == "; then " and isinstance(pieces[i + 1], Math) \
-                    and pieces[i + 1].text == f"{expr_text(name)} = {expr_text(value)}":
+            middle = pieces[i + 1]
+            if pieces[i] == "let " and pieces[i + 2] == "; then " and isinstance(middle, Math) \
+                    and middle.text == f"{expr_text(name)} = {expr_text(value)}":
                 pieces = pieces[:i] + pieces[i + 3:]
                 break
         else:

@@ -299,7 +299,7 @@ def _write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
+                np.savez(fh, **cast(dict[str, Any], arrays))  # keys are ours: none is "allow_pickle"
         except BaseException:
             with _suppress_os():
                 os.unlink(tmp)

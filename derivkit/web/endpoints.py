@@ -215,7 +215,7 @@ def _exercises(body: dict[str, Any]) -> dict[str, Any]:
     import derivkit
 
     try:
-        make = derivkit.exercises  # type: ignore[attr-defined]
+        make = derivkit.exercises
     except AttributeError:
         raise NotAvailable(
             "exercises are not available in this version of derivkit: derivkit.exercises is missing"

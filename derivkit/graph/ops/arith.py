@@ -35,10 +35,6 @@ def _broadcast(args: tuple, sym: str) -> Shape:
     return shape
 
 
-def _object_broadcast(vals: list) -> tuple:
-    return tuple(numpy.broadcast_arrays(*vals))
-
-
 def unbroadcast(G: Node, shape: Shape) -> Node:
     """Sum ``G`` down to ``shape`` (the adjoint of a broadcast)."""
     from derivkit.graph.ops.reduce import total
@@ -76,12 +72,33 @@ def _without_broadcasts(args: tuple, shape: Shape) -> tuple | None:
 
 
 class _Binary(Op):
-    symbol = ""
-    latex_symbol = ""
+    """An entrywise binary operation: broadcasting shape rule, NumPy operator ``code``, ``combine`` on values."""
+
+    symbol = ""  # how it reads in a message about shapes
     code = ""
+
+    def shape(self, args: tuple, param: Any) -> Shape:
+        return _broadcast(args, self.symbol)
+
+    def simplify(self, args: tuple, param: Any, shape: Shape) -> Node | None:
+        plain = _without_broadcasts(args, shape)
+        if plain is not None:
+            return build(self.name, plain)
+        return self.rules(args[0], args[1], shape)
+
+    def rules(self, a: Node, b: Node, shape: Shape) -> Node | None:
+        """The operation's own simplifications."""
+        return None
 
     def lower(self, n: Node, em: Any) -> str:
         return f"{em.ref(n.args[0])} {self.code} {em.ref(n.args[1])}"
+
+    def scalar(self, n: Node, vals: list, ctx: Any) -> Any:
+        a, b = numpy.broadcast_arrays(*vals)
+        return self.combine(a, b)
+
+    def combine(self, a: Any, b: Any) -> Any:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
 
     def to_sympy(self, n: Node, args: list) -> Any:
         from derivkit.graph.sympy_form import broadcast_to
@@ -99,14 +116,9 @@ class Add(_Binary):
     names_adjoint = True
     code = "+"
 
-    def shape(self, args: tuple, param: Any) -> Shape:
-        return _broadcast(args, "+")
+    symbol = "+"
 
-    def simplify(self, args: tuple, param: Any, shape: Shape) -> Node | None:
-        plain = _without_broadcasts(args, shape)
-        if plain is not None:
-            return add(*plain)
-        a, b = args
+    def rules(self, a: Node, b: Node, shape: Shape) -> Node | None:
         if a.op == "const" and b.op == "const":
             return const(a.param + b.param)
         if is_zero(b) and a.shape == shape:
@@ -136,8 +148,7 @@ class Add(_Binary):
     def vjp(self, n: Node, G: Node) -> list[tuple[Node, Node]]:
         return [(a, unbroadcast(G, a.shape)) for a in n.args]
 
-    def scalar(self, n: Node, vals: list, ctx: Any) -> Any:
-        a, b = _object_broadcast(vals)
+    def combine(self, a: Any, b: Any) -> Any:
         return a + b
 
     def sympy_op(self, a: Any, b: Any) -> Any:
@@ -150,14 +161,9 @@ class Sub(_Binary):
     names_adjoint = True
     code = "-"
 
-    def shape(self, args: tuple, param: Any) -> Shape:
-        return _broadcast(args, "-")
+    symbol = "-"
 
-    def simplify(self, args: tuple, param: Any, shape: Shape) -> Node | None:
-        plain = _without_broadcasts(args, shape)
-        if plain is not None:
-            return sub(*plain)
-        a, b = args
+    def rules(self, a: Node, b: Node, shape: Shape) -> Node | None:
         if is_zero(b) and a.shape == shape:
             return a
         if is_zero(a) and b.shape == shape:
@@ -173,8 +179,7 @@ class Sub(_Binary):
         a, b = n.args
         return [(a, unbroadcast(G, a.shape)), (b, unbroadcast(scale(-1, G), b.shape))]
 
-    def scalar(self, n: Node, vals: list, ctx: Any) -> Any:
-        a, b = _object_broadcast(vals)
+    def combine(self, a: Any, b: Any) -> Any:
         return a - b
 
     def sympy_op(self, a: Any, b: Any) -> Any:
@@ -186,14 +191,9 @@ class Hadamard(_Binary):
     name = "hadamard"
     code = "*"
 
-    def shape(self, args: tuple, param: Any) -> Shape:
-        return _broadcast(args, "∘")
+    symbol = "∘"
 
-    def simplify(self, args: tuple, param: Any, shape: Shape) -> Node | None:
-        plain = _without_broadcasts(args, shape)
-        if plain is not None:
-            return hadamard(*plain)
-        a, b = args
+    def rules(self, a: Node, b: Node, shape: Shape) -> Node | None:
         if is_zero(a) or is_zero(b):
             return zeros(shape)
         merged = _merge_functions(a, b)
@@ -221,8 +221,7 @@ class Hadamard(_Binary):
         a, b = n.args
         return [(a, unbroadcast(hadamard(G, b), a.shape)), (b, unbroadcast(hadamard(G, a), b.shape))]
 
-    def scalar(self, n: Node, vals: list, ctx: Any) -> Any:
-        a, b = _object_broadcast(vals)
+    def combine(self, a: Any, b: Any) -> Any:
         return a * b
 
     def sympy_op(self, a: Any, b: Any) -> Any:
@@ -234,14 +233,9 @@ class Divide(_Binary):
     name = "divide"
     code = "/"
 
-    def shape(self, args: tuple, param: Any) -> Shape:
-        return _broadcast(args, "/")
+    symbol = "/"
 
-    def simplify(self, args: tuple, param: Any, shape: Shape) -> Node | None:
-        plain = _without_broadcasts(args, shape)
-        if plain is not None:
-            return divide(*plain)
-        a, b = args
+    def rules(self, a: Node, b: Node, shape: Shape) -> Node | None:
         if is_zero(a):
             return zeros(shape)
         if b.op == "const" and a.shape == shape:
@@ -257,8 +251,7 @@ class Divide(_Binary):
         return [(a, unbroadcast(divide(G, b), a.shape)),
                 (b, unbroadcast(scale(-1, divide(hadamard(G, a), hadamard(b, b))), b.shape))]
 
-    def scalar(self, n: Node, vals: list, ctx: Any) -> Any:
-        a, b = _object_broadcast(vals)
+    def combine(self, a: Any, b: Any) -> Any:
         return a / b
 
     def sympy_op(self, a: Any, b: Any) -> Any:
