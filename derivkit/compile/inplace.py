@@ -53,7 +53,7 @@ from typing import Any, Collection, Iterator, Mapping
 import numpy
 import sympy
 
-from derivkit.graph.shapes import Shape
+from derivkit.graph.shapes import Shape, broadcast_shapes
 
 __all__ = ["optimize", "Value"]
 
@@ -127,24 +127,6 @@ def _dims(shape: Shape) -> tuple:
             if text is None:
                 text = _DIM_TEXT[d] = str(d)
             out.append(text)
-    return tuple(out)
-
-
-def _broadcast(a: tuple, b: tuple) -> tuple | None:
-    """NumPy's broadcast of two shapes of ints and size names, or None when they do not fit."""
-    if a == b:
-        return a
-    rank = max(len(a), len(b))
-    a = (1,) * (rank - len(a)) + a
-    b = (1,) * (rank - len(b)) + b
-    out = []
-    for x, y in zip(a, b):
-        if x == y or y == 1:
-            out.append(x)
-        elif x == 1:
-            out.append(y)
-        else:
-            return None
     return tuple(out)
 
 
@@ -426,7 +408,7 @@ class _Pass:
             return _UNKNOWN
         shape: Shape | None = ()
         for v in values:
-            shape = _broadcast(shape, v.shape)  # type: ignore[arg-type]
+            shape = broadcast_shapes(shape, v.shape)  # type: ignore[arg-type]
             if shape is None:
                 return _UNKNOWN
         kinds = {v.kind for v in values if v.array}
