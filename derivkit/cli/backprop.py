@@ -18,7 +18,7 @@ EXAMPLES = """examples:
   derivkit backprop --activation step --no-bias            what a step activation does to the gradient
   derivkit backprop --course --activation step             the slide's network with steps in both layers
   derivkit backprop --layers 4,8,3 --loss softmax_cross_entropy --format latex
-  derivkit backprop --layers 64,32,10 --loss softmax_cross_entropy --emit-code > net.py
+  derivkit backprop --layers 64,32,10 --loss softmax_cross_entropy --emit-code
   derivkit backprop --layers 64,32,10 --loss softmax_cross_entropy --emit-code --backend jax
   derivkit backprop --param W1                             only the chain for W1
 """

@@ -53,7 +53,7 @@ from typing import Any, Collection, Iterator, Mapping
 import numpy
 import sympy
 
-from derivkit.graph.shapes import Shape
+from derivkit.graph.shapes import Shape, broadcast_shapes
 
 __all__ = ["optimize", "Value"]
 
@@ -127,24 +127,6 @@ def _dims(shape: Shape) -> tuple:
             if text is None:
                 text = _DIM_TEXT[d] = str(d)
             out.append(text)
-    return tuple(out)
-
-
-def _broadcast(a: tuple, b: tuple) -> tuple | None:
-    """NumPy's broadcast of two shapes of ints and size names, or None when they do not fit."""
-    if a == b:
-        return a
-    rank = max(len(a), len(b))
-    a = (1,) * (rank - len(a)) + a
-    b = (1,) * (rank - len(b)) + b
-    out = []
-    for x, y in zip(a, b):
-        if x == y or y == 1:
-            out.append(x)
-        elif x == 1:
-            out.append(y)
-        else:
-            return None
     return tuple(out)
 
 
@@ -322,7 +304,7 @@ def _source(node: ast.AST, lines: list[str], segments: bool) -> str:
         elts = [_source(e, lines, segments) for e in node.elts]  # type: ignore[attr-defined]
         return ", ".join(elts) if len(elts) > 1 else f"({elts[0]},)" if elts else "()"
     if t is ast.Dict:
-        items = (f"{_source(k, lines, segments)}: {_source(v, lines, segments)}"  # type: ignore[arg-type]
+        items = (f"{_source(k, lines, segments) if k is not None else ''}: {_source(v, lines, segments)}"
                  for k, v in zip(node.keys, node.values))  # type: ignore[attr-defined]
         return "{" + ", ".join(items) + "}"
     return ast.unparse(node)
@@ -338,7 +320,7 @@ def _copy_names(stmt: ast.Return, names: set[str]) -> bool:
             changed = True
             return ast.Call(ast.Attribute(ast.Name(node.id, ast.Load()), "copy", ast.Load()), [], [])
         if isinstance(node, ast.Dict):
-            node.values = [fix(v) for v in node.values]  # type: ignore[misc]
+            node.values = [fix(v) for v in node.values]
         elif isinstance(node, ast.Tuple):
             node.elts = [fix(e) for e in node.elts]
         return node
@@ -348,7 +330,7 @@ def _copy_names(stmt: ast.Return, names: set[str]) -> bool:
     return changed
 
 
-def _rename_all(stmt: ast.stmt, names: Mapping[str, str]) -> ast.stmt:
+def _rename_all(stmt: ast.AST, names: Mapping[str, str]) -> ast.AST:
     """``stmt`` with the names renamed, in place."""
     for node in _name_nodes(stmt, []):
         if node.id in names:
@@ -356,7 +338,7 @@ def _rename_all(stmt: ast.stmt, names: Mapping[str, str]) -> ast.stmt:
     return stmt
 
 
-def _mask(node: ast.AST) -> ast.AST | None:
+def _mask(node: ast.AST) -> ast.expr | None:
     """``(A >= 0).astype(A.dtype)`` -> the comparison itself (a boolean mask)."""
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "astype"
             and isinstance(node.func.value, ast.Compare) and len(node.args) == 1 and not node.keywords):
@@ -426,7 +408,7 @@ class _Pass:
             return _UNKNOWN
         shape: Shape | None = ()
         for v in values:
-            shape = _broadcast(shape, v.shape)  # type: ignore[arg-type]
+            shape = broadcast_shapes(shape, v.shape)  # type: ignore[arg-type]
             if shape is None:
                 return _UNKNOWN
         kinds = {v.kind for v in values if v.array}
@@ -544,7 +526,7 @@ class _Pass:
             return None
         a = self.atom(factors[0])
         b = a if factors[1] is factors[0] else self.atom(factors[1])
-        ones = [ast.Constant(1) for _ in values[0].shape]  # type: ignore[union-attr]
+        ones: list[ast.expr] = [ast.Constant(1) for _ in values[0].shape]  # type: ignore[union-attr]
         call = ast.Call(ast.Attribute(ast.Name("numpy", ast.Load()), "vdot", ast.Load()), [a, b], [])
         return ast.Call(ast.Attribute(call, "reshape", ast.Load()), ones, [])
 
@@ -680,8 +662,8 @@ class _Pass:
             names = {n.id for n in found}
             if out[0] is not stmt and into is not None:
                 names.discard(into if coalesce else target if renamed.get(target) == into else "")
-            for n in names & self.temps:
-                mentions.setdefault(n, []).extend(out)
+            for temp in names & self.temps:
+                mentions.setdefault(temp, []).extend(out)
             dead = sorted(n for n in names if last.get(n, i) <= i and n in deletable and n not in self.live_out)
             if dead and not isinstance(stmt, ast.Return):
                 result.append("del " + ", ".join(dead))

@@ -236,7 +236,7 @@ class _Writer:
         root = g[self.bp.loss]
         gradients = {p: _gradient(bp, p) for p in self.wrt}
         grad_names = self.grad_names
-        outputs = [g[g.output_name]] if with_output else []
+        outputs = [g[g.output_name]] if with_output and g.output_name is not None else []
         em = self.emitter()
         em.count_uses([root, *outputs, *gradients.values()])
         loss_var = em.ref_name(root)

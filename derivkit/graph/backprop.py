@@ -427,8 +427,12 @@ def _notes(graph: "Graph", loss_name: str, gradients: Mapping[str, Node],
     return notes
 
 
-def backprop(graph: "Graph", loss_name: str | None = None) -> Backprop:
-    """Reverse mode at the matrix level: the gradients of ``loss_name`` (default: the graph's loss)."""
+def backprop(graph: "Graph", loss_name: str | None = None, *, chains: bool = True) -> Backprop:
+    """Reverse mode at the matrix level: the gradients of ``loss_name`` (default: the graph's loss).
+
+    ``chains=False`` leaves out the chains of local factors and the notes, which only the
+    renderers read (the code generator needs the gradients alone).
+    """
     loss_name = loss_name or graph.default_loss()
     root = graph[loss_name]
     if not is_scalar_shape(root.shape):
@@ -447,9 +451,9 @@ def backprop(graph: "Graph", loss_name: str | None = None) -> Backprop:
             definitions[adj.name] = adj
     # the named-node chain structure and the notes
     edges: dict[str, tuple[Factor, ...]] = {}
-    for node in reversed(order):
+    for node in reversed(order) if chains else ():
         if node.name is None or node.record.leaf:
             continue
         edges[node.name] = tuple(_local_factors(node))
-    notes = _notes(graph, loss_name, gradients, edges, list(reversed(order)))
+    notes = _notes(graph, loss_name, gradients, edges, list(reversed(order))) if chains else []
     return Backprop(graph, loss_name, gradients, definitions, edges, tuple(notes), adjoints)

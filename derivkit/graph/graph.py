@@ -185,8 +185,10 @@ class Graph(Renderable):
         it may name intermediate nodes and float inputs.
         """
         from derivkit.compile.compiled import CompiledGraph
+        from derivkit.graph.backprop import backprop
 
-        return CompiledGraph(self.backprop(loss), backend=backend, dtype=dtype, wrt=wrt, devices=devices)
+        return CompiledGraph(backprop(self, loss, chains=False), backend=backend, dtype=dtype, wrt=wrt,
+                             devices=devices)
 
     def to_dict(self) -> dict[str, Any]:
         return {

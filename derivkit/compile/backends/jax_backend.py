@@ -173,7 +173,7 @@ class JaxRuntime(Runtime):
         self.numbers = set(namespace["_NUMBERS"])
         graph = compiled.graph
         self.names = {"params": tuple(graph.params), "data": tuple(graph.inputs)}
-        self.mesh = None
+        self.mesh: Any = None
         self.batch_names: tuple[str, ...] = ()
         if compiled.devices is not None:
             self._mesh(compiled.devices, graph)
