@@ -226,6 +226,8 @@ def real_roots(expr: sympy.Basic, x: sympy.Symbol) -> list[sympy.Basic] | None:
         return None
     if not expr.has(x):
         return [] if expr != 0 else None
+    if any(p.base.has(x) and (not p.exp.is_Number or abs(p.exp) > MAX_DEGREE) for p in expr.atoms(sympy.Pow)):
+        return None  # x^(10^10): no polynomial derivkit solves (and expanding it would not finish)
     num, den = sympy.fraction(sympy.together(expr))
     try:
         poly = sympy.Poly(sympy.expand(num), x)
