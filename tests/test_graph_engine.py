@@ -248,3 +248,34 @@ def test_sizes_are_numbers_in_formulas():
     with pytest.raises(InputError, match="size"):
         g.input("N", (2, 2))
     assert sympy.Symbol("N") in g["A"].shape
+
+
+def test_layernorm_matches_central_differences_and_a_clash_leaves_nothing():
+    g = Graph()
+    g.param("A", (3, 4))
+    nn.layernorm(g, "ln1", "A")
+    g.input("R", (3, 4))
+    g.define("L", "sum(ln1 * R)")
+    net = g.compile(wrt=("A", "ln1_gain"))
+    rng = np.random.default_rng(0)
+    A, R = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    params = {"A": A, "ln1_gain": np.ones((1, 4)), "ln1_bias": np.zeros((1, 4))}
+    _, grads = net(params, {"R": R})
+    eps = 1e-6
+    numeric = np.zeros_like(A)
+    for idx in np.ndindex(A.shape):
+        up, down = A.copy(), A.copy()
+        up[idx] += eps
+        down[idx] -= eps
+        numeric[idx] = (net(dict(params, A=up), {"R": R})[0] - net(dict(params, A=down), {"R": R})[0]) / (2 * eps)
+    np.testing.assert_allclose(grads["A"], numeric, rtol=1e-6, atol=1e-9)
+    # each row normalised on its own: mean 0, variance 1 (up to eps)
+    out = net.forward(params, {"R": R})["ln1"]
+    np.testing.assert_allclose(out.mean(axis=1), 0, atol=1e-12)
+    np.testing.assert_allclose(out.var(axis=1), A.var(axis=1) / (A.var(axis=1) + 1e-5))
+    before = g.names
+    with pytest.raises(InputError, match="reserved"):
+        nn.layernorm(g, "ln", "A")  # "ln" is the natural log
+    with pytest.raises(InputError, match="already has a node named 'ln1_mean'"):
+        nn.batchnorm(g, "ln1", "A")
+    assert g.names == before

@@ -246,6 +246,7 @@ class _Writer:
         for p in sorted(self.wrt, key=lambda p: -position.get(g[p].uid, -1)):
             em.assign(grad_names[p], gradients[p])
         needed = leaves([root, *outputs, *gradients.values()]) | {n: g[n] for n in g.params}
+        needed |= {n: g[n] for n in self.wrt if n in g.inputs}  # an input asked for binds its sizes
         lines, arrays = self.header("loss_grads_and_output" if with_output else "loss_and_grads", needed)
         grads = ", ".join(f'"{p}": {grad_names[p]}' for p in self.wrt)
         ret = f"return {self.backend.number(loss_var)}, {{{grads}}}" + "".join(f", {v}" for v in out_vars)

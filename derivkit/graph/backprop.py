@@ -99,7 +99,7 @@ class Backprop(Renderable):
         if node.dtype == "int":
             raise InputError(f"{name} holds integers (indices or labels): it has no gradient")
         if name == self.loss:
-            return const(1)
+            return expand(const(1), node.shape)
         found = self.adjoints.get(node.uid)
         if found is not None:
             return _shaped(found, node)

@@ -57,6 +57,10 @@ def _normalise(g: Graph, name: str, A: Any, gain: Any, bias: Any, eps: Any, ddof
         raise InputError(f"{what} takes a matrix N x H; {A.name or 'the input'} has shape {shape_text(A.shape)}")
     if isinstance(ddof, bool) or not isinstance(ddof, int) or ddof < 0:
         raise InputError(f"{what}: ddof must be 0 (the population variance) or 1 (Bessel's correction), got {ddof!r}")
+    steps = [f"{name}_{part}" for part in ("mean", "centred", "var", "norm")] + [name]
+    steps += [f"{name}_{part}" for part, given in (("gain", gain), ("bias", bias)) if given is None]
+    for step in steps:  # every name free before anything is defined: a refusal leaves the graph as it was
+        g._check_name(step)
     gain, bias = _affine(g, name, A, gain, bias)
     mu = g.define(f"{name}_mean", mean(A, axis))
     centred = g.define(f"{name}_centred", A - mu)

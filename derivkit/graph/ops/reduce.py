@@ -55,15 +55,33 @@ def _axis(a: Node, axis: Any, what: str) -> int | None:
 _RANK2_AXIS = {None: ("", ""), 0: ("_e", "_{e}"), 1: ("_n", "_{n}")}
 
 
+_INDICES = "ijkl"
+
+
+def _index_form(n: Node) -> bool:
+    """Ranks other than 2 (the course's matrices) print in index form: ``Σ_j T[i,j,k]``."""
+    return n.args[0].rank >= 3
+
+
 def _axis_mark(n: Node, latex: bool) -> str:
-    """``_e``/``_n`` for rank 2 (the examples, the neurons), ``_(axis k)`` otherwise."""
+    """``_e``/``_n`` for rank 2 (the examples, the neurons); in index form the summed indices (``_j``)."""
     axis = n.param[0]
     rank = n.args[0].rank
+    if _index_form(n):
+        summed = _INDICES[:rank] if axis is None else _INDICES[axis]
+        return "_{" + ",".join(summed) + "}" if latex else "_" + "".join(summed)
     if axis is None or rank == 2:
         return _RANK2_AXIS[axis][1 if latex else 0]
-    if rank == 1:
-        return ""
-    return rf"_{{\text{{axis }} {axis}}}" if latex else f"_(axis {axis})"
+    return ""
+
+
+def _indexed(p: Any, child: Node) -> str:
+    """``T[i,j,k]`` (``T_{ijk}`` in LaTeX); a compound operand in brackets first."""
+    inner, _ = p.fmt(child)
+    if child.name is None:  # (tanh(T))[i,j,k], not tanh(T)[i,j,k]
+        inner = p.paren(inner)
+    letters = _INDICES[:child.rank]
+    return f"{inner}_{{{letters}}}" if p.latex else f"{inner}[{','.join(letters)}]"
 
 
 def _np_axis(n: Node) -> str:
@@ -83,8 +101,11 @@ class _Reduction(Op):
         return reduced_shape(args[0].shape, param[0], param[1])
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
-        inner, prec = p.fmt(n.args[0])
-        inner = inner if prec >= 90 else p.paren(inner)
+        if _index_form(n):
+            inner = _indexed(p, n.args[0])
+        else:
+            inner, prec = p.fmt(n.args[0])
+            inner = inner if prec >= 90 else p.paren(inner)
         mark = _axis_mark(n, p.latex)
         return (f"{self.latex_name}{mark} {inner}" if p.latex else f"{self.text_name}{mark} {inner}"), 15
 
@@ -207,8 +228,8 @@ class ArgmaxMask(Op):
     def print(self, n: Node, p: Any) -> tuple[str, int]:
         axis, kind = n.param
         A = n.args[0]
-        inner = p.text(A)
         red = build(kind, (A,), (axis, True))
+        inner = _indexed(p, A) if _index_form(red) else p.text(A)
         mark = _axis_mark(red, p.latex)
         if p.latex:
             return rf"\mathbf{{1}}\left[{inner} = \{kind}{mark} {inner}\right]", 90
@@ -246,7 +267,7 @@ class Var(_Reduction):
         return reduced_shape(args[0].shape, param[0], True)
 
     def print(self, n: Node, p: Any) -> tuple[str, int]:
-        inner = p.text(n.args[0])
+        inner = _indexed(p, n.args[0]) if _index_form(n) else p.text(n.args[0])
         mark = _axis_mark(n, p.latex)
         ddof = f", ddof={n.param[1]}" if n.param[1] else ""
         if p.latex:
