@@ -151,6 +151,18 @@ def test_sharded_ninja_network_and_the_engine_sums_the_gradients():
     assert "all-reduce" in hlo  # XLA's partitioner sums the gradients across the two devices, not derivkit
 
 
+def test_cnn_equals_numpy_on_one_and_two_devices():
+    """Padding, im2col windows and the adjoints' sums, written without writing into arrays."""
+    g = nn.cnn((1, 8, 8), channels=(3, 4), hidden=(5,), labels="int")
+    numpy_net = g.compile()
+    params = numpy_net.init_params(seed=1)
+    rng = np.random.default_rng(2)
+    data = {"X": rng.standard_normal((6, 1, 8, 8)), "y": rng.integers(0, 10, 6)}
+    expected = numpy_net(params, data)
+    assert_same(expected, g.compile(backend="jax")(params, data))
+    assert_same(expected, g.compile(backend="jax", devices=2)(params, data))
+
+
 def test_a_batch_that_does_not_split_evenly_runs_on_one_device():
     g = mlp([2, 3, 1])
     split = g.compile(backend="jax", devices=2)

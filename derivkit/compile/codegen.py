@@ -111,14 +111,16 @@ class Emitter:
 
     Records call back into it: :meth:`ref` (code for an operand), :meth:`ref_name`
     (a variable holding it), :meth:`fresh`, :meth:`line`, :meth:`memo`,
-    :meth:`scalar`, :meth:`function`, :meth:`dim`, :meth:`shape_code` and ``xp``
-    (the array module the code calls).
+    :meth:`scalar`, :meth:`function`, :meth:`dim`, :meth:`shape_code`, ``xp``
+    (the array module the code calls) and ``in_place`` (whether its arrays can
+    be written into: NumPy's can, JAX's are immutable, ``x.at[i].add(v)``).
     """
 
     def __init__(self, reserved: Iterable[str] = (), backend: str = "numpy", xp: str = "numpy",
-                 printer: NumpyCodePrinter | None = None) -> None:
+                 printer: NumpyCodePrinter | None = None, in_place: bool = True) -> None:
         self.lines: list[str] = []
         self.xp = xp
+        self.in_place = in_place
         self.backend = backend
         self._lowerings: Mapping[str, Callable[[Node, "Emitter"], str]] = LOWERINGS.get(backend, {})
         self._printer = printer or _PRINTER

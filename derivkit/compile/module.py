@@ -227,7 +227,7 @@ class _Writer:
         return ["    " + line for line in lines]
 
     def emitter(self) -> Emitter:
-        return Emitter(self.reserved, backend=self.backend.name, xp=self.backend.xp)
+        return Emitter(self.reserved, backend=self.backend.name, xp=self.backend.xp, in_place=self.backend.in_place)
 
     # -- the three functions -----------------------------------------------------------
     def loss_and_grads(self, with_output: bool = False) -> str:

@@ -78,6 +78,8 @@ class Backend:
     helpers: str = ""
     #: Whether ``devices=k`` (the batch split over devices) is possible.
     devices: bool = False
+    #: Whether the generated code may write into arrays (``a[i] += v``); JAX's arrays are immutable.
+    in_place: bool = True
 
     def require(self) -> None:
         """Raise :class:`~derivkit.errors.MissingDependencyError` when the package is not installed."""

@@ -19,7 +19,10 @@ shape by ``jax.jit``; ``loss_and_grads_jit`` is the compiled function) and
 - The operations whose NumPy code writes into arrays (the mask of a maximum, the
   scatter-add of ``C[ix]``'s adjoint) have their own lowerings here, in
   :data:`derivkit.compile.codegen.LOWERINGS` ``["jax"]``; every other operation's
-  record lowers with ``em.xp`` = ``jnp``.
+  record lowers with ``em.xp`` = ``jnp``, and the sliding windows of convolution
+  and pooling (:mod:`derivkit.graph.ops.windows`) read ``em.in_place`` = False:
+  padding with ``jnp.pad``, windows as a stack of strided slices instead of a
+  strided view, and the adjoint's sums with ``.at[...].add``.
 
 JAX is an optional dependency (``pip install 'derivkit[jax]'``); writing JAX code
 (:func:`derivkit.compile.module.module_source`) does not need it, running it does.
@@ -132,6 +135,7 @@ class JaxBackend(Backend):
     package = "jax"
     extra = "jax"
     devices = True
+    in_place = False
     reserved = frozenset({"numpy", "jax", "jnp", "contextlib", "DTYPE", "_SHAPES", "_NUMBERS", "_sigmoid",
                           "_shape_error", "_float64", "params", "data"})
     usage = "Needs JAX (and NumPy)"

@@ -166,7 +166,8 @@ class MaxPool2dGrad(WindowAdjoint):
         at = window_slice("_p", "_q", (Y.shape[2], Y.shape[3]), stride)
 
         def first_maximum(p: str, q: str) -> list[str]:  # ties: the first maximum in reading order
-            return [f"{hit} = ({x}{at} == {y}) & ~{taken}", f"{taken} |= {hit}"]
+            return [f"{hit} = ({x}{at} == {y}) & ~{taken}",
+                    f"{taken} |= {hit}" if em.in_place else f"{taken} = {taken} | {hit}"]
 
         return emit_fold(em, lambda p, q: f"{g} * {hit}", X.shape, size, stride, (0, 0), inside=first_maximum)
 

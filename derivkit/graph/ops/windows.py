@@ -166,6 +166,9 @@ def emit_padded(em: Any, X: Node, padding: Pair) -> tuple[str, str]:
     def pad() -> str:
         out = em.fresh("xp")
         (ph, pw), (N, C, H, W) = padding, X.shape
+        if not em.in_place:  # immutable arrays: one padded copy, no write into it
+            em.line(f"{out} = {em.xp}.pad({x}.transpose(1, 0, 2, 3), ((0, 0), (0, 0), ({ph}, {ph}), ({pw}, {pw})))")
+            return out
         em.line(f"{out} = {em.xp}.zeros(({C}, {em.dim(N)}, {H + 2 * ph}, {W + 2 * pw}), dtype=DTYPE)")
         em.line(f"{out}[:, :, {ph}:{ph + H}, {pw}:{pw + W}] = {x}.transpose(1, 0, 2, 3)")
         return out
@@ -183,6 +186,9 @@ def emit_windows(em: Any, X: Node, kernel: Pair, stride: Pair, padding: Pair) ->
     Its reshape to ``C kh kw x N Ho Wo`` is im2col, with the rows in memory
     order. The view is made with ``as_strided`` from the sizes the shape rule
     checked, which the generated code also checks on the data before it runs.
+    Where arrays have no strides to share (``em.in_place`` False: JAX), the
+    windows are a stack of the ``kh kw`` strided slices of the image, in the
+    same order.
     """
     xp, layout = emit_padded(em, X, padding)
 
@@ -190,6 +196,11 @@ def emit_windows(em: Any, X: Node, kernel: Pair, stride: Pair, padding: Pair) ->
         out, st = em.fresh("win"), em.fresh("st")
         (N, C, H, W), (kh, kw), (sh, sw) = X.shape, kernel, stride
         Ho, Wo = window_sizes((H, W), kernel, stride, padding, "windows")
+        if not em.in_place:
+            first, second, order = ((em.dim(N), C, "3, 0, 1, 2") if layout == "nchw" else (C, em.dim(N), "2, 0, 1, 3"))
+            em.line(f"{out} = {em.xp}.stack([{xp}{window_slice('_p', '_q', (Ho, Wo), stride)} for _p in range({kh}) "
+                    f"for _q in range({kw})]).reshape({kh}, {kw}, {first}, {second}, {Ho}, {Wo}).transpose({order}, 4, 5)")
+            return out
         n, c = ("0", "1") if layout == "nchw" else ("1", "0")
         em.line(f"{st} = {xp}.strides")
         em.line(f"{out} = {em.xp}.lib.stride_tricks.as_strided({xp}, ({C}, {kh}, {kw}, {em.dim(N)}, {Ho}, {Wo}), "
@@ -221,7 +232,8 @@ def emit_fold(em: Any, part: Callable[[str, str], str], image: Sequence[Any], ke
     generated loop runs over the ``kh kw`` offsets of a window (each step one
     strided slice of the whole batch), never over pixels. Where windows
     overlap, their entries add up; pixels no window reads get 0; the padding is
-    cut off at the end.
+    cut off at the end. With ``em.in_place`` False (immutable arrays) each step
+    is ``out = out.at[...].add(part)``.
     """
     N, C, H, W = image
     (kh, kw), (ph, pw) = kernel, padding
@@ -235,7 +247,11 @@ def emit_fold(em: Any, part: Callable[[str, str], str], image: Sequence[Any], ke
     em.line(f"    for _q in range({kw}):")
     for statement in inside("_p", "_q"):
         em.line(f"        {statement}")
-    em.line(f"        {out}{window_slice('_p', '_q', (Ho, Wo), stride)} {'=' if tiled else '+='} {part('_p', '_q')}")
+    at = window_slice('_p', '_q', (Ho, Wo), stride)
+    if em.in_place:
+        em.line(f"        {out}{at} {'=' if tiled else '+='} {part('_p', '_q')}")
+    else:
+        em.line(f"        {out} = {out}.at{at}.{'set' if tiled else 'add'}({part('_p', '_q')})")
     crop = f"{out}[:, :, {ph}:{ph + H}, {pw}:{pw + W}]" if padding != (0, 0) else out
     return f"{crop}.transpose(1, 0, 2, 3)" if channels_first else crop
 
