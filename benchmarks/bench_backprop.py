@@ -2,8 +2,9 @@
 
 Run ``python benchmarks/bench_backprop.py`` (``--quick`` for a fast smoke run);
 it writes ``benchmarks/results/backprop.md``. Everything that is compared is
-measured in one process, in alternation (many rounds, the median per call), with
-one thread each (BLAS, PyTorch, XLA: set below before any of them starts):
+measured in one process, in alternation (many rounds; the median process CPU time
+per call, and the median of the ratios of times in the same round), with one
+thread each (BLAS, PyTorch, XLA: set below before any of them starts):
 
 1. the loss and every gradient of a 64-32-10 sigmoid MLP with softmax
    cross-entropy at batch 1, 256 and 4096, and of a 784-256-128-10 ReLU MLP at
@@ -38,6 +39,7 @@ os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
                            + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").strip()
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
@@ -200,16 +202,35 @@ def jax_versions(activation, params, data, net_jax):
     return own, derivkit_jax, f"JAX {jax.__version__}"
 
 
-def interleaved_medians(fns: dict, rounds: int, calls: int) -> dict[str, float]:
-    """Median seconds per call of each function, timing them in alternation."""
+def interleaved(fns: dict, rounds: int, calls: int) -> dict[str, list[float]]:
+    """Seconds per call of each function in each round, timing them in alternation.
+
+    Each round runs the functions in a rotated order; each gets one untimed call first (its data back
+    in the caches) and is timed with the garbage collector off (a collection of the objects PyTorch,
+    JAX and SymPy keep would land on whichever function runs when it is due). The time is the
+    process's CPU time: on a shared machine it counts the work, not the waits for a core.
+    """
+    names = list(fns)
     times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            for _ in range(calls):
-                fn()
-            times[name].append((time.perf_counter() - t0) / calls)
-    return {k: statistics.median(v) for k, v in times.items()}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn = fns[name]
+            gc.collect()
+            fn()
+            gc.disable()
+            try:
+                t0 = time.process_time()
+                for _ in range(calls):
+                    fn()
+                times[name].append((time.process_time() - t0) / calls)
+            finally:
+                gc.enable()
+    return times
+
+
+def paired_ratio(a: list[float], b: list[float]) -> float:
+    """The median of the ratios of two functions' times in the same rounds."""
+    return statistics.median(x / y for x, y in zip(a, b))
 
 
 def peak_and_faults(fn, calls: int) -> tuple[int, float]:
@@ -265,19 +286,20 @@ def gradient_tables(quick: bool) -> str:
             assert abs(value - ref_loss) <= 1e-9 * max(1.0, abs(ref_loss)), (name, value, ref_loss)
             for k in ref_grads:
                 assert np.allclose(grads[k], ref_grads[k], rtol=1e-8, atol=1e-12), (name, k)
-        per_call = 2e-4 if batch < 1000 else 1e-2  # a rough guess of a call's time, to size the rounds
+        per_call = 3e-5 if batch == 1 else 2e-4 if batch < 1000 else 3e-3  # a rough guess, to size the rounds
         calls = max(1, int((0.002 if quick else 0.02) / per_call))
         for fn in fns.values():  # warm up (JIT, caches, allocator)
             for _ in range(max(3, calls)):
                 fn()
-        med = interleaved_medians(fns, rounds=7 if quick else 41, calls=calls)
+        times = interleaved(fns, rounds=7 if quick else 61, calls=calls)
+        med = {k: statistics.median(v) for k, v in times.items()}
         name = f"{'-'.join(map(str, sizes))} {activation}, {batch}"
 
         def cell(key: str) -> str:
             return f"{med[key] * 1e6:.0f} µs" if key in med else "-"
 
         def ratio(a: str, b: str) -> str:
-            return f"**{med[a] / med[b]:.2f}**" if a in med and b in med else "-"
+            return f"**{paired_ratio(times[a], times[b]):.2f}**" if a in med and b in med else "-"
 
         time_rows.append(f"| {name} | {cell('derivkit')} | {cell('hand')} | {ratio('derivkit', 'hand')} | "
                          f"{cell('torch')} | {ratio('derivkit', 'torch')} | {cell('jax')} | {cell('derivkit-jax')} | "
@@ -364,8 +386,9 @@ def metrics_table(quick: bool) -> str:
         def run(metrics, optimizer=optimizer, epochs=epochs, batch_size=batch_size):
             return lambda: train(net, data, optimizer(), epochs=epochs, batch_size=batch_size, seed=0,
                                  metrics=metrics, progress=False)
-        med = interleaved_medians({"on": run(None), "off": run(False)}, rounds=3 if quick else 15, calls=1)
-        rows.append(f"| {label} | {med['on'] * 1e3:.0f} ms | {med['off'] * 1e3:.0f} ms | **{med['on'] / med['off']:.3f}** |")
+        times = interleaved({"on": run(None), "off": run(False)}, rounds=3 if quick else 31, calls=1)
+        on, off = statistics.median(times["on"]), statistics.median(times["off"])
+        rows.append(f"| {label} | {on * 1e3:.0f} ms | {off * 1e3:.0f} ms | **{paired_ratio(times['on'], times['off']):.3f}** |")
     return f"On {what}, 64-32-10 ReLU network:\n\n" + "\n".join(rows)
 
 
@@ -415,8 +438,8 @@ def main() -> None:
 
 {times}
 
-Median per call over rounds in alternation; the ratios are derivkit's time over the other's
-(below 1: derivkit is faster). {tools}; JAX's own and derivkit's JAX backend are timed on
+Median process CPU time per call over rounds in alternation; the ratios are the medians of
+derivkit's time over the other's in the same round (below 1: derivkit is faster). {tools}; JAX's own and derivkit's JAX backend are timed on
 device arrays (`jit` functions called with JAX arrays, the result waited for).
 
 ### Memory of the NumPy code
@@ -439,7 +462,7 @@ time, each version in its own processes, run in alternation.
 {scalar}
 
 *Environment: one thread for BLAS, PyTorch and XLA; load average during the run {load} (a shared
-machine: absolute times vary from run to run, ratios measured in alternation much less).*"""
+machine: absolute times vary from run to run, ratios of times measured in the same round much less).*"""
     path = _machine.write_result("backprop", md)
     print(md)
     print(f"\nwritten to {path}")

@@ -62,7 +62,6 @@ UFUNCS = frozenset(name for name in dir(numpy) if isinstance(getattr(numpy, name
 #: Helpers of the generated code that take ``out=`` like a ufunc.
 HELPERS = frozenset({"_sigmoid"})
 _BINARY = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide"}
-#: ``a ** c`` for these exponents is NumPy's own fast path (``square``, ``sqrt``, ...), so the ufunc is the same.
 _REDUCTIONS = frozenset({"sum", "max", "min", "mean", "var"})
 
 

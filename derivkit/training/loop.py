@@ -425,6 +425,12 @@ def _compiled(graph: Any, backend: str | None = None, devices: int | None = None
 METRIC_SAMPLE = 1024
 
 
+def _right(output: np.ndarray, classes: np.ndarray) -> int:
+    """How many rows of a network's output name their example's class (``labels``' rule, without its checks)."""
+    guess = output.argmax(axis=1) if output.ndim == 2 and output.shape[1] > 1 else np.ravel(output) >= 0.5
+    return int(np.count_nonzero(guess == classes))
+
+
 def _fn(compiled: Any) -> Callable[[Params, Data], tuple[float, Mapping[str, np.ndarray]]]:
     return compiled.fn
 
@@ -575,6 +581,7 @@ def train(
     classify = has_xy and (is_classification(d["Y"]) if metrics is None else bool(metrics))
     has_output = classify and getattr(compiled, "output_name", None) is not None
     with_output = getattr(compiled, "loss_grads_and_output", None) if has_output else None
+    truth = labels(d["Y"]) if with_output is not None else None  # each example's class, once
     if classify and with_output is None:  # accuracy from a prediction on a fixed sample
         sample = np.random.default_rng(seed).permutation(n)[:METRIC_SAMPLE] if n > METRIC_SAMPLE else slice(None)
 
@@ -613,15 +620,17 @@ def train(
                 if nb > 1:
                     order = np.random.default_rng([seed, epoch]).permutation(n)
                     shuffled = {k: v[order] for k, v in d.items()}
+                    classes = truth[order] if truth is not None else None
                 else:
                     shuffled = d
+                    classes = truth
                 total = 0.0
                 correct = 0
                 for i in range(nb):
                     batch = {k: v[i * bs:(i + 1) * bs] for k, v in shuffled.items()} if nb > 1 else shuffled
                     if with_output is not None:
                         loss, grads, output = with_output(p, batch)
-                        correct += int(np.sum(labels(np.asarray(output)) == labels(batch["Y"])))
+                        correct += _right(output, classes[i * bs:(i + 1) * bs])  # type: ignore[index]
                     else:
                         loss, grads = fn(p, batch)
                     loss = float(loss)
