@@ -1,6 +1,11 @@
 import os
 
-from hypothesis import HealthCheck, Phase, settings
+# Two CPU devices for the JAX backend's data-parallel tests. XLA reads this when JAX first starts,
+# so it is set here, before any test runs (and by .ci/run).
+if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2").strip()
+
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 
 settings.register_profile(
     "default",

@@ -105,6 +105,9 @@ def test_bad_claims_are_named():
         derivkit.check_backprop(g, params, data, {"H_in": np.zeros((5, 5))})
     with pytest.raises(InputError, match="claimed twice"):
         derivkit.check_backprop(g, params, data, {"W1": np.zeros((2, 3)), "dW1": np.zeros((2, 3))})
+    b = nn.mlp([2, 3, 1])
+    bias_grad = b.compile()(b.compile().init_params(0), data)[1]["b1"]
+    assert derivkit.check_backprop(b, b.compile().init_params(0), data, {"b1": bias_grad.ravel()}).ok  # (3,) for 1 x 3
     right = g.compile()(params, data)[1]["W1"]
     v = derivkit.check_backprop(g, params, data, {"W1": right.T})  # the transposed shape
     assert not v.ok and v.row("W1").diagnosis == ("transposed",)

@@ -15,20 +15,32 @@ from derivkit.verify.equivalence import SIMPLE_VALUES, simple_counterexample
 x = sympy.Symbol("x")
 
 
-# ---------------------------------------------------------------- activations
+# ---------------------------------------------------------------- activations and other rules
 
-@pytest.mark.parametrize("expr, claimed, wrong", [
-    ("sigmoid(x)", "sigmoid(x)^2", "σ(u)^2"),
-    ("sigmoid(x)", "sigmoid(x)(1 + sigmoid(x))", "σ(u)·(σ(u) + 1)"),
-    ("1/(1 + e^(-x))", "sigmoid(x)^2", "σ(u)^2"),                    # the sigmoid written out
-    ("sigmoid(3x)", "3 sigmoid(3x)^2", "σ(u)^2"),                    # inside a chain, the factor kept
-    ("tanh(x)", "1 + tanh(x)^2", "tanh(u)^2 + 1"),
-    ("relu(x)", "relu(x)", "relu(u)"),
+@pytest.mark.parametrize("expr, claimed, ident, said", [
+    ("sigmoid(x)", "sigmoid(x)^2", "activation_derivative", "not σ(u)^2"),
+    ("sigmoid(x)", "sigmoid(x)(1 + sigmoid(x))", "activation_derivative", "not σ(u)·(σ(u) + 1)"),
+    ("1/(1 + e^(-x))", "sigmoid(x)^2", "activation_derivative", "not σ(u)^2"),     # the sigmoid written out
+    ("sigmoid(3x)", "3 sigmoid(3x)^2", "activation_derivative", "not σ(u)^2"),    # inside a chain, the factor kept
+    ("tanh(x)", "1 + tanh(x)^2", "activation_derivative", "not tanh(u)^2 + 1"),
+    ("relu(x)", "relu(x)", "activation_derivative", "not relu(u)"),
+    ("tan(x)", "sec(x)", "wrong_rule", "d/du tan(u) = sec(u)^2, not sec(u)"),
+    ("tan(2x)", "2 sec(2x)", "wrong_rule", "not sec(u)"),
+    ("sec(x)", "tan(x)", "wrong_rule", "not tan(u)"),
+    ("atan(x)", "1/(1 - x^2)", "wrong_rule", "not 1/(1 - u^2)"),
+    ("asin(x)", "1/sqrt(1 + x^2)", "wrong_rule", "not 1/√(u^2 + 1)"),
+    ("tanh(x)", "sech(x)", "activation_derivative", "not sech(u)"),
+    ("relu(x)", "1", "activation_derivative", "not 1"),
+    ("e^x", "x e^(x - 1)", "power_rule_exponent", "e^u is its own derivative"),
+    ("e^(x^2)", "x^2 e^(x^2 - 1)", "power_rule_exponent", "e^u is its own derivative"),
+    ("2^x", "x*2^(x - 1)", "power_rule_exponent", "d/du a^u = a^u·ln(a)"),
+    ("x/(x^2 + 1)", "(x^2 + 1 - 2x^2)/(x^2 + 1)", "quotient_denominator", "divides by v^2, not by v"),
+    ("(x^2 + 1)/(x - 1)", "2x", "quotient_of_derivatives", "not u'/v' = 2x"),
 ])
-def test_a_misremembered_activation_derivative_is_named(expr, claimed, wrong):
+def test_a_misremembered_rule_is_named(expr, claimed, ident, said):
     v = check(expr, claimed, "x")
-    assert not v.ok and v.diagnosis[0] == "activation_derivative", v.diagnosis
-    assert f"not {wrong}" in v.message
+    assert not v.ok and v.diagnosis[0] == ident, v.diagnosis
+    assert said in v.message
 
 
 def test_the_right_sigmoid_derivative_has_no_diagnosis():
@@ -136,7 +148,7 @@ def test_the_counterexample_falls_back_to_the_random_point_when_no_simple_one_di
     assert v.counterexample.point["x"] not in SIMPLE_VALUES
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(-5, 5), min_size=4, max_size=4), st.lists(st.integers(-3, 3), min_size=3, max_size=3))
 def test_a_wrong_polynomial_answer_has_a_simple_counterexample(coeffs, slip):
     f = sum(c * x**k for k, c in enumerate(coeffs))
@@ -205,3 +217,12 @@ def test_bool_of_a_verdict_is_ok():
     assert bool(check("x^2", "2x", "x")) is True
     assert bool(check("x^2", "3x", "x")) is False
     assert not check("x^3", 13, "x", at={"x": 2})
+
+
+def test_json_of_a_descent_table_has_numbers_with_exact_values():
+    from derivkit import check_descent
+
+    d = json.loads(check_descent("5b^2 - 3b + 2", "b", 4, 0.01, ["3.63", "3.279"]).to_json())
+    assert d["expected"] == [3.63, 3.297] and d["expected_exact"] == ["363/100", "3297/1000"]
+    assert d["claimed"] == [3.63, 3.279]
+    assert d["counterexample"]["iteration"] == 2 and d["counterexample"]["expected_exact"] == "3297/1000"

@@ -210,6 +210,10 @@ def test_cli_file_refuses_a_problem_on_the_command_line(tmp_path, capsys):
     assert code == 2 and "no such batch file" in err
     code, _, err = run(capsys, "x^2", "2x")                   # neither --wrt nor --file
     assert code == 2 and "--wrt" in err
+    code, _, err = run(capsys, "--file", str(path), "--at", "x=1")
+    assert code == 2 and "--at is set for each item in the file (its field 'at')" in err
+    code, _, err = run(capsys, "--file", str(path), "--latex-input")
+    assert code == 2 and "field 'latex'" in err
 
 
 # ---------------------------------------------------------------- a class's worth of answers

@@ -73,18 +73,16 @@ COMMANDS = [
 ]
 
 
-@pytest.mark.parametrize("args, code, words", COMMANDS, ids=[" ".join(c[0][:2]) for c in COMMANDS])
-def test_every_command_writes_ascii_to_an_ascii_terminal(derivkit_cli, args, code, words):
-    done = derivkit_cli(*args, env=ASCII_ENV)
-    assert done.returncode == code, done.stderr
-    assert "Traceback" not in done.stderr
-    assert done.stdout.isascii() and done.stderr.isascii()
-    assert words in done.stdout
+CASES = [(args, code, words, ASCII_ENV) for args, code, words in COMMANDS] + [
+    (args, code, words, C_LOCALE) for args, code, words in (COMMANDS[0], COMMANDS[8], COMMANDS[-1])
+]
 
 
-@pytest.mark.parametrize("args, code, words", [COMMANDS[0], COMMANDS[8], COMMANDS[-1]])
-def test_a_c_locale_without_utf8(derivkit_cli, args, code, words):
-    done = derivkit_cli(*args, env=C_LOCALE)
+@pytest.mark.parametrize("args, code, words, env", CASES,
+                         ids=[" ".join(c[0][:2]) + (" C locale" if c[3] is C_LOCALE else "") for c in CASES])
+def test_every_command_writes_ascii_to_an_ascii_terminal(derivkit_cli, args, code, words, env):
+    """Under PYTHONIOENCODING=ascii, and in a C locale without UTF-8 (a few commands)."""
+    done = derivkit_cli(*args, env=env)
     assert done.returncode == code, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout.isascii() and done.stderr.isascii()

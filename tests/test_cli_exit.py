@@ -87,13 +87,23 @@ def test_3_on_an_internal_error_one_line_and_the_traceback_with_debug():
         assert "in broken" in debug.stderr and "bug in derivkit" in debug.stderr
 
 
-def _interruptible(args: list[str]) -> subprocess.Popen:
-    """A derivkit process that turns SIGINT into KeyboardInterrupt, as a terminal's Ctrl-C,
-    even where the test runner started with SIGINT ignored."""
-    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            "from derivkit.cli import main; sys.exit(main(sys.argv[1:]))")
-    return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+_INTERRUPTIBLE = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                  "from derivkit.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+def _ctrl_c(command: list[str], ready) -> tuple[int, str, str]:
+    """Start ``python COMMAND``, wait until ``ready(process)`` returns, press Ctrl-C (SIGINT);
+    the exit status, output and errors. The child turns SIGINT into KeyboardInterrupt as at a
+    terminal, even where the test runner started with SIGINT ignored."""
+    proc = subprocess.Popen([sys.executable, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready(proc)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    return proc.returncode, out, err
 
 
 def test_130_on_ctrl_c_in_training_with_the_run_saved(tmp_path):
@@ -101,21 +111,35 @@ def test_130_on_ctrl_c_in_training_with_the_run_saved(tmp_path):
     from derivkit.training.loop import History
 
     npz = tmp_path / "run.npz"
-    proc = _interruptible(["train", "--data", "xor", "--epochs", "100000", "--save", str(npz), "--no-progress"])
-    try:
-        line = proc.stdout.readline()  # the header; then the first epoch
+
+    def first_epoch(proc):
+        proc.stdout.readline()  # the header
         line = proc.stdout.readline()
         assert line.startswith("epoch      1/100000"), line
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-    assert proc.returncode == 130
+
+    code, out, err = _ctrl_c(["-c", _INTERRUPTIBLE, "train", "--data", "xor", "--epochs", "100000", "--save", str(npz),
+                              "--no-progress"], first_epoch)
+    assert code == 130
     assert "final" not in out
     assert err.startswith("derivkit train: interrupted (Ctrl-C) after ") and f"saved to {npz}" in err
     saved = History.load(npz)
     assert saved.interrupted and 1 <= saved.epochs < 100000
+
+
+def test_130_on_ctrl_c_in_training_with_json_the_run_so_far():
+    pytest.importorskip("derivkit.compile")
+    import json
+
+    def bar_started(proc):
+        assert "training:" in proc.stderr.read(12)
+
+    code, out, err = _ctrl_c(["-c", _INTERRUPTIBLE, "train", "--data", "xor", "--epochs", "100000",
+                              "--format", "json", "--progress"], bar_started)
+    assert code == 130
+    report = json.loads(out)
+    assert report["interrupted"] is True and report["final"] is None
+    assert 1 <= report["epochs"] == len(report["losses"]) < 100000
+    assert "interrupted (Ctrl-C)" in err
 
 
 def test_130_on_ctrl_c_elsewhere():
@@ -124,14 +148,12 @@ def test_130_on_ctrl_c_elsewhere():
               "def slow(args):\n    print('started', flush=True); time.sleep(60)\n"
               "command.run = slow\n"
               "from derivkit.cli import main; sys.exit(main(['derive', 'x']))\n")
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+
+    def started(proc):
         assert proc.stdout.readline() == "started\n"
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-    assert proc.returncode == 130
+
+    code, _, err = _ctrl_c(["-c", script], started)
+    assert code == 130
     assert err == "derivkit derive: interrupted (Ctrl-C)\n"
 
 

@@ -76,6 +76,7 @@ def test_each_example_runs(line, capsys, monkeypatch, tmp_path):
         left, _, line = line.partition(" | ")
         stdin = shlex.split(left)[1] + "\n"
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    line, _, redirect = line.partition(" > ")  # a shell redirection: the output is what the test reads
     argv = shlex.split(line)
     assert argv[0] == "derivkit"
     code = main(argv[1:])

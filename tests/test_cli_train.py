@@ -32,7 +32,7 @@ def test_descend_several_variables_and_divergence(capsys):
 
 def test_descend_bad_input_exit_2(capsys):
     assert main(["descend", "5*b**2", "--wrt", "b", "--start", "4", "--lr", "-1"]) == 2
-    assert "learning rate" in capsys.readouterr().err
+    assert "argument --lr: must be greater than 0, got -1" in capsys.readouterr().err
     assert main(["descend", "5*b**2 +", "--wrt", "b", "--start", "4", "--lr", "1"]) == 2
 
 

@@ -118,7 +118,7 @@ def test_code_size_does_not_depend_on_the_batch():
 
     small, large = graph(4), graph(4000)
     assert len(small.splitlines()) == len(large.splitlines())
-    assert abs(len(small) - len(large)) <= 3 * 12  # only the digits of the batch size differ
+    assert re.sub(r"\d+", "0", large) == re.sub(r"\d+", "0", small)  # only numbers (the batch size) differ
     symbolic = mlp([3, 4, 2]).compile().source
     assert "N = X.shape[0]" in symbolic
     for n in (1, 8, 256):  # one source serves every batch size
@@ -129,9 +129,9 @@ def test_code_size_does_not_depend_on_the_batch():
 
 
 def test_source_reuses_forward_values_and_shares_subexpressions():
-    source = mlp([64, 32, 10], loss="softmax_cross_entropy").compile().source
-    body = source.split("def loss_and_grads")[1].split("def forward")[0]
-    assert "G_H = (G_O @ W2.T) * (H_out*(1 - H_out))" in body   # σ' from σ
+    body = mlp([64, 32, 10], loss="softmax_cross_entropy").compile().module.function("loss_and_grads")
+    assert body.count("_sigmoid(") == 1                           # σ' from σ: σ(1 - σ) in σ's own memory
+    assert "G_H *= H_out" in body and "numpy.subtract(1, H_out, out=H_out)" in body
     assert body.count("numpy.exp(") == 1                          # softmax computed once
     assert "@" in body and not re.search(r"\bfor \w+ in\b", body)  # matmuls, no Python loops
     assert "O_in.max(axis=-1, keepdims=True)" in body               # stable softmax
@@ -199,7 +199,7 @@ def test_predict_forward_and_init():
     values = net.forward(p0, {"X": X, "Y": np.eye(3)[[0, 1, 2, 0, 1]]})
     np.testing.assert_allclose(values["O_out"], P)
     assert set(values) >= {"H_in", "H_out", "O_in", "O_out", "CE"}
-    assert net.fn is net and "lines" in repr(net)
+    assert net.fn is net and "backend=numpy" in repr(net)
 
 
 def test_every_operation_matches_central_differences():

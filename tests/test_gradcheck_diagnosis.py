@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from derivkit import gradcheck
 from derivkit.verify.array_diagnosis import diagnose_gradients, nice_number
@@ -270,3 +271,91 @@ def test_any_constant_factor_is_found_and_reported(k):
 def test_a_right_gradient_has_no_findings():
     R = {"W": np.arange(6.0).reshape(2, 3)}
     assert diagnose_gradients(R, {"W": R["W"] + 1e-9}).findings == ()
+
+
+def test_the_likely_mistake_comes_right_after_the_first_line(problem):
+    lines = report(problem, "missing_reg").message.splitlines()
+    assert lines[0].startswith("Gradient mismatch") and lines[1].startswith("Likely mistake: Your gradients of W1")
+
+
+def test_graph_form_takes_biases_as_vectors_and_diagnoses(problem):
+    X, y, params = problem
+    g = _two_layer_graph()
+    mine = lambda bug: (lambda p, d: two_layer(p, d["X"], d["y"], bug=bug)[1])  # noqa: E731
+    assert gradcheck(g, mine(None), params, data={"X": X, "y": y}).ok     # b1 given as (5,), the graph's is (1, 5)
+    r = gradcheck(g, mine("missing_1/N"), params, data={"X": X, "y": y})
+    assert r.diagnosis == ("constant_factor",) and "6 is the batch size N" in r.message   # N from the data
+
+
+# ---------------------------------------------------------------- properties of the models
+
+shapes = st.tuples(st.integers(2, 5), st.integers(2, 5))
+
+
+@settings(max_examples=80, deadline=None)
+@given(shapes, st.integers(0, 10_000), st.sampled_from([-1.0, 2.0, 0.5, 6.0, 1 / 8, -3.0]))
+def test_a_planted_factor_is_found_with_its_value(shape, seed, k):
+    R = np.random.default_rng(seed).normal(size=shape)
+    d = diagnose_gradients({"W": R}, {"W": k * R})
+    assert d.ids == (("sign_error",) if k == -1 else ("constant_factor",))
+    assert d.factor == pytest.approx(k, rel=1e-9)
+
+
+@settings(max_examples=80, deadline=None)
+@given(shapes, st.integers(0, 10_000), st.floats(0.01, 3.0), st.booleans())
+def test_a_planted_term_c_w_is_found_with_its_sign(shape, seed, c, missing):
+    rng = np.random.default_rng(seed)
+    R, W = rng.normal(size=shape), rng.normal(size=shape)
+    U = R - c * W if missing else R + c * W
+    d = diagnose_gradients({"W": R}, {"W": U}, {"W": W})
+    assert d.ids == (("missing_term",) if missing else ("extra_term",))
+    assert nice_number(c) in d.findings[0].message
+
+
+@settings(max_examples=80, deadline=None)
+@given(shapes, st.integers(0, 10_000))
+def test_noise_everywhere_gets_no_diagnosis(shape, seed):
+    rng = np.random.default_rng(seed)
+    R, W = rng.normal(size=shape), rng.normal(size=shape)
+    d = diagnose_gradients({"W": R}, {"W": R + rng.normal(size=shape)}, {"W": W})
+    assert d.findings == () and d.factor is None
+
+
+def _two_layer_graph():
+    from derivkit import Graph
+
+    g = Graph()
+    g.input("X", ("N", D))
+    g.input("y", ("N",), dtype="int")
+    g.param("W1", (D, H))
+    g.param("b1", (1, H))
+    g.param("W2", (H, C))
+    g.param("b2", (1, C))
+    g.define("h", "relu(X @ W1 + b1)")
+    g.define("L", f"softmax_cross_entropy(h @ W2 + b2, y) + {REG} * (sum(W1 ** 2) + sum(W2 ** 2))")
+    return g
+
+
+def test_graph_form_names_the_regularisation_term_the_loss_leaves_out(problem):
+    # The real bug: the gradients keep 2·reg·W and agree with the graph; the loss they come with does not.
+    X, y, params = problem
+    r = gradcheck(_two_layer_graph(), lambda p, d: two_layer(p, d["X"], d["y"], bug="loss_without_reg"), params,
+                  data={"X": X, "y": y})
+    assert not r.ok and r.failed == 0 and r.bad_params == ()
+    assert r.diagnosis == ("missing_term",)
+    assert "your loss leaves out the term 0.1·(ΣW1² + ΣW2²)" in r.findings[0].message
+    assert r.message.startswith("Loss mismatch: your loss is ")
+    # A right loss beside right gradients passes; a loss off by a constant is a wrong loss, said with the numbers.
+    assert gradcheck(_two_layer_graph(), lambda p, d: two_layer(p, d["X"], d["y"]), params, data={"X": X, "y": y}).ok
+    off = lambda p, d: (two_layer(p, d["X"], d["y"])[0] + 0.3, two_layer(p, d["X"], d["y"])[1])  # noqa: E731
+    r = gradcheck(_two_layer_graph(), off, params, data={"X": X, "y": y})
+    assert r.diagnosis == ("wrong_loss",) and "differ by -0.3" in r.findings[0].message
+
+
+def test_one_wrong_entry_of_a_vector_and_of_a_matrix():
+    R = {"b": np.array([1.0, 2.0, 3.0]), "W": np.arange(1.0, 7.0).reshape(2, 3)}
+    U = {"b": np.array([1.0, 2.5, 3.0]), "W": R["W"].copy()}
+    U["W"][1, 2] = 0.0
+    messages = [f.message for f in diagnose_gradients(R, U).findings]
+    assert "only the entry b[1] of your gradient of b is wrong (the other 2 are right)" in messages[0]
+    assert "only the entry W[1, 2] of your gradient of W is wrong (the other 5 are right)" in messages[1]

@@ -72,6 +72,25 @@ CASES = {
     "multiclass hinge one-hot": ({"S": ((4, 3), "float"), "Y": ((4, 3), "onehot:3")}, "multiclass_hinge(S, Y)"),
     "l2 penalty": ({"W": ((3, 2), "float")}, "l2_penalty(W)"),
     "l1 penalty": ({"W": ((3, 2), "float")}, "l1_penalty(W)"),
+    # images: conv2d (stride 1 and 2, padding 0 and 1, several channels and kernels) and pooling
+    "conv2d": ({"X": ((1, 2, 3, 3), "float"), "K": ((2, 2, 2, 2), "float")}, "conv2d(X, K)"),
+    "conv2d bias padding": ({"X": ((1, 1, 3, 3), "float"), "K": ((2, 1, 3, 3), "float"), "b": ((2,), "float")},
+                            "conv2d(X, K, b, padding=1)"),
+    "conv2d stride 2": ({"X": ((1, 2, 5, 5), "float"), "K": ((2, 2, 3, 3), "float")}, "conv2d(X, K, stride=2)"),
+    "conv2d stride 2 padding": ({"X": ((1, 2, 4, 4), "float"), "K": ((2, 2, 3, 3), "float"),
+                                 "b": ((1, 2, 1, 1), "float")}, "conv2d(X, K, bias=b, stride=2, padding=1)"),
+    "conv2d rectangular": ({"X": ((1, 1, 4, 5), "float"), "K": ((2, 1, 2, 3), "float")},
+                           "conv2d(X, K, stride=(1, 2), padding=(1, 0))"),
+    "conv2d twice": ({"X": ((1, 1, 3, 3), "float"), "K": ((2, 1, 2, 2), "float"), "K2": ((2, 2, 2, 2), "float")},
+                     "conv2d(tanh(conv2d(X, K)), K2, padding=1)"),
+    "maxpool": ({"X": ((2, 2, 4, 4), "float")}, "maxpool2d(X, 2)"),
+    "maxpool overlapping": ({"X": ((1, 1, 4, 4), "float")}, "maxpool2d(X, 3, stride=1)"),
+    "maxpool uneven": ({"X": ((1, 2, 5, 4), "float")}, "maxpool2d(X, (2, 3), stride=(2, 1))"),
+    "avgpool": ({"X": ((2, 2, 4, 4), "float")}, "avgpool2d(X, 2)"),
+    "avgpool overlapping": ({"X": ((2, 1, 5, 5), "float")}, "avgpool2d(X, 2, stride=1)"),
+    "avgpool uneven": ({"X": ((1, 2, 5, 5), "float")}, "avgpool2d(X, 2)"),
+    "conv relu pool": ({"X": ((1, 1, 4, 4), "float"), "K": ((2, 1, 3, 3), "float"), "b": ((2,), "float")},
+                       "maxpool2d(relu(conv2d(X, K, b, padding=1)), 2)"),
     # every rank
     "rank 1": ({"v": ((5,), "float"), "w": ((5,), "pos")}, "sigmoid(v) * log(w) + sum(v, 0)"),
     "rank 3": ({"T": ((2, 3, 4), "float"), "b": ((4,), "float")}, "tanh(T + b) * T - mean(T, 1)"),
@@ -147,7 +166,11 @@ def test_gradients_match_central_differences(case):
         assert grads[p].shape == params[p].shape
 
 
-@pytest.mark.parametrize("case", sorted(c for c in CASES if not c.startswith("rank 4")))
+#: Too slow to differentiate as scalars (a maximum of ReLUs of sums: SymPy's Max and Heaviside).
+SLOW_SCALAR = {"conv relu pool"}
+
+
+@pytest.mark.parametrize("case", sorted(c for c in CASES if not c.startswith("rank 4") and c not in SLOW_SCALAR))
 def test_matrix_level_equals_scalar_expansion(case):
     g = _build(case)
     params, data = _data(case, g, seed=1)

@@ -61,7 +61,7 @@ def reference(e: sympy.Basic, point: dict):
     return re_
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(expressions(), st.sampled_from(POINTS))
 def test_the_tree_walk_agrees_with_evalf(e, at):
     point = {x: at}

@@ -45,4 +45,4 @@ def test_every_benchmark_figure_is_in_the_results_it_names():
         assert numbers, bullet
         for number in numbers:
             assert re.search(rf"(?<![\d.]){re.escape(number)}(?![\d])", results), (number, m.group(1))
-    assert named == 3
+    assert named == 4

@@ -22,12 +22,12 @@ import derivkit
 from derivkit.web import ServerLimits
 from derivkit.web.endpoints import ACTIVATIONS, ENDPOINTS, LOSSES
 from derivkit.web.openapi import openapi
-from webserver import running_server
+from derivkit.web.local import local_server
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-TIME_LIMIT = 2.0
+TIME_LIMIT = 3.0
 
 #: Inputs that take far longer than the time limit (each is seconds to minutes of work).
 SLOW = {
@@ -42,7 +42,7 @@ SLOW = {
 OVER_BOUND = {
     "derive": ({"expr": "x^2", "order": 51}, "order"),
     "check": ({"expr": "x^2", "claimed": "0", "wrt": "x", "order": 51}, "order"),
-    "descend": ({"f": "x^2", "wrt": "x", "start": 1, "lr": "0.1", "steps": 1001}, "steps"),
+    "descend": ({"f": "x^2", "wrt": "x", "start": 1, "lr": "0.1", "steps": 10001}, "steps"),
     "backprop": ({"layers": [2] * 13}, "layers"),
     "exercises": ({"topic": "chain", "count": 51}, "count"),
 }
@@ -50,8 +50,8 @@ OVER_BOUND = {
 
 @pytest.fixture(scope="module")
 def server():
-    with running_server("--workers", "2", "--time-limit", str(TIME_LIMIT)) as url:
-        yield url
+    with local_server("--workers", "2", "--time-limit", str(TIME_LIMIT)) as s:
+        yield s.url
 
 
 def post(server, name, body, **kw):
@@ -227,27 +227,34 @@ def test_wrong_methods_and_paths(server):
 # --- past a limit -----------------------------------------------------------------------------------
 
 
-def test_slow_work_is_stopped_at_the_time_limit_without_stalling_the_others(server):
-    def timed(name, body):
-        start = time.monotonic()
-        r = post(server, name, body)
-        return r, time.monotonic() - start
+def timed(server, name, body):
+    start = time.monotonic()
+    r = post(server, name, body)
+    return r, time.monotonic() - start
 
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        slow = {name: pool.submit(timed, name, body) for name, body in SLOW.items()}
-        time.sleep(0.5)  # every worker now computes a slow request
-        quick = [timed("derive", {"expr": f"x^{n}"}) for n in range(3, 8)]
+
+def test_slow_work_is_stopped_at_the_time_limit(server):
+    with concurrent.futures.ThreadPoolExecutor(len(SLOW)) as pool:
+        slow = {name: pool.submit(timed, server, name, body) for name, body in SLOW.items()}
         for name, future in slow.items():
             r, seconds = future.result()
             assert r.status_code == 422, (name, r.text)
-            assert r.json()["limit"] == "time" and r.json()["value"] == TIME_LIMIT
-            assert f"({TIME_LIMIT:g} s)" in r.json()["error"]
-            assert TIME_LIMIT <= seconds < TIME_LIMIT + 5
+            assert r.json()["limit"] == "seconds" and r.json()["value"] == TIME_LIMIT
+            assert f"{TIME_LIMIT:g} s" in r.json()["error"] and "derivkit.limits" not in r.json()["error"]
+            assert seconds >= TIME_LIMIT  # stopped by the library's budget or, failing that, by the pool
+
+
+def test_quick_requests_do_not_wait_for_slow_ones(server):
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        slow = [pool.submit(timed, server, "derive", SLOW["derive"]) for _ in range(2)]  # one per worker
+        while httpx.get(f"{server}/api/health").json()["pool"]["long"] < 2:  # both now count as long
+            assert not any(f.done() for f in slow), "the slow requests were stopped before they counted as long"
+            time.sleep(0.05)
+        quick = [timed(server, "derive", {"expr": f"x^{n}"}) for n in range(3, 8)]
+        assert all(f.result()[0].status_code == 422 for f in slow)
     for n, (r, seconds) in zip(range(3, 8), quick):
         assert r.status_code == 200 and r.json()["result"] == f"{n}*x**{n - 1}"
         assert seconds < 1.0, "a quick request waited behind the slow ones"
-    health = httpx.get(f"{server}/api/health").json()["pool"]
-    assert health["timed_out"] >= 4 and health["demoted"] >= 4
 
 
 @pytest.mark.parametrize("name", sorted(OVER_BOUND))
@@ -331,6 +338,11 @@ def client(server):
 @given(text=formulas())
 def test_api_derivatives_equal_sympy_diff(client, text):
     r = client.post("/api/derive", json={"expr": text, "wrt": "x"})
+    if r.status_code == 400:  # refused as the library refuses it, e.g. (x - x)^(-1)
+        with pytest.raises(derivkit.DerivkitError) as err:
+            derivkit.derive(text, "x")
+        assert str(err.value) == r.json()["error"]
+        return
     assert r.status_code == 200, r.text
     x = sympy.Symbol("x")
     expected = sympy.diff(derivkit.parse(text), x)

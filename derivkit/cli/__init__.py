@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
+import os
 import re
 import sys
 from typing import Any, NoReturn, Sequence
@@ -61,13 +61,58 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def command_modules() -> list[str]:
+    """The names of this package's modules that define commands (listed from the folder:
+    ``pkgutil.iter_modules`` would import ``inspect``, a tenth of the parser's cost).
+
+    >>> command_modules()[:2]
+    ['backprop', 'chain']
+    """
+    names = set()
+    for folder in __path__:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                stem, dot, suffix = entry.name.partition(".")
+                if suffix == "py" and stem.isidentifier() and not stem.startswith("_"):
+                    names.add(stem)
+                elif entry.is_dir() and stem.isidentifier() and os.path.exists(os.path.join(entry.path, "__init__.py")):
+                    names.add(stem)
+    return sorted(names - HELPERS)
+
+
 def _commands() -> list[Any]:
-    modules = [importlib.import_module(f"{__name__}.{info.name}")
-               for info in pkgutil.iter_modules(__path__) if info.name not in HELPERS]
+    modules = [importlib.import_module(f"{__name__}.{name}") for name in command_modules()]
     return sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Listing:
+    """Stands in for argparse's subparsers when only the commands' names and help lines are
+    wanted: ``register`` runs against it without building any option."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, dict[str, Any]]] = []
+
+    def add_parser(self, name: str, **kwargs: Any) -> "_Ignored":
+        self.commands.append((name, kwargs))
+        return _Ignored()
+
+
+class _Ignored:
+    """A parser that ignores whatever is added to it."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: self
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``command``, one in which only that command's module builds its
+    options (the others are listed by name and help line), which is all one run needs.
+
+    >>> sorted(_subparsers(build_parser("derive"))["derive"]._option_string_actions)[:3]
+    ['--at', '--debug', '--format']
+    >>> _subparsers(build_parser("derive"))["train"]._option_string_actions
+    {}
+    """
     parser = Parser(
         prog="derivkit",
         description="The calculus of deep learning: worked derivations, checked gradients, fast training.",
@@ -77,13 +122,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"derivkit {__version__}")
     parser.add_argument("--debug", action="store_true", help="on an internal error, print the traceback")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    built: list[str] = []
     for module in _commands():
-        module.register(sub)
-    for command in sub.choices.values():
-        if "--debug" not in command._option_string_actions:
-            command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                                 help=argparse.SUPPRESS)
+        listing = _Listing()
+        if command is not None:
+            module.register(listing)
+        if command is None or command in (name for name, _ in listing.commands):
+            module.register(sub)
+            built.extend(name for name, _ in listing.commands)
+        else:
+            for name, kwargs in listing.commands:
+                sub.add_parser(name, help=kwargs.get("help"), aliases=kwargs.get("aliases", ()), add_help=False)
+    for name in built if command is not None else sub.choices:
+        options = sub.choices[name]
+        if "--debug" not in options._option_string_actions:
+            options.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
+
+
+def _chosen_command(tokens: Sequence[str]) -> str | None:
+    """The command named in ``tokens`` (the first one that is no option), if any."""
+    for token in tokens:
+        if token == "--" or not token.startswith("-"):
+            return None if token == "--" else token
+    return None
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -172,17 +234,32 @@ def _where_to_report() -> str:
     return "derivkit's issue tracker"
 
 
+def _prefix(command: str) -> str:
+    return f"derivkit {command}" if command else "derivkit"
+
+
+def _traceback(err: BaseException) -> None:
+    import traceback
+
+    traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
+
+
+def _bad_input(command: str, message: str, err: BaseException, debug: bool) -> int:
+    if debug:
+        _traceback(err)
+    print(f"{_prefix(command)}: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
 def _internal_error(command: str, err: BaseException, debug: bool) -> int:
     if debug:
-        import traceback
-
-        traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
+        _traceback(err)
     detail = one_line(err)
     what = type(err).__name__ + (f": {detail}" if detail else "")
     if len(what) > 160:
         what = what[:157] + "..."
     hint = "" if debug else "; run it again with --debug for the traceback"
-    print(f"derivkit {command}: internal error ({what}). This is a bug in derivkit: please report it at "
+    print(f"{_prefix(command)}: internal error ({what}). This is a bug in derivkit: please report it at "
           f"{_where_to_report()} with the command you ran{hint}.", file=sys.stderr)
     return EXIT_BUG
 
@@ -204,8 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     reset_input()
     command, debug = "", False
     try:
-        parser = build_parser()
         tokens = list(sys.argv[1:] if argv is None else argv)
+        parser = build_parser(_chosen_command(tokens))
         debug = "--debug" in tokens[: tokens.index("--") if "--" in tokens else len(tokens)]
         try:
             args = parser.parse_args(protect_formulas(parser, tokens))
@@ -219,31 +296,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         return int(args.run(args) or EXIT_OK)
     except KeyboardInterrupt:
-        print(f"derivkit{' ' + command if command else ''}: interrupted (Ctrl-C)", file=sys.stderr)
+        print(f"{_prefix(command)}: interrupted (Ctrl-C)", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         _quiet_broken_pipe()
         return EXIT_OK
-    except LimitError as err:
-        if debug:
-            import traceback
-
-            traceback.print_exc(file=sys.stderr)
-        print(f"derivkit {command}: refused: {one_line(err)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except DerivkitError as err:
-        if debug:
-            import traceback
-
-            traceback.print_exc(file=sys.stderr)
-        print(f"derivkit {command}: error: {one_line(err)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except RecursionError:
-        print(f"derivkit {command}: error: the expression is too deeply nested", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except MemoryError:
-        print(f"derivkit {command}: refused: the work needs more memory than this machine has; "
-              "try a smaller input", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        kind = "refused" if isinstance(err, LimitError) else "error"
+        return _bad_input(command, f"{kind}: {one_line(err)}", err, debug)
+    except RecursionError as err:
+        return _bad_input(command, "error: the expression is too deeply nested", err, debug)
+    except MemoryError as err:
+        return _bad_input(command, "refused: the work needs more memory than this machine has; try a smaller input",
+                          err, debug)
     except Exception as err:  # noqa: BLE001 - anything else is a bug, reported as one
-        return _internal_error(command or "", err, debug)
+        return _internal_error(command, err, debug)

@@ -18,7 +18,8 @@ EXAMPLES = """examples:
   derivkit backprop --activation step --no-bias            what a step activation does to the gradient
   derivkit backprop --course --activation step             the slide's network with steps in both layers
   derivkit backprop --layers 4,8,3 --loss softmax_cross_entropy --format latex
-  derivkit backprop --layers 64,32,10 --loss softmax_cross_entropy --emit-code
+  derivkit backprop --layers 64,32,10 --loss softmax_cross_entropy --emit-code > net.py
+  derivkit backprop --layers 64,32,10 --loss softmax_cross_entropy --emit-code --backend jax
   derivkit backprop --param W1                             only the chain for W1
 """
 
@@ -44,7 +45,11 @@ def register(subparsers) -> None:
     parser.add_argument("--course", action="store_true",
                         help="the course's slide network: 2-3-1, MSE, no biases, --activation in both layers")
     parser.add_argument("--param", metavar="NAME", help="show only the chain for this parameter, e.g. W1")
-    parser.add_argument("--emit-code", action="store_true", help="print the generated NumPy source instead")
+    parser.add_argument("--emit-code", action="store_true",
+                        help="print the generated code instead: a complete module (imports, helpers, "
+                        "loss_and_grads(params, data)) that runs with only NumPy, or JAX, installed")
+    parser.add_argument("--backend", default="numpy", choices=("numpy", "jax"),
+                        help="the array library of --emit-code (default: numpy; jax needs JAX only to run it)")
     parser.add_argument("--dtype", default="float64", choices=("float64", "float32"),
                         help="floating point type of the generated code (default: float64)")
     add_format(parser)
@@ -62,8 +67,14 @@ def run(args: argparse.Namespace) -> int:
         graph = mlp(args.layers, activation=args.activation, output=args.output, loss=args.loss,
                     bias=not args.no_bias)
     if args.emit_code:
-        print(graph.compile(dtype=args.dtype).source, end="")
+        from derivkit.compile.module import module_source
+
+        print(module_source(graph, backend=args.backend, dtype=args.dtype), end="")
         return 0
+    if args.backend != "numpy":
+        from derivkit.errors import InputError
+
+        raise InputError("--backend chooses the code of --emit-code; add --emit-code")
     bp = graph.backprop()
     if args.param:
         bp = bp.only(args.param)

@@ -6,9 +6,9 @@
     derivkit check --file answers.jsonl
 
 Exit status: 0 when the answer is right, 1 when it is wrong (with the
-explanation), 2 on bad input. With ``--file`` (a batch of problems: JSON lines
-or YAML), 0 when every answer is right, 1 when one is wrong, 2 when an item is
-malformed (the others are still graded).
+explanation), 2 on bad input, 3 on an internal error (see :mod:`derivkit.cli`). With
+``--file`` (a batch of problems: JSON lines or YAML), 0 when every answer is right, 1
+when one is wrong, 2 when an item is malformed (the others are still graded).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 
 from derivkit.cli.common import (
-    EXIT_OK, EXIT_WRONG, add_at, add_format, add_latex_input, emit, exact_number, expression, number_text,
+    EXIT_OK, EXIT_WRONG, add_at, add_format, add_latex_input, emit, exact_in, expression, number_text,
     parse_values, whole,
 )
 from derivkit.errors import InputError
@@ -73,8 +73,8 @@ def register(subparsers) -> None:
                         help="check the N-th derivative (default: 1)")
     add_at(parser, "the derivative (ANSWER is then its value)")
     parser.add_argument("--start", metavar="B0", help="check a descent table starting here (b0, or x1=1,x2=2)")
-    parser.add_argument("--lr", metavar="ALPHA", type=exact_number, help="the learning rate of the descent table")
-    parser.add_argument("--momentum", metavar="ETA", type=exact_number, default="0", help="the momentum of the descent table (default 0)")
+    parser.add_argument("--lr", metavar="ALPHA", type=exact_in(0, above=True), help="the learning rate of the descent table")
+    parser.add_argument("--momentum", metavar="ETA", type=exact_in(0, 1, below=True), default="0", help="the momentum of the descent table (default 0)")
     add_latex_input(parser)
     add_format(parser)
     parser.set_defaults(run=run)
@@ -87,6 +87,12 @@ def _start(text: str):
 def _run_file(args: argparse.Namespace) -> int:
     if args.expr is not None or args.answer is not None or args.claimed is not None or args.wrt is not None:
         raise InputError("with --file the problems come from the file: give no EXPR, ANSWER, --claimed or --wrt")
+    per_item = {"--at": args.at, "--kind": args.kind, "--start": args.start, "--lr": args.lr,
+                "--latex-input": args.latex_input, "--order": args.order != 1, "--momentum": args.momentum != "0"}
+    given = [option for option, value in per_item.items() if value]
+    if given:
+        raise InputError(f"with --file, {given[0]} is set for each item in the file (its field "
+                         f"{given[0].lstrip('-').replace('-input', '').replace('-', '_')!r}), not on the command line")
     import sys
 
     from derivkit.verify.batch import check_file

@@ -11,12 +11,10 @@ read from standard input (``-``) or from a file (``@FILE``), and
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -26,7 +24,7 @@ from derivkit.renderable import FORMATS
 __all__ = [
     "EXIT_OK", "EXIT_WRONG", "EXIT_BAD_INPUT", "EXIT_BUG", "EXIT_INTERRUPTED",
     "add_format", "add_latex_input", "add_at", "parse_values", "emit", "print_ascii_safe",
-    "whole", "real", "exact_number", "number_text", "expression", "Expressions", "logical_lines",
+    "whole", "real", "exact_number", "exact_in", "number_text", "expression", "Expressions", "logical_lines",
     "reset_input", "layer_sizes", "MAX_INPUT_CHARS", "check_writable", "require",
 ]
 
@@ -101,6 +99,8 @@ def print_ascii_safe(text: str, *, json_text: bool = False, file: Any = None) ->
 
     stream = sys.stdout if file is None else file
     if json_text and not can_encode(stream, text):
+        import json
+
         text = json.dumps(json.loads(text), indent=2, ensure_ascii=True)
     print(text, file=stream)
 
@@ -204,6 +204,37 @@ def exact_number(text: str) -> str:
         return number_text(text)
     except InputError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def exact_in(minimum: float, maximum: float | None = None, *, above: bool = False,
+             below: bool = False) -> Callable[[str], str]:
+    """An argument type: :func:`exact_number` within bounds (``above``/``below``: strict).
+
+    Values the bounds cannot judge without the parser (``sqrt(2)/2``) are left to the library.
+
+    >>> momentum = exact_in(0, 1, below=True)
+    >>> momentum("1/2")
+    '1/2'
+    >>> momentum("1.5")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be less than 1, got 1.5
+    """
+    def convert(text: str) -> str:
+        from fractions import Fraction
+
+        s = exact_number(text)
+        try:
+            value = Fraction(s)
+        except (ValueError, ZeroDivisionError):
+            return s
+        if value < minimum or (above and value == minimum):
+            raise argparse.ArgumentTypeError(f"must be {'greater than' if above else 'at least'} {minimum:g}, got {s}")
+        if maximum is not None and (value > maximum or (below and value == maximum)):
+            raise argparse.ArgumentTypeError(f"must be {'less than' if below else 'at most'} {maximum:g}, got {s}")
+        return s
+
+    return _typed(convert, "number")
 
 
 def number_text(text: str, option: str = "") -> str:
@@ -385,6 +416,8 @@ def check_writable(path: str | Path, option: str) -> Path:
         folder = folder.parent
     if not folder.is_dir():
         raise InputError(f"{option} {str(p)!r} cannot be written: {str(folder)!r} is not a folder")
+    import tempfile
+
     try:
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".derivkit-")
     except OSError as err:

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from derivkit.cli.common import (
-    add_format, add_latex_input, check_writable, emit, exact_number, expression, number_text, parse_values, require,
+    add_format, add_latex_input, check_writable, emit, exact_in, expression, number_text, parse_values, require,
     whole,
 )
 
 ORDER = 50
 
-#: The longest table the command prints.
-MAX_STEPS = 10_000
 
 EXAMPLES = """examples:
   derivkit descend "5*b**2 - 3*b + 2" --wrt b --start 4 --lr 0.01 --steps 3     the course's table
@@ -37,10 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help='the function to minimise, e.g. "5*b**2 - 3*b + 2" (- or @FILE: read it)')
     p.add_argument("--wrt", required=True, help="the variable(s), e.g. b or x1,x2")
     p.add_argument("--start", required=True, help="the starting point: 4, or x1=1,x2=2 (or 1,2 in the order of --wrt) for several variables")
-    p.add_argument("--lr", required=True, type=exact_number, help="the learning rate alpha, e.g. 0.01")
-    p.add_argument("--steps", type=whole(0, MAX_STEPS, limit="the longest table derivkit descend prints"),
+    p.add_argument("--lr", required=True, type=exact_in(0, above=True), help="the learning rate alpha, e.g. 0.01")
+    from derivkit import budget  # the library's limits; already imported with derivkit.renderable
+
+    p.add_argument("--steps", type=whole(0, budget.current().steps, limit=f"the {budget.DESCRIPTIONS['steps']}"),
                    default=3, help="number of iterations (default 3)")
-    p.add_argument("--momentum", type=exact_number, default="0", help="the momentum eta (default 0)")
+    p.add_argument("--momentum", type=exact_in(0, 1, below=True), default="0",
+                   help="the momentum eta, from 0 to below 1 (default 0)")
     p.add_argument("--plot", metavar="PNG", help="also draw the descent path to this PNG file (needs matplotlib)")
     add_format(p)
     add_latex_input(p)
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from derivkit.training.descend import descend
 
     f = as_expr(args.f, latex=args.latex_input, what="function")
-    start: Any
+    start: dict[str, str] | list[str] | str
     if "=" in args.start:
         start = parse_values(args.start, "--start")
     elif "," in args.start:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 
+from derivkit.cli.common import real, whole
+
 ORDER = 90
 
 EXAMPLES = """examples:
@@ -22,28 +24,6 @@ EXAMPLES = """examples:
 every request runs in a worker process; one past its time or memory limit is
 stopped and answered with HTTP 422 naming the limit.
 """
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return int(text)
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or not 0 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
-    return int(text)
 
 
 def _size(text: str) -> int:
@@ -66,10 +46,10 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, this machine only)")
-    parser.add_argument("--port", type=_port, default=8000, help="the port (default: 8000; 0 picks a free one)")
-    parser.add_argument("--workers", type=_positive_int, metavar="N",
+    parser.add_argument("--port", type=whole(0, 65535), default=8000, help="the port (default: 8000; 0 picks a free one)")
+    parser.add_argument("--workers", type=whole(1), metavar="N",
                         help="worker processes computing requests (default: the number of cores, 2 to 8)")
-    parser.add_argument("--time-limit", type=_positive_float, metavar="SECONDS",
+    parser.add_argument("--time-limit", type=real(0, above=True), metavar="SECONDS",
                         help="wall-clock seconds one request may compute (default: 10)")
     parser.add_argument("--memory-limit", type=_size, metavar="SIZE",
                         help="address space of one worker, e.g. 512M or 2G (default: 1G)")
@@ -112,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"derivkit serve: listening on {args.host}: anyone who can reach this machine can use the pages")
     print(f"derivkit serve: http://{where}:{port}/  (Ctrl-C stops it)", flush=True)
+    # Connections beyond what the pool can queue are answered 503 by uvicorn itself.
     config = uvicorn.Config(create_app(limits), log_level=args.log_level, server_header=False,
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=5, limit_concurrency=4 * (limits.queue + limits.workers))
     uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -50,6 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", default="digits", choices=sorted(DEFAULTS), help="data set (default: digits)")
+    p.add_argument("--arch", default="mlp", choices=("mlp", "cnn"),
+                   help="mlp (default) or cnn: a convolutional network (conv-ReLU-pool blocks) on the 8x8 digit images")
+    p.add_argument("--channels", type=_channels, default=[16, 32],
+                   help="kernels of each conv block of --arch cnn (default 16,32)")
     p.add_argument("--layers", type=layer_sizes,
                    help="layer sizes from input to output, e.g. 64,32,10 (default: per data set)")
     p.add_argument("--activation", help="hidden activation: sigmoid, tanh, relu, ... (default: per data set)")
@@ -63,7 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weight-decay", type=real(0), help="PyTorch's weight decay (L2) for any optimiser (default 0)")
     p.add_argument("--epochs", type=whole(1, MAX_EPOCHS, limit="the longest run derivkit train accepts"),
                    default=20, help="number of epochs (default 20)")
-    p.add_argument("--batch-size", type=whole(1), help="minibatch size (default: the whole training set)")
+    p.add_argument("--batch-size", type=whole(1),
+                   help="minibatch size (default: the whole training set; 32 for --arch cnn)")
     p.add_argument("--test", type=real(0, 1, above=True, below=True), default=0.2,
                    help="fraction held out for testing, between 0 and 1 (default 0.2)")
     p.add_argument("--patience", type=whole(1),
@@ -76,6 +81,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_progress(p)
     add_format(p, ("text", "json"))
     p.set_defaults(run=run)
+
+
+def _channels(text: str) -> list[int]:
+    """An argument type: the kernels of each convolution block, such as ``16,32``."""
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdigit() and 1 <= int(p) <= 4096 for p in parts):
+        raise argparse.ArgumentTypeError(f"--channels takes whole numbers from 1 to 4096 such as 16,32; got {text!r}")
+    return [int(p) for p in parts]
 
 
 def _save_path(text: str) -> Path:
@@ -106,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     text = args.format == "text"
     say = (lambda line: None) if args.quiet or not text else print  # noqa: E731
 
-    from derivkit.nn import mlp
+    from derivkit.nn import cnn, mlp
     from derivkit.training.datasets import load, train_test_split
     from derivkit.training.loop import evaluate, train
     from derivkit.training.optim import make_optimizer
@@ -118,9 +131,12 @@ def run(args: argparse.Namespace) -> int:
     loss = args.loss or loss
     if args.loss and args.loss != DEFAULTS[args.data][3]:
         output = None  # let mlp pick the output that goes with this loss
-    data = load(args.data)
+    if args.arch == "cnn" and (args.data != "digits" or args.layers or args.activation or args.loss):
+        raise InputError("--arch cnn trains a convolutional network on the digit images: use it with --data digits, "
+                         "and --channels instead of --layers, --activation and --loss")
+    data = load(args.data, images=True) if args.arch == "cnn" else load(args.data)
     n_in, n_out = data["X"].shape[1], data["Y"].shape[1]
-    if sizes[0] != n_in or sizes[-1] != n_out:
+    if args.arch == "mlp" and (sizes[0] != n_in or sizes[-1] != n_out):
         raise InputError(f"the {args.data} data has {n_in} inputs and {n_out} outputs: "
                          f"--layers must start with {n_in} and end with {n_out}, not {layers}")
     if args.data in ("xor", "regression"):
@@ -133,7 +149,13 @@ def run(args: argparse.Namespace) -> int:
     if args.weight_decay is not None:
         hyper["weight_decay"] = args.weight_decay
     opt = make_optimizer(name, lr=lr, **hyper)
-    graph = mlp(sizes, activation=activation, output=output, loss=loss)
+    if args.arch == "cnn":
+        graph = cnn(data["X"].shape[1:], classes=n_out, channels=args.channels)
+        args.batch_size = 32 if args.batch_size is None else args.batch_size
+        network = f"CNN {'-'.join(map(str, args.channels))} (3x3 kernels, ReLU, 2x2 max-pooling, softmax cross-entropy)"
+    else:
+        graph = mlp(sizes, activation=activation, output=output, loss=loss)
+        network = f"MLP {'-'.join(map(str, sizes))} ({activation}, loss {loss})"
     compiled = graph.compile()
     epochs = args.epochs
     held_out = test_part is not train_part
@@ -141,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     batch = "full batch" if args.batch_size is None else f"batches of {args.batch_size}"
     split = (f"{len(train_part['X'])} training, {len(test_part['X'])} test examples" if held_out
              else f"{len(train_part['X'])} examples, no test part")
-    say(f"{args.data}: {split}; MLP {'-'.join(map(str, sizes))} ({activation}, loss {loss}); {opt!r}, {batch}")
+    say(f"{args.data}: {split}; {network}; {opt!r}, {batch}")
 
     every = max(1, -(-epochs // 20))  # at most about 20 lines
 
@@ -171,20 +193,17 @@ def run(args: argparse.Namespace) -> int:
     if args.save:
         saved = h.save(args.save)
         say(f"parameters saved to {saved}")
-    if h.interrupted:
-        kept = f"; the run is saved to {saved}" if saved else " (give --save FILE to keep a run)"
-        print(f"derivkit train: interrupted (Ctrl-C) after {h.epochs} epochs{kept}", file=sys.stderr)
-        return EXIT_INTERRUPTED
 
     result: dict[str, float] = {}
-    if not h.diverged:
+    if not (h.diverged or h.interrupted):
         result = evaluate(compiled, h.best_params if args.patience else h.params, test_part)
     what = "test" if held_out else "training"
     if not text:
         report: dict[str, Any] = {
             "data": args.data,
             "examples": {"training": len(train_part["X"]), "test": len(test_part["X"]) if held_out else 0},
-            "network": {"layers": sizes, "activation": activation, "loss": loss},
+            "network": ({"arch": "cnn", "channels": args.channels, "loss": "softmax_cross_entropy"}
+                        if args.arch == "cnn" else {"layers": sizes, "activation": activation, "loss": loss}),
             "optimizer": repr(opt),
             "batch_size": args.batch_size,
             "seed": args.seed,
@@ -196,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
             "final": {"on": what, **{k: _number(v) for k, v in result.items()}} if result else None,
             "diverged": h.diverged,
             "stopped_early": h.stopped_early,
+            "interrupted": h.interrupted,
             "reason": h.reason,
             "saved": str(saved) if saved else None,
             "plot": plotted,
@@ -203,6 +223,10 @@ def run(args: argparse.Namespace) -> int:
         import json
 
         print_ascii_safe(json.dumps(report, indent=2, ensure_ascii=False), json_text=True)
+    if h.interrupted:
+        kept = f"; the run is saved to {saved}" if saved else " (give --save FILE to keep a run)"
+        print(f"derivkit train: interrupted (Ctrl-C) after {h.epochs} epochs{kept}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if h.diverged:
         print(f"derivkit train: diverged: {h.reason}", file=sys.stderr)
         return EXIT_BAD_INPUT

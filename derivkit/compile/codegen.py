@@ -7,12 +7,14 @@ Identical subexpressions are found by structure (the operation, its parameter,
 its shape and its operands, names aside), so ``O_out - Y`` in the MSE and in
 ``G_O`` is computed once. The derivative of an elementwise function reuses the
 forward value: ``σ'(A)`` is written ``S*(1 - S)`` with ``S = σ(A)``,
-``tanh'(A)`` as ``1 - T**2``. The sigmoid is the helper ``_sigmoid`` (see
-:data:`SIGMOID_SOURCE`).
+``tanh'(A)`` as ``1 - T**2``. The sigmoid is the helper ``_sigmoid`` that each
+backend's module defines (:mod:`derivkit.compile.backends`).
 
 The emitter writes NumPy by default; a backend is the module name its code
 calls (``xp``) and a table of lowerings that replace the records' own for some
-operations (see :data:`LOWERINGS`).
+operations (see :data:`LOWERINGS`). The emitter's work is linear in the number
+of nodes: each node's structure key is a small tuple of ints computed once, and
+each elementwise function's code is printed once and reused with other names.
 
 >>> from derivkit.nn.networks import mlp
 >>> g = mlp([2, 3, 1], bias=False)
@@ -31,6 +33,7 @@ d_W2 = H_out.T @ G_O
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
 import sympy
@@ -39,16 +42,7 @@ from sympy.printing.numpy import NumPyPrinter
 from derivkit.graph.node import U, Node
 from derivkit.graph.shapes import Shape
 
-__all__ = ["Emitter", "NumpyCodePrinter", "SIGMOID_SOURCE", "LOWERINGS"]
-
-#: The sigmoid as generated code calls it: ``1/(1 + e^(-x))``, the fastest form
-#: in NumPy. For x below about -709 (-88 in float32) ``e^(-x)`` overflows to
-#: ``inf`` and the quotient is exactly 0, the right limit, so the overflow
-#: warning is silenced here and nowhere else.
-SIGMOID_SOURCE = '''def _sigmoid(x):
-    with numpy.errstate(over="ignore"):
-        return 1.0 / (1.0 + numpy.exp(-x))
-'''
+__all__ = ["Emitter", "NumpyCodePrinter", "LOWERINGS"]
 
 #: Per backend, the operations whose code differs from their record's NumPy lowering:
 #: ``{backend: {op name: lower(node, emitter) -> code}}``.
@@ -58,9 +52,10 @@ LOWERINGS: dict[str, dict[str, Callable[[Node, "Emitter"], str]]] = {"numpy": {}
 class NumpyCodePrinter(NumPyPrinter):
     """SymPy's NumPy printer with fast, stable forms of the activations.
 
-    The sigmoid calls ``_sigmoid`` (:data:`SIGMOID_SOURCE`): ``1/(1 + e^(-x))``
-    with the harmless overflow silenced, about 25 % faster than
-    ``0.5 + 0.5*tanh(x/2)`` and ten times faster than ``exp(-logaddexp(0, -x))``.
+    The sigmoid calls the generated module's helper ``_sigmoid`` (NumPy:
+    ``1/(1 + e^(-x))`` with the harmless overflow silenced, about 25 % faster
+    than ``0.5 + 0.5*tanh(x/2)`` and ten times faster than
+    ``exp(-logaddexp(0, -x))``).
     Comparisons keep the array's dtype, so float32 code stays float32.
     """
 
@@ -93,6 +88,14 @@ class NumpyCodePrinter(NumPyPrinter):
 
 
 _PRINTER = NumpyCodePrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
+#: A name no generated code uses, standing for the variable while a function's code is printed once.
+_SLOT = sympy.Symbol("_derivkit_slot_")
+_PRINTED: dict[tuple, str] = {}
+
+
+@lru_cache(maxsize=1024)
+def _scalar_code(c: sympy.Basic) -> str:
+    return sympy.pycode(c)
 
 
 def _param_key(value: Any) -> Any:
@@ -127,6 +130,8 @@ class Emitter:
         self._expanded: dict[int, Node] = {}
         self._taken: set[str] = set(reserved)
         self._count = 0
+        #: The shape and kind (``"f"`` float, ``"i"`` integer) of each variable assigned from a node.
+        self.values: dict[str, tuple] = {}
 
     # -- structure ---------------------------------------------------------------
     def _expand(self, n: Node) -> Node:
@@ -196,18 +201,29 @@ class Emitter:
 
     def scalar(self, c: Any) -> str:
         """A number or a formula in the sizes (``2/N``) as code."""
-        return sympy.pycode(sympy.sympify(c))
+        return _scalar_code(sympy.sympify(c))
 
     def function(self, body: sympy.Basic, var: str | None) -> str:
-        """A scalar expression as array code, with ``u`` replaced by the variable ``var``."""
+        """A scalar expression as array code, with ``u`` replaced by the variable ``var``.
+
+        The code of a body is printed once (SymPy's printer is slow) and reused for
+        every variable: the variable is a placeholder that no generated name contains.
+        """
+        key = (body, self._printer is _PRINTER)
+        code = _PRINTED.get(key) if key[1] else None
+        if code is None:
+            code = self._printer.doprint(body.xreplace({U: _SLOT}))
+            if key[1] and len(_PRINTED) < 4096:
+                _PRINTED[key] = code
         if var is not None:
-            body = body.subs(U, sympy.Symbol(var))
-        code = self._printer.doprint(body)
+            code = code.replace(_SLOT.name, var)
         return code if self.xp == "numpy" else code.replace("numpy.", f"{self.xp}.")
 
     def dim(self, d: Any) -> str:
         """A size as code: an int, or the name bound from the data (``N``)."""
-        return str(d) if isinstance(d, int) else sympy.pycode(d)
+        if isinstance(d, int):
+            return str(d)
+        return d.name if isinstance(d, sympy.Symbol) else _scalar_code(d)
 
     def shape_code(self, shape: Shape) -> str:
         """A shape as a tuple literal."""
@@ -221,10 +237,12 @@ class Emitter:
         if k in self._var:
             if self._var[k] != name:
                 self.lines.append(f"{name} = {self._var[k]}")
+                self.values[name] = (tuple(n.shape), "i" if n.dtype == "int" else "f")
             return name
         self._var[k] = name
         self._taken.add(name)
         self.lines.append(f"{name} = {self.code(n)}")
+        self.values[name] = (tuple(n.shape), "i" if n.dtype == "int" else "f")
         return name
 
     def existing(self, n: Node) -> str | None:

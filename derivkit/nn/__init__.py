@@ -25,6 +25,7 @@ _EXPORTS = {
     "course_network": "derivkit.nn.networks",
     **{n: "derivkit.nn.norms" for n in ("batchnorm", "layernorm")},
     "makemore": "derivkit.nn.charmodel",
+    "cnn": "derivkit.nn.convnets",
     **{n: "derivkit.nn.activations" for n in ("softmax_jacobian", "sigmoid_jacobian", "logsumexp")},
     **{n: "derivkit.nn.losses" for n in (
         "LossGradient", "squared_error_gradient", "nll_gradient", "cross_entropy_gradient",
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # the lazy names as type checkers and the API reference see t
         softmax_jacobian as softmax_jacobian, step as step, tanh as tanh,
     )
     from derivkit.graph import Backprop as Backprop, Graph as Graph
+    from derivkit.nn.convnets import cnn as cnn
     from derivkit.nn.layers import (
         LinearScores as LinearScores, decision_boundary as decision_boundary, layer as layer,
         layer_symbols as layer_symbols, linear_scores as linear_scores, neuron as neuron,

@@ -68,6 +68,14 @@ def _val_latex(v: Any) -> str:
     return expr_latex(v)
 
 
+def _shown(ce: Any, which: str) -> Any:
+    """A counterexample's value as shown: exact when it is a plain number (``-3``, ``1/2``), else the decimal."""
+    exact = getattr(ce, f"{which}_exact", None)
+    if isinstance(exact, sympy.Rational) and getattr(ce, which) is not None:
+        return exact
+    return getattr(ce, which)
+
+
 def _point_text(point: dict) -> str:
     return ", ".join(f"{k} = {_val_text(v)}" for k, v in point.items())
 
@@ -108,8 +116,8 @@ def verdict_text(v: Verdict) -> str:
     if v.counterexample is not None and v.kind != "descent":
         ce = v.counterexample
         where = _entry_words(ce, v.index_base)
-        lines.append(f"Counterexample: {where}at {_point_text(ce.point)}: correct {_val_text(ce.expected)}, "
-                     f"yours {_val_text(ce.claimed)}")
+        lines.append(f"Counterexample: {where}at {_point_text(ce.point)}: correct {_val_text(_shown(ce, 'expected'))}, "
+                     f"yours {_val_text(_shown(ce, 'claimed'))}")
     if v.findings:
         lines.append("Diagnosis:")
         lines += [f"  - {line}" for line in _findings_lines(v)]
@@ -135,8 +143,8 @@ def verdict_latex(v: Verdict) -> str:
         rows.append(rf"\text{{correct}} &= {_val_latex(v.expected)}")
     if v.counterexample is not None and v.kind != "descent":
         ce = v.counterexample
-        rows.append(rf"\text{{at }} {_point_latex(ce.point)} &: \text{{correct }} {_val_latex(ce.expected)}, "
-                    rf"\text{{ yours }} {_val_latex(ce.claimed)}")
+        rows.append(rf"\text{{at }} {_point_latex(ce.point)} &: \text{{correct }} {_val_latex(_shown(ce, 'expected'))}, "
+                    rf"\text{{ yours }} {_val_latex(_shown(ce, 'claimed'))}")
     for f in v.findings:
         rows.append(rf"&\text{{{escape_latex_text(f.id)}: {escape_latex_text(f.message)}}}")
     out = latex_align(rows)
@@ -161,7 +169,7 @@ def verdict_markdown(v: Verdict) -> str:
         ce = v.counterexample
         where = _entry_words(ce, v.index_base)
         parts.append(f"Counterexample: {where}at ${_point_latex(ce.point)}$ the correct value is "
-                     f"${_val_latex(ce.expected)}$, yours is ${_val_latex(ce.claimed)}$.")
+                     f"${_val_latex(_shown(ce, 'expected'))}$, yours is ${_val_latex(_shown(ce, 'claimed'))}$.")
     if v.findings:
         parts.append("Diagnosis:\n\n" + "\n".join(f"- `{f.id}`: {escape_markdown(f.message)}" for f in v.findings))
     if v.derivation is not None and hasattr(v.derivation, "to_markdown"):

@@ -94,22 +94,25 @@ def blobs(n: int = 300, centers: int = 3, spread: float = 1.0, seed: int = 0) ->
     return {"X": X[order], "Y": one_hot(y[order], k)}
 
 
-def digits() -> Data:
+def digits(images: bool = False) -> Data:
     """scikit-learn's bundled 8x8 handwritten digits (1797 images, no download).
 
     ``X`` holds the 64 pixel intensities scaled to [0, 1], ``Y`` the one-hot
-    digit (10 columns). Needs the optional extra ``data`` (scikit-learn).
+    digit (10 columns). With ``images=True``, ``X`` keeps the pictures, one
+    channel each, ``N x 1 x 8 x 8`` (for a convolutional network). Needs the
+    optional extra ``data`` (scikit-learn).
 
     >>> d = digits()
-    >>> d["X"].shape, d["Y"].shape
-    ((1797, 64), (1797, 10))
+    >>> d["X"].shape, d["Y"].shape, digits(images=True)["X"].shape
+    ((1797, 64), (1797, 10), (1797, 1, 8, 8))
     """
     try:
         from sklearn.datasets import load_digits
     except ImportError:
         raise MissingDependencyError("scikit-learn", "data", "the digits data set") from None
     raw = load_digits()
-    return {"X": raw.data.astype(float) / 16.0, "Y": one_hot(raw.target, 10)}
+    X = raw.data.astype(float) / 16.0
+    return {"X": X.reshape(-1, 1, 8, 8) if images else X, "Y": one_hot(raw.target, 10)}
 
 
 DATASETS = {"regression": regression, "xor": xor, "moons": moons, "blobs": blobs, "digits": digits}

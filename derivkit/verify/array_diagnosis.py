@@ -20,6 +20,11 @@ same tolerances as the check itself. The diagnosis ids are those of
   (the data part of the loss scaled, its regularisation term not);
 * ``wrong_entry``: only one row, one column or one entry is wrong.
 
+And where a hand-written backprop returns its loss beside its gradients,
+:func:`explain_loss_difference` says why that loss differs from the graph's:
+a regularisation term ``c·ΣW²`` left out or added (``missing_term``,
+``extra_term``), or by how much (``wrong_loss``).
+
 Each finding's message names the arrays by their keys and says what to look at
 in the code.
 
@@ -41,7 +46,7 @@ import numpy
 
 from derivkit.verify.finding import Finding
 
-__all__ = ["GradientDiagnosis", "diagnose_gradients", "nice_number"]
+__all__ = ["GradientDiagnosis", "diagnose_gradients", "explain_loss_difference", "nice_number"]
 
 
 @dataclass(frozen=True)
@@ -153,29 +158,23 @@ def _explain(name: str, R: numpy.ndarray, U: numpy.ndarray, params: Mapping[str,
 
 
 def _rows(name: str, R: numpy.ndarray, U: numpy.ndarray, atol: float, rtol: float) -> _Explained | None:
-    """Only one row, one column or one entry wrong."""
+    """Only one entry, one row or one column wrong."""
     bad = numpy.abs(U - R) > atol + rtol * numpy.abs(R)
-    if R.size < 2 or not bad.any():
+    flat = numpy.flatnonzero(bad.ravel())
+    if R.size < 2 or len(flat) == 0:
         return None
-    if R.ndim == 1 or (R.ndim == 2 and 1 in R.shape):
-        flat = numpy.flatnonzero(bad.ravel())
-        if len(flat) == 1:
-            idx = tuple(int(i) for i in numpy.unravel_index(flat[0], R.shape))
-            return _Explained("rows", name, text=f"only the entry {name}[{', '.join(map(str, idx))}] of your gradient of "
-                                                 f"{name} is wrong (the other {R.size - 1} are right)")
-        return None
-    if R.ndim != 2:
+    if len(flat) == 1:
+        idx = ", ".join(str(int(i)) for i in numpy.unravel_index(flat[0], R.shape))
+        return _Explained("rows", name, text=f"only the entry {name}[{idx}] of your gradient of {name} is wrong "
+                                             f"(the other {R.size - 1} are right)")
+    if R.ndim != 2 or 1 in R.shape:
         return None
     rows, cols = numpy.flatnonzero(bad.any(axis=1)), numpy.flatnonzero(bad.any(axis=0))
-    if len(rows) == 1 and len(cols) == 1:
-        i, j = int(rows[0]), int(cols[0])
-        return _Explained("rows", name, text=f"only the entry {name}[{i}, {j}] of your gradient of {name} is wrong "
-                                             f"(the other {R.size - 1} are right)")
-    if len(rows) == 1 and R.shape[0] > 1:
+    if len(rows) == 1:
         i = int(rows[0])
         return _Explained("rows", name, text=f"only row {i} of your gradient of {name}, {name}[{i}, :], is wrong "
                                              f"(the other {R.shape[0] - 1} rows are right)")
-    if len(cols) == 1 and R.shape[1] > 1:
+    if len(cols) == 1:
         j = int(cols[0])
         return _Explained("rows", name, text=f"only column {j} of your gradient of {name}, {name}[:, {j}], is wrong "
                                              f"(the other {R.shape[1] - 1} columns are right; in a classifier's weight "
@@ -256,9 +255,9 @@ def _is_are(names: Sequence[str]) -> str:
     return "is" if len(names) == 1 else "are"
 
 
-def _factor_message(groups: list[list[_Explained]], batch_size: int | None) -> Finding:
+def _factor_message(groups: list[list[_Explained]], batch_size: int | None, order: Mapping[str, int]) -> Finding:
     """One finding for every array scaled by the same ``k`` (some of them apart from a term that is right)."""
-    names = [e.name for g in groups for e in g]
+    names = sorted((e.name for g in groups for e in g), key=lambda n: order.get(n, 0))
     k = groups[0][0].k
     apart = ""
     with_term = [g for g in groups if g[0].kind == "factor_and_term"]
@@ -355,7 +354,8 @@ def diagnose_gradients(reference: Mapping[str, numpy.ndarray], user: Mapping[str
             scaled.setdefault(key[1], []).append(group)
         else:
             findings.append(_message(group, batch_size))
-    findings += [_factor_message(sorted(gs, key=lambda g: g[0].kind), batch_size) for gs in scaled.values()]
+    order = {n: k for k, n in enumerate(reference)}
+    findings += [_factor_message(sorted(gs, key=lambda g: g[0].kind), batch_size, order) for gs in scaled.values()]
     ks = {_key(e)[1] for g in groups.values() for e in g if e.kind in ("factor", "factor_and_term")}
     factor = None
     if len(ks) == 1:
@@ -369,3 +369,62 @@ def _transposed_text(name: str, shape: tuple[int, ...], fixes: bool, square: boo
     rest = "; transposed back it is right" if fixes and not square else ("" if fixes else "; transposed back it is still wrong")
     return (f"{where}{rest}. The gradient of {name} has {name}'s shape: look at the order of the matrix product "
             f"(X.T @ d, not d.T @ X) and at a stray .T")
+
+
+def _sum_terms(params: Mapping[str, numpy.ndarray]) -> list[tuple[str, list[str], str]]:
+    """Candidate loss terms over the parameters: (how it is written, the names, "square" or "abs")."""
+    names = list(params)
+    weights = [n for n in names if numpy.ndim(params[n]) >= 2 and min(numpy.shape(params[n])) > 1]
+    groups: list[list[str]] = [[n] for n in names]
+    if len(weights) > 1:
+        groups.append(weights)
+    if len(names) > 1 and names != weights:
+        groups.append(names)
+    out = []
+    for kind, power in (("square", "²"), ("abs", "")):
+        for g in groups:
+            parts = [f"Σ{n}{power}" if kind == "square" else f"Σ|{n}|" for n in g]
+            written = parts[0] if len(parts) == 1 else "(" + " + ".join(parts) + ")"
+            out.append((written, g, kind))
+    return out
+
+
+def _sum_value(params: Mapping[str, numpy.ndarray], names: Sequence[str], kind: str) -> float:
+    f = numpy.square if kind == "square" else numpy.abs
+    return float(sum(numpy.sum(f(numpy.asarray(params[n], dtype=numpy.float64))) for n in names))
+
+
+def explain_loss_difference(probes: Sequence[tuple[float, float, Mapping[str, numpy.ndarray]]],
+                            rtol: float = 1e-6) -> Finding:
+    """Why the loss a backprop returns differs from the graph's: a regularisation term, or otherwise by how much.
+
+    ``probes`` are ``(user's loss, graph's loss, parameters)`` at a few parameter
+    values (the first at the parameters being checked). A term ``c·ΣW²`` (or
+    ``c·Σ|W|``, over one parameter, the weight matrices or all of them) is named
+    when one ``c`` explains the difference at every probe.
+
+    >>> import numpy as np
+    >>> W, b = np.array([[1.0, 2.0], [0.5, -1.0]]), np.array([0.5, 1.0])
+    >>> probes = [(1.0, 1.0 + 0.05 * np.sum((s * W) ** 2), {"W": s * W, "b": b}) for s in (1, 0.5, 2)]
+    >>> explain_loss_difference(probes).message[:49]
+    'your loss leaves out the term 0.05·ΣW², which the'
+    """
+    (u0, r0, p0) = probes[0]
+    for written, names, kind in _sum_terms(p0):
+        cs = []
+        for user, ref, params in probes:
+            s = _sum_value(params, names, kind)
+            if s == 0:
+                break
+            cs.append((ref - user) / s)
+        if len(cs) == len(probes) and cs[0] != 0 and all(abs(c - cs[0]) <= rtol * abs(cs[0]) for c in cs):
+            c = cs[0]
+            what = "a regularisation term" if kind == "square" else "an L1 penalty"
+            if c > 0:
+                return Finding("missing_term", f"your loss leaves out the term {nice_number(c)}·{written}, which the "
+                                               f"graph's loss has: {what} (reg = {nice_number(c)}) that your loss "
+                                               f"function does not add, while the gradients agree")
+            return Finding("extra_term", f"your loss has an extra term {nice_number(-c)}·{written}, which the graph's "
+                                         f"loss does not have: {what} (reg = {nice_number(-c)})")
+    return Finding("wrong_loss", f"your loss is {u0:.6g}, the graph's loss is {r0:.6g}: they differ by {r0 - u0:.3g}, "
+                                 f"and not by a regularisation term")

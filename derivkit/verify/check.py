@@ -155,7 +155,7 @@ class Verdict(Renderable):
                           diagnosis=self.diagnosis)
 
     def to_dict(self) -> dict[str, Any]:
-        valued = bool(self.at)  # expected and claimed are numbers (or matrices of numbers)
+        valued = bool(self.at) or self.kind == "descent"  # expected and claimed are numbers (or lists, matrices of them)
         return {
             "ok": self.ok,
             "kind": self.kind,

@@ -24,7 +24,10 @@ The mistakes, by diagnosis id:
 * ``exponential_rule``: ``d/dx a^x`` written without its factor ``ln a``;
 * ``activation_derivative``: an activation's derivative misremembered, such as
   ``σ' = σ²`` or ``σ(1 + σ)`` for ``σ(1 - σ)``, or ``tanh' = 1 + tanh²`` (also
-  for the sigmoid written out as ``1/(1 + e^(-x))``);
+  for the sigmoid written out as ``1/(1 + e^(-x))``); ``wrong_rule``: the same
+  for another function, such as ``tan' = sec`` or ``atan' = 1/(1 - x²)``;
+* ``quotient_denominator`` and ``quotient_of_derivatives``: the quotient rule
+  divided by ``v`` instead of ``v²``, or written ``u'/v'``;
 * ``missing_delta`` (Jacobians): the softmax Jacobian ``p_a(δ_ab - p_b)``
   written without its Kronecker delta (see :func:`softmax_delta`).
 
@@ -65,13 +68,17 @@ DIAGNOSES = {
     "power_rule_exponent": "the power rule misapplied: the exponent not lowered by one, or used with a variable exponent",
     "quotient_sign": "the quotient rule's minus sign is wrong",
     "quotient_order": "the quotient rule's numerator in the wrong order: u·v' - u'·v instead of u'·v - u·v'",
+    "quotient_denominator": "the quotient rule's denominator is v^2: divided by v instead",
+    "quotient_of_derivatives": "(u/v)' was written as u'/v' instead of (u'·v - u·v')/v^2",
     "product_of_derivatives": "(f g)' was written as f' g' instead of f' g + f g'",
     "exponential_rule": "d/dx a^x = a^x ln a: the factor ln a is missing",
     "activation_derivative": "an activation's derivative misremembered: σ' = σ(1 - σ), tanh' = 1 - tanh², relu' = step",
+    "wrong_rule": "a function's derivative misremembered: tan' = sec² (not sec), atan' = 1/(1 + x²) (not 1/(1 - x²)), ...",
     "missing_delta": "the softmax Jacobian without its δ: ∂p_a/∂s_b = p_a(δ_ab - p_b)",
     "transposed": "the matrix is transposed (rows and columns swapped)",
     "wrong_entry": "some entries of the matrix are wrong (in a NumPy gradient: only one row, column or entry)",
     "swapped_parameters": "the gradients of two parameters are swapped (each returned under the other's name)",
+    "wrong_loss": "the loss a hand-written backprop returns is not the function's value",
     "arithmetic_slip": "an arithmetic slip in one iteration of a descent table",
     "missing_learning_rate": "a descent step without the learning rate: b - f'(b)",
     "missing_momentum": "a descent step without the momentum term eta Δb",
@@ -167,9 +174,9 @@ def _nodes(expr: sympy.Basic, x: sympy.Symbol) -> list[sympy.Basic]:
     return list(seen)
 
 
-def _activation(node: sympy.Basic) -> tuple[sympy.FunctionClass, sympy.Basic] | None:
-    """``(f, g)`` when ``node`` is the activation ``f(g)``: σ (also written ``1/(1 + e^(-g))``), tanh, relu."""
-    if isinstance(node, (sigmoid, sympy.tanh, relu)):
+def _misremembered_node(node: sympy.Basic) -> tuple[sympy.FunctionClass, sympy.Basic] | None:
+    """``(f, g)`` when ``node`` is ``f(g)`` for a function of :data:`_MISREMEMBERED` (σ also written ``1/(1 + e^(-g))``)."""
+    if type(node) in _MISREMEMBERED:
         return node.func, node.args[0]
     if isinstance(node, sympy.Pow) and node.exp == -1 and node.base.is_Add and len(node.base.args) == 2:
         one, e = sorted(node.base.args, key=lambda a: a != 1)
@@ -178,18 +185,30 @@ def _activation(node: sympy.Basic) -> tuple[sympy.FunctionClass, sympy.Basic] | 
     return None
 
 
-#: Misremembered derivatives of activations: f -> [f'(u) written wrongly, as a function of a = f(u) and u].
-_WRONG_ACTIVATION_DERIVATIVES = {
+#: Derivatives students misremember: f -> the wrong f'(u), as functions of a = f(u) and u. The
+#: activations' mistakes are ``activation_derivative``, the others ``wrong_rule``.
+_MISREMEMBERED: dict[Any, tuple[Callable[[Any, Any], Any], ...]] = {
     sigmoid: (lambda a, u: a**2, lambda a, u: a * (1 + a), lambda a, u: 1 - a, lambda a, u: a,
               lambda a, u: a * (1 - a) ** 2),
-    sympy.tanh: (lambda a, u: 1 + a**2, lambda a, u: a**2, lambda a, u: 1 - a, lambda a, u: a * (1 - a)),
-    relu: (lambda a, u: a, lambda a, u: step(-u)),
+    sympy.tanh: (lambda a, u: 1 + a**2, lambda a, u: a**2, lambda a, u: 1 - a, lambda a, u: a * (1 - a),
+                 lambda a, u: sympy.sech(u)),
+    relu: (lambda a, u: a, lambda a, u: step(-u), lambda a, u: sympy.Integer(1)),
+    sympy.tan: (lambda a, u: sympy.sec(u), lambda a, u: sympy.sec(u) * sympy.tan(u)),
+    sympy.sec: (lambda a, u: sympy.tan(u), lambda a, u: sympy.sec(u) ** 2),
+    sympy.csc: (lambda a, u: sympy.cot(u), lambda a, u: -sympy.csc(u) ** 2),
+    sympy.cot: (lambda a, u: -sympy.csc(u), lambda a, u: sympy.sec(u) ** 2),
+    sympy.asin: (lambda a, u: 1 / sympy.sqrt(1 + u**2), lambda a, u: 1 / (1 + u**2)),
+    sympy.acos: (lambda a, u: -1 / sympy.sqrt(1 + u**2), lambda a, u: -1 / (1 + u**2)),
+    sympy.atan: (lambda a, u: 1 / (1 - u**2), lambda a, u: 1 / sympy.sqrt(1 + u**2), lambda a, u: 1 / sympy.sqrt(1 - u**2)),
+    sympy.exp: (lambda a, u: u * sympy.exp(u - 1),),
 }
+_ACTIVATIONS = (sigmoid, sympy.tanh, relu)
+_NAMES = {sigmoid: "σ", sympy.tanh: "tanh", relu: "relu"}
 
 
-def _activation_variants(expr, x, node) -> Iterator[Variant]:
-    """An activation's derivative misremembered: σ' = σ², σ(1 + σ), 1 - σ; tanh' = 1 + tanh²; relu' = relu."""
-    found = _activation(node)
+def _misremembered_variants(expr, x, node) -> Iterator[Variant]:
+    """A derivative misremembered: σ' = σ², σ(1 + σ); tanh' = 1 + tanh²; relu' = 1; tan' = sec; atan' = 1/(1 - x²); ..."""
+    found = _misremembered_node(node)
     if found is None:
         return
     func, g = found
@@ -197,12 +216,19 @@ def _activation_variants(expr, x, node) -> Iterator[Variant]:
     a = func(u)
     right = _local(a, u)
     inner = sympy.diff(g, x)
-    name = {sigmoid: "σ", sympy.tanh: "tanh", relu: "relu"}[func]
+    name = _NAMES.get(func, _t(a))
     written = _Say(" ({} is {})", node, func(g)) if not isinstance(node, func) else ""
-    for wrong in _WRONG_ACTIVATION_DERIVATIVES[func]:
-        yield Variant("activation_derivative", _with_local(expr, x, node, wrong(func(g), g) * inner),
-                      _Say("the derivative of {} is misremembered: d/du {} = {}, not {}{}", name, a, right, wrong(a, u),
-                           written))
+    if func is sympy.exp:
+        ident, why = "power_rule_exponent", " (the power rule is for a constant exponent; e^u is its own derivative)"
+    else:
+        ident, why = ("activation_derivative" if func in _ACTIVATIONS else "wrong_rule"), ""
+    # e^(x^2) -> x^2·e^(x^2 - 1): the power rule and no chain rule either
+    inners = (inner, sympy.Integer(1)) if func is sympy.exp and inner != 1 else (inner,)
+    for wrong in _MISREMEMBERED[func]:
+        for chained in inners:
+            yield Variant(ident, _with_local(expr, x, node, wrong(func(g), g) * chained),
+                          _Say("the derivative of {} is misremembered: d/du {} = {}, not {}{}{}", name, a, right,
+                               wrong(a, u), written, why))
 
 
 def _chain_variants(expr, x, node) -> Iterator[Variant]:
@@ -220,6 +246,10 @@ def _chain_variants(expr, x, node) -> Iterator[Variant]:
                 if base != sympy.E:
                     yield Variant("exponential_rule", _with_local(expr, x, node, node * inner),
                                   _Say("d/dx a^x = a^x·ln(a): the factor ln({}) is missing", base))
+                for chained in (inner, sympy.Integer(1)):
+                    yield Variant("power_rule_exponent", _with_local(expr, x, node, n * base ** (n - 1) * chained),
+                                  _Say("the power rule d/du u^n = n·u^(n-1) is for a constant exponent; "
+                                       "for the exponential {} the rule is d/du a^u = a^u·ln(a)", node))
             else:  # u^v, both depending on x
                 yield Variant("power_rule_exponent", _with_local(expr, x, node, n * base ** (n - 1) * sympy.diff(base, x)),
                               _Say("the power rule d/dx u^n = n·u^(n-1) needs a constant exponent; for {} write it as "
@@ -284,6 +314,13 @@ def _quotient_variants(expr, x, node) -> Iterator[Variant]:
                        "and v = {}: {} - {})", rule, u, v, _Times(du, v), _Times(u, dv)))
     yield Variant("quotient_sign", _with_local(expr, x, node, (du * v + u * dv) / v**2),
                   _Say("the quotient rule has a minus sign: {} (with u = {} and v = {})", rule, u, v))
+    yield Variant("quotient_denominator", _with_local(expr, x, node, (du * v - u * dv) / v),
+                  _Say("the quotient rule divides by v^2, not by v: {} (with v = {}, so the denominator is {})",
+                       rule, v, v**2))
+    if dv != 0:
+        yield Variant("quotient_of_derivatives", _with_local(expr, x, node, du / dv),
+                      _Say("the derivative of a quotient is not the quotient of the derivatives: {} (with u = {} "
+                           "and v = {}), not u'/v' = {}", rule, u, v, du / dv))
 
 
 def _product_variants(expr, x, node) -> Iterator[Variant]:
@@ -337,7 +374,7 @@ def variants(expr: sympy.Basic, x: sympy.Symbol) -> list[Variant]:
     if _real_parts_too_costly(expr):
         return out
     for node in _nodes(expr, x):
-        for gen in (_quotient_variants, _activation_variants, _chain_variants, _product_variants):
+        for gen in (_quotient_variants, _chain_variants, _misremembered_variants, _product_variants):
             try:
                 found = list(gen(expr, x, node))
             except (TypeError, ValueError, NotImplementedError, AttributeError, KeyError):

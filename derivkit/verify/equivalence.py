@@ -229,17 +229,18 @@ _SLOW = object()
 
 
 def _fast_value(v: sympy.Basic, point: dict) -> Any:
-    """:func:`real_value` through :mod:`derivkit.verify.mpeval`; ``_SLOW`` where that cannot decide."""
+    """:func:`real_value` through :mod:`derivkit.verify.mpeval`: a finite real value, else ``_SLOW``.
+
+    Anything else (a node it does not know, a complex value, a division by zero,
+    an infinity) is left to SymPy, which knows ``0/csc(0) = 0`` and ``tan(pi/2)``
+    exactly.
+    """
     try:
         m = mp_value(v, point)
-    except Unsupported:
-        return _SLOW
-    except ZeroDivisionError:
-        return None
-    except (TypeError, ValueError, OverflowError, AttributeError):
+    except (Unsupported, ZeroDivisionError, TypeError, ValueError, OverflowError, AttributeError):
         return _SLOW
     if not mpmath.isfinite(m):
-        return None
+        return _SLOW
     return sympy.Float(m, PRECISION)
 
 

@@ -44,7 +44,7 @@ import numpy
 
 from derivkit.errors import InputError, ShapeError
 from derivkit.renderable import Renderable, brief_repr
-from derivkit.verify.array_diagnosis import diagnose_gradients
+from derivkit.verify.array_diagnosis import diagnose_gradients, explain_loss_difference
 from derivkit.verify.finding import Finding
 
 __all__ = ["gradcheck", "gradcheck_graph", "GradcheckReport", "GradEntry", "EPS", "ATOL", "RTOL"]
@@ -198,7 +198,7 @@ def _user_grads(g: Any, params: dict[str, numpy.ndarray], single: bool) -> tuple
 
 def _compare(reference: dict, user: dict, reference_name: str, eps: float | None, atol: float, rtol: float,
              params: Mapping[str, numpy.ndarray] | None = None, repaired: Mapping[str, str] | None = None,
-             batch_size: int | None = None) -> GradcheckReport:
+             batch_size: int | None = None, loss: tuple[float, float, Finding] | None = None) -> GradcheckReport:
     repaired = dict(repaired or {})
     entries: list[tuple[float, GradEntry]] = []
     failed, total, bad = 0, 0, []
@@ -226,14 +226,22 @@ def _compare(reference: dict, user: dict, reference_name: str, eps: float | None
             entries.append((float(excess[idx]), GradEntry(name, idx, n, a, e, rel, not bool(fail[idx]))))
     entries.sort(key=lambda t: -t[0])
     worst = tuple(e for _, e in entries[:WORST])
-    ok = failed == 0
+    ok = failed == 0 and loss is None
     findings: tuple[Finding, ...] = ()
     factor = None
-    if not ok:
+    if failed:
         findings, factor = _diagnose(reference, user, params, repaired, atol, rtol, batch_size)
-    message = _message(ok, worst, failed, total, bad, reference, user, reference_name, eps, atol, rtol, repaired)
-    if findings:
-        message += "\n" + "\n".join(f"Likely mistake: {f.message[0].upper()}{f.message[1:]}." for f in findings)
+    message = _message(failed == 0, worst, failed, total, bad, reference, user, reference_name, eps, atol, rtol,
+                       repaired)
+    if loss is not None:  # the gradients may agree while the loss returned beside them does not
+        user_loss, graph_loss, why = loss
+        message = message.replace("Gradient check passed: all", "The gradients agree: all", 1)
+        message = f"Loss mismatch: your loss is {user_loss:.6g}, the graph's loss is {graph_loss:.6g}.\n{message}"
+        findings = (why,) + findings
+    if findings:  # right after the first line, before the numbers
+        head, _, rest = message.partition("\n")
+        likely = "\n".join(f"Likely mistake: {f.message[0].upper()}{f.message[1:]}." for f in findings)
+        message = f"{head}\n{likely}" + (f"\n{rest}" if rest else "")
     return GradcheckReport(ok, worst, failed, total, tuple(bad), reference_name, eps, atol, rtol, message,
                            diagnosis=tuple(dict.fromkeys(f.id for f in findings)), findings=findings, factor=factor)
 
@@ -355,6 +363,15 @@ def _data_batch(data: Mapping[str, Any]) -> int | None:
     return int(sizes.pop()) if len(sizes) == 1 else None
 
 
+def _fit(arr: numpy.ndarray, shape: Any) -> numpy.ndarray:
+    """``arr`` in the graph's shape for it when only the layout differs (a bias ``(5,)`` for ``(1, 5)``)."""
+    shape = tuple(shape)
+    if arr.shape != shape and all(isinstance(d, int) for d in shape) and arr.size == int(numpy.prod(shape)) \
+            and arr.squeeze().shape == numpy.empty(shape).squeeze().shape:
+        return arr.reshape(shape)
+    return arr
+
+
 def gradcheck_graph(graph: Any, params: Mapping[str, Any], data: Mapping[str, Any], backprop: Callable,
                     rtol: float | None = None, atol: float | None = None) -> GradcheckReport:
     """Compare a hand-written ``backprop(params, data)`` with the gradients derived from ``graph``.
@@ -362,7 +379,9 @@ def gradcheck_graph(graph: Any, params: Mapping[str, Any], data: Mapping[str, An
     ``graph`` is a :class:`~derivkit.nn.graph.Graph` (compiled here) or a
     compiled graph; every parameter's gradient is compared, entry by entry, and
     a failing one is diagnosed as in :func:`gradcheck` (the batch size is the
-    data's first dimension).
+    data's first dimension). A backprop that returns ``(loss, grads)`` has its
+    loss compared too: a loss that differs from the graph's makes the check fail,
+    and the difference is named when it is a regularisation term ``c·ΣW²``.
 
     >>> import numpy as np
     >>> from derivkit.nn import mlp
@@ -380,8 +399,30 @@ def gradcheck_graph(graph: Any, params: Mapping[str, Any], data: Mapping[str, An
     missing = [n for n in names if n not in params]
     if missing:
         raise InputError(f"no value given for parameter {missing[0]} (the graph's parameters: {', '.join(names)})")
-    p = {n: _array(params[n], f"parameter {n}") for n in names}
-    _, derived = compiled(p, data)
+    p = {n: _fit(_array(params[n], f"parameter {n}"), compiled.param_shapes[n]) for n in names}
+    graph_loss, derived = compiled(p, data)
     reference = {n: numpy.asarray(derived[n], dtype=numpy.float64) for n in names}
-    user, repaired = _user_grads(backprop({n: v.copy() for n, v in p.items()}, data), p, False)
-    return _compare(reference, user, "derived gradient", None, atol, rtol, p, repaired, _data_batch(data))
+    returned = backprop({n: v.copy() for n, v in p.items()}, data)
+    user, repaired = _user_grads(returned, p, False)
+    loss: tuple[float, float, Finding] | None = None
+    user_loss = _returned_loss(returned)
+    if user_loss is not None and abs(user_loss - float(graph_loss)) > atol + rtol * abs(float(graph_loss)):
+        probes = [(user_loss, float(graph_loss), p)]
+        for probe in (0, 1):  # the difference at other parameter values tells a term c·ΣW² from a slip
+            # each parameter scaled by its own factor, so that ΣW1² and ΣW2² do not grow alike
+            q = {n: (0.5 + 0.3 * ((i + probe) % 4) + 0.7 * probe) * v for i, (n, v) in enumerate(p.items())}
+            other = _returned_loss(backprop({n: v.copy() for n, v in q.items()}, data))
+            if other is not None:
+                probes.append((other, float(compiled(q, data)[0]), q))
+        loss = (user_loss, float(graph_loss), explain_loss_difference(probes))
+    return _compare(reference, user, "derived gradient", None, atol, rtol, p, repaired, _data_batch(data), loss=loss)
+
+
+def _returned_loss(returned: Any) -> float | None:
+    """The loss of a backprop that returns ``(loss, grads)``, else None."""
+    if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], Mapping):
+        try:
+            return float(numpy.asarray(returned[0], dtype=numpy.float64).reshape(()))
+        except (TypeError, ValueError):
+            raise InputError("the backprop returned (loss, grads), but its loss is not a single number") from None
+    return None

@@ -176,7 +176,7 @@ def _node(e: sympy.Basic, point: dict) -> Any:
         if ex.is_Integer:
             n = int(ex)
             if n < 0 and b == 0:
-                raise ZeroDivisionError
+                raise ZeroDivisionError("a negative power of 0")
             return b ** n
         if ex == sympy.S.Half:
             return _mp.sqrt(b)

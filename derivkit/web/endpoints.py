@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from derivkit.budget import DEFAULTS
 from derivkit.errors import DerivkitError, InputError
 from derivkit.web.fields import Field, read_body
 
@@ -62,32 +63,30 @@ class Endpoint:
 # --- shared pieces -------------------------------------------------------------------
 
 
-def _values(given: Any) -> dict[str, Any]:
+def _from_cli(err: InputError, option: str, field: str) -> InputError:
+    """The command line's message, naming the body's field instead of its option."""
+    return InputError(str(err).replace(f"--{option}", f"'{field}'"))
+
+
+def _values(given: Any, field: str = "at") -> dict[str, Any]:
     """``"x=2, y=1/3"`` or ``{"x": 2}`` -> a dict of names to values (parsed later, safely)."""
+    from derivkit.cli.common import parse_values
+
     if isinstance(given, dict):
         return dict(given)
-    if not given or not given.strip():
-        return {}
-    out: dict[str, Any] = {}
-    for part in given.split(","):
-        name, sep, value = (p.strip() for p in part.partition("="))
-        if not part.strip():
-            continue
-        if not sep or not name or not value:
-            raise InputError(f"expected name=value, got {part.strip()!r}")
-        if name in out:
-            raise InputError(f"'{name}' is given twice")
-        out[name] = value
-    return out
+    try:
+        return parse_values(given)
+    except InputError as err:
+        raise _from_cli(err, "at", field) from None
 
 
 def _only_variable(expr: Any, wrt: str | None) -> str:
-    if wrt:
-        return wrt
-    names = sorted(s.name for s in expr.free_symbols if hasattr(s, "name"))
-    if len(names) > 1:
-        raise InputError(f"the expression has several variables ({', '.join(names)}); say which one in 'wrt'")
-    return names[0] if names else "x"
+    from derivkit.cli.derive import choose_variable
+
+    try:
+        return choose_variable(expr, wrt)
+    except InputError as err:
+        raise _from_cli(err, "wrt", "wrt") from None
 
 
 def _rendered(obj: Any, **more: Any) -> dict[str, Any]:
@@ -163,7 +162,7 @@ def _start(start: Any) -> Any:
     """A descent's start as the library takes it: ``"4"``, ``"1, 2"``, ``"x1=1, x2=2"``, a list, a map."""
     if isinstance(start, str):
         if "=" in start:
-            return _values(start)
+            return _values(start, "start")
         if "," in start:
             return [v.strip() for v in start.split(",")]
     return tuple(start) if isinstance(start, list) else start
@@ -236,7 +235,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                       help="the expression, e.g. (3x - 2)^2, sigmoid(x), x^2 sin(x)"),
                 Field("wrt", "text", label="with respect to", placeholder="x", example="x",
                       help="the variable (optional when the expression has only one)"),
-                Field("order", "integer", default=1, minimum=1, maximum=50, label="order",
+                Field("order", "integer", default=1, minimum=1, maximum=DEFAULTS.order, label="order",
                       help="how many times to differentiate"),
                 Field("at", "values", label="at", placeholder="x=2",
                       help='evaluate the derivative at a point: {"x": 2} or "x=2, y=1/3"'),
@@ -268,7 +267,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                 Field("kind", "choice", default="auto", choices=("auto", "derivative", "gradient", "jacobian",
                                                                   "hessian"),
                       label="kind", help="what the answer is (auto: decided from the shapes)", advanced=True),
-                Field("order", "integer", default=1, minimum=1, maximum=50, label="order",
+                Field("order", "integer", default=1, minimum=1, maximum=DEFAULTS.order, label="order",
                       help="check the order-th derivative", advanced=True),
                 Field("start", "point", label="descent start", placeholder="4",
                       help="check a gradient-descent table starting here", advanced=True),
@@ -328,7 +327,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                       help='the starting point: 4, [1, 2] in the order of wrt, or {"x1": 1, "x2": 2}'),
                 Field("lr", "expr", required=True, label="learning rate", placeholder="0.01", example="0.01",
                       help="the learning rate alpha"),
-                Field("steps", "integer", default=3, minimum=0, maximum=1000, label="steps",
+                Field("steps", "integer", default=3, minimum=0, maximum=DEFAULTS.steps, label="steps",
                       help="the number of iterations"),
                 Field("momentum", "expr", default=0, label="momentum", placeholder="0",
                       help="the momentum eta (b(r+1) = b(r) - alpha f'(b(r)) + eta (b(r) - b(r-1)))"),

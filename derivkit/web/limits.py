@@ -7,6 +7,12 @@ replaced, and a worker may allocate ``memory`` bytes beyond what it uses once
 its libraries are loaded (its address space is capped there; an allocation past
 it fails with ``MemoryError`` inside the worker, which is then replaced). The reply then says which limit stopped the work (HTTP 422).
 
+The time and memory limits are those of :mod:`derivkit.budget` (its defaults,
+and its names in replies: ``seconds``, ``memory``). Each worker runs the
+library with them as its budget, so the library's own deadline usually stops
+the work first, with a message naming the part of the input; the pool kills a
+worker only when that did not happen ``GRACE`` seconds later.
+
 >>> limits = ServerLimits()
 >>> limits.time, limits.body
 (10.0, 65536)
@@ -21,9 +27,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 
+from derivkit.budget import DEFAULTS
 from derivkit.errors import InputError
 
-__all__ = ["ServerLimits", "parse_size", "describe_size", "describe_seconds"]
+__all__ = ["ServerLimits", "GRACE", "parse_size", "describe_size", "describe_seconds"]
+
+#: Seconds past the time limit after which a worker still computing is killed.
+GRACE = 2.0
 
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
 
@@ -37,30 +47,39 @@ class ServerLimits:
     """The limits of one server; every field has a default fit for a class of students.
 
     * ``workers``: worker processes computing requests at normal priority.
-    * ``time``: seconds of wall-clock time one request may compute before its
-      worker is killed.
-    * ``memory``: bytes of address space one request may use beyond what its
+    * ``time``: seconds of wall-clock time one request may compute (the
+      budget's ``seconds``); ``GRACE`` seconds later its worker is killed.
+    * ``memory``: bytes (the budget's ``memory``) one request may use beyond what its
       worker holds once SymPy, NumPy, matplotlib and derivkit are loaded
       (about 250 MB, not counted).
     * ``body``: bytes of one request body.
     * ``queue``: requests that may wait for a worker; past it the server answers
       503 (busy) at once.
-    * ``demote_after``: seconds after which a request still computing counts as
-      long: its worker is lowered to the least CPU priority (``nice`` 19) and
+    * ``queue_time``: seconds a request may wait for a worker before it is
+      answered 503 (busy).
+    * ``demote_after``: CPU seconds after which a request still computing counts
+      as long: its worker is lowered to the least CPU priority (``nice`` 19) and
       leaves the rotation, and a fresh worker takes its place, so that short
-      requests are not kept waiting behind long ones.
-    * ``max_demoted``: how many long requests may compute at low priority at
-      once (beyond them, a long request keeps its worker in the rotation).
+      requests are not kept waiting behind long ones. (Everyday requests take
+      a few to a hundred milliseconds of CPU.)
+    * ``set_aside_after``: seconds by the clock after which a request still
+      computing, while others wait for a worker, leaves the rotation (at its own
+      priority) and a fresh worker takes its place.
+    * ``max_demoted``: how many requests may compute out of the rotation at
+      once, lowered or set aside (beyond them, a long request keeps its worker
+      in the rotation).
     * ``max_jobs``: requests one worker computes before it is replaced by a fresh
       one (SymPy's caches only grow).
     """
 
     workers: int = field(default_factory=_default_workers)
-    time: float = 10.0
-    memory: int = 2**30
+    time: float = DEFAULTS.seconds
+    memory: int = DEFAULTS.memory
     body: int = 64 * 1024
     queue: int = 64
-    demote_after: float = 0.25
+    queue_time: float = 30.0
+    demote_after: float = 0.1
+    set_aside_after: float = 0.5
     max_demoted: int = 4
     max_jobs: int = 500
 

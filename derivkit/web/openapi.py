@@ -64,7 +64,7 @@ def _operation(e: Endpoint, limits: ServerLimits) -> dict[str, Any]:
                 "405": _error("the endpoint takes POST only"),
                 "422": _error(
                     f"work past a limit: the body over {describe_size(limits.body)} (limit size), more than "
-                    f"{describe_seconds(limits.time)} of work (limit time), more than {describe_size(limits.memory)} "
+                    f"{describe_seconds(limits.time)} of work (limit seconds), more than {describe_size(limits.memory)} "
                     f"of memory (limit memory), or one of derivkit's own budgets"
                 ),
                 "500": _error("a bug in derivkit (logged on the server; no traceback is sent)"),

@@ -12,13 +12,22 @@ processes itself:
   waits in a queue of at most ``queue`` requests (past it: :class:`Busy`, 503).
 * Each worker's address space is capped (``RLIMIT_AS``); an allocation past it
   fails inside the worker, which answers 422 (limit ``memory``) and exits.
-* A request still computing after ``demote_after`` seconds is *long*: its
+* A request that has used ``demote_after`` seconds of CPU time is *long*: its
   worker gets the lowest CPU priority (``nice`` 19) and leaves the rotation, and
-  a fresh worker takes its place. Short requests thus never queue behind long
-  ones, nor share a core with them on equal terms. At most ``max_demoted``
-  requests are long at once.
-* A request still computing after ``time`` seconds is stopped: its worker is
-  killed (``SIGKILL``) and replaced, and the reply is 422 (limit ``time``).
+  a fresh worker takes its place. CPU time, not wall-clock time: on a busy
+  machine an ordinary request takes longer by the clock, but not by the CPU.
+  Short requests thus never queue behind long ones, nor share a core with them
+  on equal terms.
+* A request that has computed for ``set_aside_after`` seconds by the clock
+  while others wait is *set aside*: out of the rotation (a fresh worker takes
+  its place) at its own priority, so that a burst of long requests cannot hold
+  every worker while their CPU time adds up on a crowded machine.
+* At most ``max_demoted`` requests are out of the rotation at once.
+* Workers run the library under :mod:`derivkit.budget` with ``time`` and
+  ``memory`` as its limits, so the library itself stops most work past them.
+  A request still computing ``GRACE`` seconds after ``time`` is stopped: its
+  worker is killed (``SIGKILL``) and replaced, and the reply is 422 (limit
+  ``seconds``).
 * A worker that has answered ``max_jobs`` requests retires and is replaced.
 
 Workers are forked from a fork server that has imported
@@ -40,7 +49,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from derivkit.web.limits import ServerLimits, describe_seconds, describe_size
+from derivkit.web.limits import GRACE, ServerLimits, describe_seconds, describe_size
 from derivkit.web.worker import error_body
 
 __all__ = ["WorkerPool", "Busy"]
@@ -48,6 +57,18 @@ __all__ = ["WorkerPool", "Busy"]
 log = logging.getLogger("derivkit.web")
 
 _START_TIMEOUT = 60.0  # seconds a new worker may take to say it is ready
+_SLICE = 0.05  # seconds between looks at a busy worker's CPU time
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, from ``/proc`` (0 where it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 class Busy(Exception):
@@ -60,7 +81,8 @@ class _Worker:
     conn: Any
     pid: int
     jobs: int = 0
-    demoted: bool = False
+    demoted: bool = False  # out of the rotation
+    lowered: bool = False  # at the least CPU priority
 
 
 def _context(start_method: str) -> Any:
@@ -70,10 +92,10 @@ def _context(start_method: str) -> Any:
     return ctx
 
 
-def _worker_main(conn: Any, memory: int, max_jobs: int) -> None:
+def _worker_main(conn: Any, seconds: float, memory: int, max_jobs: int) -> None:
     from derivkit.web.worker import serve_forever
 
-    serve_forever(conn, memory, max_jobs)
+    serve_forever(conn, seconds, memory, max_jobs)
 
 
 class WorkerPool:
@@ -102,7 +124,7 @@ class WorkerPool:
             max_workers=self.limits.workers + self.limits.max_demoted + 4, thread_name_prefix="derivkit-pool"
         )
         self.counts = {"served": 0, "timed_out": 0, "out_of_memory": 0, "demoted": 0, "replaced": 0,
-                       "crashed": 0, "busy": 0}
+                       "crashed": 0, "turned_away": 0, "set_aside": 0}
 
     # --- life cycle ------------------------------------------------------------------
 
@@ -157,18 +179,28 @@ class WorkerPool:
         loop = asyncio.get_running_loop()
         limits = self.limits
         try:
+            cpu_at_start = _cpu_seconds(w.pid)
             w.conn.send_bytes(job)
-            ready = await loop.run_in_executor(self._threads, w.conn.poll, min(limits.demote_after, limits.time))
-            if not ready and limits.demote_after < limits.time:
-                self._demote(w)
-                ready = await loop.run_in_executor(self._threads, w.conn.poll, limits.time - limits.demote_after)
+            deadline = loop.time() + limits.time + GRACE
+            # CPU time never runs ahead of the wall clock: nothing can be long before demote_after.
+            wait = min(limits.demote_after, limits.set_aside_after, limits.time)
+            while not (ready := await loop.run_in_executor(self._threads, w.conn.poll, wait)):
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                if not w.lowered and (w.demoted or self._demoted < limits.max_demoted):
+                    if _cpu_seconds(w.pid) - cpu_at_start >= limits.demote_after:
+                        self._demote(w, lower=True)
+                    elif not w.demoted and self._waiters and limits.time + GRACE - left >= limits.set_aside_after:
+                        self._demote(w, lower=False)
+                wait = min(_SLICE, left)
             if not ready:
                 self.counts["timed_out"] += 1
                 self._discard(w, kill=True)
                 return 422, error_body(
                     f"the work took longer than this server allows one request ({describe_seconds(limits.time)}) "
                     f"and was stopped",
-                    limit="time", value=limits.time,
+                    limit="seconds", value=limits.time,
                 )
             data = await loop.run_in_executor(self._threads, w.conn.recv_bytes)
         except (EOFError, OSError):
@@ -211,18 +243,18 @@ class WorkerPool:
         if self._idle:
             return self._idle.pop()
         if len(self._waiters) >= self.limits.queue:
-            self.counts["busy"] += 1
+            self.counts["turned_away"] += 1
             raise Busy(f"every worker is busy and {len(self._waiters)} requests are waiting")
         fut: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), timeout=self.limits.time)
+            return await asyncio.wait_for(asyncio.shield(fut), timeout=self.limits.queue_time)
         except asyncio.TimeoutError:
             if _handed(fut):
                 return fut.result()  # handed over at the last moment: use it
             fut.cancel()
-            self.counts["busy"] += 1
-            raise Busy(f"no worker was free within {describe_seconds(self.limits.time)}") from None
+            self.counts["turned_away"] += 1
+            raise Busy(f"no worker was free within {describe_seconds(self.limits.queue_time)}") from None
         except asyncio.CancelledError:
             if _handed(fut):
                 self._release(fut.result())  # this request went away: pass its worker on
@@ -240,19 +272,22 @@ class WorkerPool:
                 return
         self._idle.append(w)
 
-    def _demote(self, w: _Worker) -> None:
-        """Lower a long request's worker to the least CPU priority and let a fresh worker take its place."""
-        if self._demoted >= self.limits.max_demoted:
-            return
-        try:
-            os.setpriority(os.PRIO_PROCESS, w.pid, 19)
-        except OSError:  # it has just exited: nothing to lower
-            return
-        w.demoted = True
-        self._demoted += 1
-        self._rotation -= 1
-        self.counts["demoted"] += 1
-        self._refill()
+    def _demote(self, w: _Worker, lower: bool) -> None:
+        """Take a busy worker out of the rotation (a fresh one takes its place); ``lower``: to ``nice`` 19."""
+        if lower:
+            try:
+                os.setpriority(os.PRIO_PROCESS, w.pid, 19)
+            except OSError:  # it has just exited: nothing to lower
+                return
+            w.lowered = True
+            self.counts["demoted"] += 1
+        if not w.demoted:
+            w.demoted = True
+            self._demoted += 1
+            self._rotation -= 1
+            self._refill()
+        if not lower:
+            self.counts["set_aside"] += 1
 
     def _discard(self, w: _Worker, kill: bool = False) -> None:
         """Take a worker out for good (killing it if asked) and refill the rotation."""
@@ -294,7 +329,7 @@ class WorkerPool:
     def _spawn_sync(self) -> _Worker:
         parent, child = self._ctx.Pipe()
         process = self._ctx.Process(
-            target=_worker_main, args=(child, self.limits.memory, self.limits.max_jobs), daemon=True,
+            target=_worker_main, args=(child, self.limits.time, self.limits.memory, self.limits.max_jobs), daemon=True,
             name="derivkit-worker",
         )
         process.start()

@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import os
+import re
 import signal
 import sys
 from typing import Any
@@ -86,8 +87,9 @@ def answer(name: str, body: dict[str, Any], *, checked: bool = False, memory_cap
     try:
         request = body if checked else endpoint.read(body)
         return 200, _encode(endpoint.run(request))
-    except LimitError as err:
-        return 422, error_body(str(err), limit=err.limit, value=_finite(_plain(err.value)))
+    except LimitError as err:  # the hint on raising a limit is for library users, not for clients
+        message = re.sub(r" \(raise it with derivkit\.limits\([^)]*\)\)", "", str(err))
+        return 422, error_body(message, limit=err.limit, value=_finite(_plain(err.value)))
     except NotAvailable as err:
         return 501, error_body(str(err))
     except DerivkitError as err:
@@ -144,7 +146,7 @@ def _cap_memory(allowance: int) -> int:
     return cap
 
 
-def serve_forever(conn: Any, memory: int, max_jobs: int) -> None:
+def serve_forever(conn: Any, seconds: float, memory: int, max_jobs: int) -> None:
     """A worker process: answer jobs from ``conn`` until told to stop.
 
     The pipe carries JSON bytes both ways, never pickles: the worker first sends
@@ -156,6 +158,9 @@ def serve_forever(conn: Any, memory: int, max_jobs: int) -> None:
     out of memory may be left in a bad state.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops the workers
+    from derivkit.budget import set_defaults
+
+    set_defaults(seconds=seconds, memory=memory)  # the library's own budget: the server's limits
     cap = _cap_memory(memory)
     conn.send_bytes(json.dumps({"pid": os.getpid()}).encode())
     for _ in range(max_jobs):

@@ -15,6 +15,8 @@ from derivkit.graph.ops.softmax import logsoftmax, softmax, softplus
 from derivkit.graph.ops.index import gather, onehot, pick, scatter_add
 from derivkit.graph.ops.reshape import concat, flatten, reshape, take_slice
 from derivkit.graph.ops.dropout import dropout
+from derivkit.graph.ops.conv import conv2d, conv2d_bias_grad, conv2d_input_grad, conv2d_kernel_grad
+from derivkit.graph.ops.pool import avgpool2d, avgpool2d_grad, maxpool2d, maxpool2d_grad
 from derivkit.graph.ops.losses import LABEL_LOSSES, LOSS_ALIASES, LOSSES, PENALTIES, fused_input, loss, penalty
 
 __all__ = [
@@ -27,5 +29,7 @@ __all__ = [
     "gather", "onehot", "pick", "scatter_add",
     "concat", "flatten", "reshape", "take_slice",
     "dropout",
+    "conv2d", "conv2d_bias_grad", "conv2d_input_grad", "conv2d_kernel_grad",
+    "avgpool2d", "avgpool2d_grad", "maxpool2d", "maxpool2d_grad",
     "LABEL_LOSSES", "LOSS_ALIASES", "LOSSES", "PENALTIES", "fused_input", "loss", "penalty",
 ]

@@ -211,7 +211,7 @@ class ArgmaxMask(Op):
         red = build(kind, (A,), (axis, True))
         mark = _axis_mark(red, p.latex)
         if p.latex:
-            return rf"\mathbb{{1}}\left[{inner} = \{kind}{mark} {inner}\right]", 90
+            return rf"\mathbf{{1}}\left[{inner} = \{kind}{mark} {inner}\right]", 90
         return f"1[{inner} = {kind}{mark} {inner}]", 90
 
     def lower(self, n: Node, em: Any) -> str:

@@ -178,10 +178,14 @@
     say("");
   }
 
+  // The budgets' names, in words (derivkit.budget names the time limit "seconds").
+  const LIMIT_WORDS = { seconds: "time", size: "size of the request" };
+
   function errorBox(status, data) {
+    const limit = data.limit ? ` (${LIMIT_WORDS[data.limit] || data.limit})` : "";
     const titles = {
       400: "That input could not be read",
-      422: data.limit ? `Stopped at a limit of this server (${data.limit})` : "Stopped at a limit of this server",
+      422: `Stopped at a limit of this server${limit}`,
       501: "Not available here",
       503: "The server is busy",
     };
