@@ -35,8 +35,10 @@ SLOW = {
     "check": {"expr": "tan(tan(tan(x)))", "claimed": "0", "wrt": "x", "order": 14},
     "chain": {"equations": [f"y{i} = " + ("tan(x)^3" if i == 1 else f"tan(y{i - 1})^3 + y{i - 1}^3")
                             for i in range(1, 13)], "wrt": "x"},
-    "descend": {"f": "+".join(f"x{i}^4" for i in range(1, 9)), "wrt": ",".join(f"x{i}" for i in range(1, 9)),
-                "start": ",".join(["1/3"] * 8), "lr": "1/7", "steps": 1000},
+    # 100 terms in 8 variables at the most steps the server takes (about 2 ms a step in floats: 20 s)
+    "descend": {"f": "+".join(f"tan(tan(x{i % 8 + 1}/{i + 2}))^2" for i in range(100)),
+                "wrt": ",".join(f"x{i}" for i in range(1, 9)), "start": ",".join(["1/3"] * 8), "lr": "1/7",
+                "steps": 10000},
 }
 #: Inputs past a bound of one field (refused before any work).
 OVER_BOUND = {
