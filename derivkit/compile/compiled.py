@@ -166,6 +166,10 @@ class CompiledGraph:
                     where = "data" if kind == "input" else "params"
                     raise ShapeError(f"{where} has no {kind} {name}: expected an array of shape {expected}")
                 arr = numpy.asarray(given[name])
+                if arr.dtype.kind not in "biuf":
+                    raise InputError(f"the {kind} {name} must be an array of numbers, but it holds values of type "
+                                     f"{arr.dtype} (such as {str(arr.ravel()[0])!r})" if arr.size else
+                                     f"the {kind} {name} must be an array of numbers, got {arr.dtype}")
                 if node.dtype == "int" and arr.dtype.kind not in "iu":
                     kind_text = "floats" if arr.dtype.kind == "f" else f"values of type {arr.dtype}"
                     raise InputError(f"the input {name} holds indices or labels, so it must be an integer array; "

@@ -193,9 +193,25 @@ def make(op: str, args: tuple = (), shape: Shape = (1, 1), *, name: str | None =
     except TypeError:  # an unhashable parameter: no sharing
         return Node(op, tuple(args), tuple(shape), name, param, dtype)
     if found is None:
+        _refuse_huge(op, tuple(shape), name)
         found = Node(op, tuple(args), tuple(shape), name, param, dtype)
         _INTERN[key] = found
     return found
+
+
+def _refuse_huge(op: str, shape: tuple, name: str | None) -> None:
+    """A node whose value (per example, when the batch size is a name) would not fit the memory limit is refused."""
+    from derivkit import budget
+
+    entries = 1
+    for d in shape:
+        if isinstance(d, int):
+            entries *= d
+    size = entries * 8  # float64
+    if size > budget.current().memory:
+        per = " per example" if any(not isinstance(d, int) for d in shape) else ""
+        what = f"the node {name or op} of shape {shape_text(shape)} would hold {entries:.3g} numbers ({size / 2**30:.3g} GiB{per})"
+        budget.refuse_above("memory", size, what, part=name or op)
 
 
 # ---------------------------------------------------------------------------

@@ -358,8 +358,9 @@ def descend(
     eta = as_number(momentum, what="momentum")
     if not (alpha.is_real and alpha.is_positive):
         raise InputError(f"the learning rate must be a positive number, not {alpha}")
-    if not (eta.is_real and eta.is_nonnegative):
-        raise InputError(f"the momentum must be a number of 0 or more, not {eta}")
+    if not (eta.is_real and eta.is_nonnegative and eta < 1):
+        raise InputError(f"the momentum must be a number from 0 to below 1, not {eta} (at 1 or more each step keeps "
+                         "all of the previous one and the descent does not settle)")
     b = _start_values(start, syms)
     derivs = tuple(derive(fx, s).result for s in syms)
 

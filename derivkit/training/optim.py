@@ -348,18 +348,21 @@ class Momentum(Optimizer):
     array([3.63])
     >>> Momentum(lr=0.01, eta=0.5)
     Momentum(lr=0.01, momentum=0.5)
+    >>> Momentum(0.01, momentum=0.9, eta=0.5)
+    Traceback (most recent call last):
+    ...
+    derivkit.errors.InputError: give momentum or eta (the same thing), not both (momentum=0.9, eta=0.5)
     """
 
     slots = ("delta",)
 
-    def __init__(self, lr: LearningRate = 0.01, momentum: float = 0.9, *, eta: float | None = None,
+    def __init__(self, lr: LearningRate = 0.01, momentum: float | None = None, *, eta: float | None = None,
                  weight_decay: float = 0.0):
         super().__init__(lr, weight_decay)
-        if eta is not None:
-            if momentum != 0.9:
-                raise InputError("give momentum or eta (the same thing), not both")
-            momentum = eta
-        self.momentum = _fraction(momentum, "the momentum (eta)")
+        if eta is not None and momentum is not None:
+            raise InputError(f"give momentum or eta (the same thing), not both (momentum={momentum!r}, eta={eta!r})")
+        value = eta if eta is not None else 0.9 if momentum is None else momentum
+        self.momentum = _fraction(value, "the momentum (eta)")
 
     @property
     def eta(self) -> float:

@@ -134,6 +134,8 @@ def _terms(name: str, params: Mapping[str, numpy.ndarray], shape: tuple[int, ...
 def _explain(name: str, R: numpy.ndarray, U: numpy.ndarray, params: Mapping[str, numpy.ndarray],
              atol: float, rtol: float) -> _Explained | None:
     """The simplest model of a typical mistake that turns ``R`` into ``U``, or None."""
+    if not (numpy.isfinite(R).all() and numpy.isfinite(U).all()):
+        return None  # no model of a mistake explains NaN or infinity; the entries are listed as they are
     rr = _dot(R, R)
     if rr == 0:
         return None

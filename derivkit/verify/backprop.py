@@ -160,8 +160,17 @@ def check_backprop(graph: Any, params: Mapping[str, Any], data: Mapping[str, Any
     ``graph`` is a :class:`~derivkit.graph.Graph`; ``params`` and ``data`` the
     values its compiled function takes; ``claimed`` maps node, input or
     parameter names (or ``d`` + the name, as hand-written backprop names them:
-    ``dlogits``) to the user's gradient arrays.
+    ``dlogits``) to the user's gradient arrays. A compiled graph is checked
+    against the graph it was compiled from (with its loss).
     """
+    from derivkit.graph import Graph
+
+    if hasattr(graph, "backprop") and isinstance(getattr(graph, "graph", None), Graph):  # a CompiledGraph
+        loss = graph.loss_name if loss is None else loss
+        graph = graph.graph
+    if not isinstance(graph, Graph):
+        raise InputError(f"check_backprop checks the nodes of a graph (derivkit.Graph, nn.mlp(...), nn.makemore()), "
+                         f"not {type(graph).__name__}")
     if not isinstance(claimed, Mapping) or not claimed:
         raise InputError("claimed must map node names to your gradients, e.g. {'logits': dlogits, 'W2': dW2}")
     names: dict[str, Any] = {}

@@ -132,6 +132,18 @@ def _array(v: Any, what: str) -> numpy.ndarray:
     return arr
 
 
+def _point(v: Any, what: str) -> numpy.ndarray:
+    """An array of the point the gradient is checked at: numbers, all finite."""
+    arr = _array(v, what)
+    bad = numpy.flatnonzero(~numpy.isfinite(arr.ravel()))
+    if len(bad):
+        where = ", ".join(str(int(i)) for i in numpy.unravel_index(bad[0], arr.shape)) if arr.ndim else ""
+        raise InputError(f"{what} holds {len(bad)} {'entry that is' if len(bad) == 1 else 'entries that are'} NaN or infinite "
+                         f"(the first {'at [' + where + '] ' if where else ''}is {arr.ravel()[bad[0]]}): the gradient "
+                         "is checked at a point of finite numbers")
+    return arr
+
+
 def _scalar(v: Any) -> float:
     arr = numpy.asarray(v, dtype=numpy.float64)
     if arr.size != 1:
@@ -211,7 +223,7 @@ def _compare(reference: dict, user: dict, reference_name: str, eps: float | None
         ana = user[name]
         err = numpy.abs(ana - ref)
         allowed = atol + rtol * numpy.abs(ref)
-        nonfinite = ~numpy.isfinite(ana)
+        nonfinite = ~numpy.isfinite(ana) | ~numpy.isfinite(ref)  # NaN compares false: it must fail explicitly
         fail = (err > allowed) | nonfinite
         failed += int(fail.sum())
         if fail.any():
@@ -233,6 +245,9 @@ def _compare(reference: dict, user: dict, reference_name: str, eps: float | None
         findings, factor = _diagnose(reference, user, params, repaired, atol, rtol, batch_size)
     message = _message(failed == 0, worst, failed, total, bad, reference, user, reference_name, eps, atol, rtol,
                        repaired)
+    if any(not numpy.isfinite(ref).all() for ref in reference.values()):
+        message += (f"\nThe {reference_name} hold NaN or infinite entries: the function is not finite at or near "
+                    "this point (is it defined there?), so no gradient can agree with them.")
     if loss is not None:  # the gradients may agree while the loss returned beside them does not
         user_loss, graph_loss, why = loss
         message = message.replace("Gradient check passed: all", "The gradients agree: all", 1)
@@ -348,9 +363,9 @@ def gradcheck(f: Any, grad: Callable, x: Any, eps: float | None = None, rtol: fl
     single = not isinstance(x, Mapping)
     if single:
         label = str(name) if name is not None else _argument_name(f)
-        params = {label: _array(x, label)}
+        params = {label: _point(x, label)}
     else:
-        params = {str(k): _array(v, f"parameter {k}") for k, v in x.items()}
+        params = {str(k): _point(v, f"parameter {k}") for k, v in x.items()}
     copy = {k: v.copy() for k, v in params.items()}
     user, repaired = _user_grads(grad(next(iter(copy.values())) if single else copy), params, single)
     numerical = _central_differences(f, params, single, eps)
@@ -399,7 +414,7 @@ def gradcheck_graph(graph: Any, params: Mapping[str, Any], data: Mapping[str, An
     missing = [n for n in names if n not in params]
     if missing:
         raise InputError(f"no value given for parameter {missing[0]} (the graph's parameters: {', '.join(names)})")
-    p = {n: _fit(_array(params[n], f"parameter {n}"), compiled.param_shapes[n]) for n in names}
+    p = {n: _fit(_point(params[n], f"parameter {n}"), compiled.param_shapes[n]) for n in names}
     graph_loss, derived = compiled(p, data)
     reference = {n: numpy.asarray(derived[n], dtype=numpy.float64) for n in names}
     returned = backprop({n: v.copy() for n, v in p.items()}, data)
