@@ -145,12 +145,11 @@ def test_backprop_the_course_network_and_its_code(server):
     assert set(bare["gradients"]) == {"W1", "W2"} and "code" not in bare["rendered"]
 
 
-def test_exercises_or_a_clear_error_when_the_library_lacks_them(server):
+def test_exercises_are_the_library_s(server):
     r = post(server, "exercises", {"topic": "chain", "count": 2, "seed": 1})
-    if hasattr(derivkit, "exercises"):
-        assert r.status_code == 200 and len(r.json()["exercises"]) == 2
-    else:
-        assert r.status_code == 501 and "exercises are not available" in r.json()["error"]
+    assert r.status_code == 200 and len(r.json()["exercises"]) == 2
+    sheet = derivkit.exercises("chain", count=2, seed=1)
+    assert [e["problem"] for e in r.json()["exercises"]] == [e.to_dict()["problem"] for e in sheet]
 
 
 def test_the_web_choices_are_the_library_s():

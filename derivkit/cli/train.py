@@ -44,8 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
         help="train a small network on a bundled data set",
-        description="Build an MLP, compile its gradients to NumPy and train it with minibatch SGD "
-        "(or full-batch descent); prints one line per epoch and the test accuracy.",
+        description="Build a network (an MLP, or with --arch cnn a convolutional network), compile its "
+        "gradients to NumPy and train it with minibatch SGD (or full-batch descent); prints one line per "
+        "epoch and the test accuracy.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -211,15 +211,9 @@ def _backprop(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _exercises(body: dict[str, Any]) -> dict[str, Any]:
-    import derivkit
+    from derivkit.teaching.exercises import exercises
 
-    try:
-        make = derivkit.exercises
-    except AttributeError:
-        raise NotAvailable(
-            "exercises are not available in this version of derivkit: derivkit.exercises is missing"
-        ) from None
-    sheet = make(body["topic"], count=body["count"], seed=body["seed"], level=body["level"] or None)
+    sheet = exercises(body["topic"], count=body["count"], seed=body["seed"], level=body["level"] or None)
     items = [{**ex.to_dict(), "rendered": _rendered(ex)} for ex in sheet]
     return {"topic": body["topic"], "count": body["count"], "seed": body["seed"], "level": body["level"],
             "exercises": items}
