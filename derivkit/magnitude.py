@@ -321,11 +321,35 @@ def how_to_evaluate(expr: sympy.Basic, point: Mapping[sympy.Symbol, sympy.Basic]
     """``"exact"`` (substitute the exact point), ``"float"`` (substitute high-precision floats:
     exact arithmetic would produce too many digits) or ``None`` (out of reach: do not evaluate)."""
     if tame(expr) and _small_point(point):
-        return "exact"
+        return "float" if _ragged_exponent(expr, point) else "exact"
     p = probe(expr, point)
     if p.hazard:
         return None
-    return "exact" if p.exact_digits <= current().digits else "float"
+    if p.exact_digits > current().digits or _ragged_exponent(expr, point):
+        return "float"
+    return "exact"
+
+
+#: A variable exponent whose exact value at a point has a numerator or denominator past this
+#: makes the power an exact root of that order (``(5/7)^(3 (11/19)^10)``), which SymPy cannot
+#: settle in reasonable time; such powers are evaluated in floating point.
+RAGGED = 10 ** 6
+
+
+def _ragged_exponent(expr: sympy.Basic, point: Mapping[sympy.Symbol, sympy.Basic]) -> bool:
+    """Whether a power with a variable exponent gets an exponent of many digits at ``point``."""
+    for p in expr.atoms(sympy.Pow):
+        if not p.exp.free_symbols:
+            continue
+        if probe(p.exp, point).exact_digits > 50:  # the exponent itself is too long to compute exactly
+            return True
+        try:
+            value = p.exp.xreplace(dict(point))
+        except (TypeError, ValueError, ArithmeticError):
+            return True
+        if value.is_Rational and (abs(value.p) > RAGGED or value.q > RAGGED):
+            return True
+    return False
 
 
 def hazard(expr: sympy.Basic, point: Mapping[sympy.Symbol, sympy.Basic]) -> bool:

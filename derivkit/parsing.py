@@ -45,7 +45,7 @@ from sympy.core.parameters import distribute
 from derivkit import budget
 from derivkit.errors import LimitError, ParseError, ParseLimitError
 from derivkit.functions import leaky_relu, relu, sigmoid, softplus, step
-from derivkit.magnitude import hazard
+from derivkit.magnitude import hazard, probe
 
 __all__ = [
     "parse",
@@ -304,6 +304,12 @@ def _number(m: re.Match, text: str, pos: int) -> sympy.Rational:
     return sympy.Integer(value * 10**power) if power >= 0 else sympy.Rational(value, 10**-power)
 
 
+def _astronomical(number: sympy.Basic) -> bool:
+    """Whether a constant is beyond 10^300 in size (or too large to estimate): SymPy cannot simplify with it."""
+    p = probe(number, {})
+    return p.hazard or p.log10 is None or p.log10 > 300
+
+
 def _digits(q: sympy.Rational) -> float:
     """Decimal digits in the numerator and denominator of a rational."""
     p, q = abs(int(q.p)), int(q.q)
@@ -520,6 +526,10 @@ class _Parser:
                 raise self.error(_BIG_EXPONENT_MESSAGE, pos)
             if max(_tower_height(base), 1 + _tower_height(exponent)) > self.lim.tower:
                 raise self.limit_error(_tower_message(self.lim.tower), "tower", pos)
+        elif not isinstance(exponent, sympy.Rational) and _astronomical(exponent):
+            # 2^(e^(e^(e^99))) is a number, but SymPy would evaluate the exponent's sign to
+            # unbounded precision to simplify it: it is kept as written
+            return self.checked(sympy.Pow(base, exponent, evaluate=False), pos)
         return self.checked(base**exponent, pos)
 
     def checked(self, value: sympy.Basic, pos: int) -> sympy.Basic:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import sys
 import time
 
 import pytest
@@ -106,10 +107,18 @@ def nothing_runs(monkeypatch):
             events.append(f"import {name}")
         return real_import(name, *args, **kwargs)
 
+    real_exec = builtins.exec
+    # Python itself runs exec to load a module (SymPy imports some lazily, on first use) and to
+    # make a dataclass's methods: neither is text from the input.
+    runtime = ("<frozen importlib._bootstrap", "importlib", "dataclasses.py")
+
     def forbidden(what):
         def call(*args, **kwargs):
+            caller = sys._getframe(1).f_code.co_filename
+            if what == "exec" and any(part in caller for part in runtime):
+                return real_exec(*args, **kwargs)
             events.append(what)
-            raise AssertionError(f"{what} was called")
+            raise AssertionError(f"{what} was called (from {caller})")
 
         return call
 

@@ -522,3 +522,21 @@ def test_check_of_a_large_power_under_an_absolute_value(f):
     # redoing a mistake differentiates |u| through re(u) and im(u): (re + i im)^100000, expanded
     v = check(f, "0", "x")
     assert v.ok is False and v.counterexample is not None
+
+
+# ---------------------------------------------------------------- found by the hostile campaign
+
+
+def test_a_tower_of_constants_parses_at_once():
+    # SymPy would evaluate the sign of e^(e^(e^99)) to unbounded precision to simplify the power
+    for text in ("e**e**-2**e**e**e**99", "-2^e^e^e^99", "(1/3)^e^e^e^99"):
+        with limits(seconds=5):
+            value = parse(text)
+        assert value.is_number and not value.free_symbols
+
+
+def test_check_with_a_variable_exponent_of_many_digits_at_the_test_points_answers():
+    # (1/x1)^(3 x10^10) at x10 = p/q is a root of order q^10: evaluated in floating point
+    with limits(seconds=20):
+        v = check("x^2", "((x1)^-1)^(3x10^10)", "x")
+    assert v.ok is False
