@@ -226,8 +226,11 @@ def test_the_exercises_page(page):
     page.select_option("#f-topic", "chain")
     page.fill("#f-count", "2")
     page.click("#submit")
-    page.locator("section.exercise").first.wait_for()
-    assert page.locator("section.exercise").count() == 2
+    playwright_api.expect(page.locator("section.exercise")).to_have_count(2)  # waits for this answer, not an earlier one
+    first = page.locator("section.exercise").first
+    assert first.locator("pre.problem").inner_text().startswith("Exercise 1")
+    first.locator("summary").click()
+    assert first.locator(".katex-display").count() >= 1 and first.locator(".katex-error").count() == 0
     shot(page, "exercises")
 
 

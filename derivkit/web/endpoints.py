@@ -214,7 +214,8 @@ def _exercises(body: dict[str, Any]) -> dict[str, Any]:
     from derivkit.teaching.exercises import exercises
 
     sheet = exercises(body["topic"], count=body["count"], seed=body["seed"], level=body["level"] or None)
-    items = [{**ex.to_dict(), "rendered": _rendered(ex)} for ex in sheet]
+    # the exercise's LaTeX is a document's text (\textbf, $...$); the page renders the solution's math
+    items = [{**ex.to_dict(), "rendered": {"text": ex.to_text(), "latex": ex.solution.to_latex()}} for ex in sheet]
     return {"topic": body["topic"], "count": body["count"], "seed": body["seed"], "level": body["level"],
             "exercises": items}
 
