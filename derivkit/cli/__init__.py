@@ -109,7 +109,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     options (the others are listed by name and help line), which is all one run needs.
 
     >>> sorted(_subparsers(build_parser("derive"))["derive"]._option_string_actions)[:3]
-    ['--at', '--debug', '--format']
+    ['--at', '--debug', '--decimals']
     >>> _subparsers(build_parser("derive"))["train"]._option_string_actions
     {}
     """
