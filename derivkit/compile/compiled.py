@@ -116,6 +116,9 @@ class CompiledGraph:
         for code in self._module.code(filename):
             exec(code, namespace)  # derivkit's own generated code, not user text
         self._runtime: Runtime = self._backend.runtime(namespace, self)
+        # a plain runtime calls the generated function itself: fn(params, data) goes straight to it
+        plain = type(self._runtime) is Runtime
+        self._direct = self._runtime.functions.get("loss_and_grads") if plain else None
 
     def _whole(self) -> None:
         if not self._complete:
@@ -204,7 +207,14 @@ class CompiledGraph:
 
     def __call__(self, params: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[float, dict[str, numpy.ndarray]]:
         """``(loss, grads)`` at ``params`` on ``data``."""
-        return self._call("loss_and_grads", params, data)
+        direct = self._direct
+        if direct is None:
+            return self._call("loss_and_grads", params, data)
+        try:
+            return direct(params, data)
+        except (KeyError, IndexError, ValueError, TypeError):
+            self._diagnose(params, data)
+            raise
 
     @property
     def fn(self) -> "CompiledGraph":
