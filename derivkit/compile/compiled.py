@@ -116,9 +116,8 @@ class CompiledGraph:
         for code in self._module.code(filename):
             exec(code, namespace)  # derivkit's own generated code, not user text
         self._runtime: Runtime = self._backend.runtime(namespace, self)
-        # a plain runtime calls the generated function itself: fn(params, data) goes straight to it
-        plain = type(self._runtime) is Runtime
-        self._direct = self._runtime.functions.get("loss_and_grads") if plain else None
+        # a plain runtime only calls the generated functions: they are called here without it
+        self._functions = self._runtime.functions if type(self._runtime) is Runtime else None
 
     def _whole(self) -> None:
         if not self._complete:
@@ -170,9 +169,9 @@ class CompiledGraph:
                     raise ShapeError(f"{where} has no {kind} {name}: expected an array of shape {expected}")
                 arr = numpy.asarray(given[name])
                 if arr.dtype.kind not in "biuf":
+                    example = f" (such as {str(arr.ravel()[0])!r})" if arr.size else ""
                     raise InputError(f"the {kind} {name} must be an array of numbers, but it holds values of type "
-                                     f"{arr.dtype} (such as {str(arr.ravel()[0])!r})" if arr.size else
-                                     f"the {kind} {name} must be an array of numbers, got {arr.dtype}")
+                                     f"{arr.dtype}{example}")
                 if node.dtype == "int" and arr.dtype.kind not in "iu":
                     kind_text = "floats" if arr.dtype.kind == "f" else f"values of type {arr.dtype}"
                     raise InputError(f"the input {name} holds indices or labels, so it must be an integer array; "
@@ -200,6 +199,8 @@ class CompiledGraph:
     # -- calling ---------------------------------------------------------------
     def _call(self, name: str, params: Mapping[str, Any], data: Mapping[str, Any]) -> Any:
         try:
+            if self._functions is not None:
+                return self._functions[name](params, data)
             return self._runtime.call(name, params, data)
         except (KeyError, IndexError, ValueError, TypeError):
             self._diagnose(params, data)
@@ -207,14 +208,7 @@ class CompiledGraph:
 
     def __call__(self, params: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[float, dict[str, numpy.ndarray]]:
         """``(loss, grads)`` at ``params`` on ``data``."""
-        direct = self._direct
-        if direct is None:
-            return self._call("loss_and_grads", params, data)
-        try:
-            return direct(params, data)
-        except (KeyError, IndexError, ValueError, TypeError):
-            self._diagnose(params, data)
-            raise
+        return self._call("loss_and_grads", params, data)
 
     @property
     def fn(self) -> "CompiledGraph":

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import sympy
 
+from derivkit import budget
 from derivkit.errors import InputError, ShapeError
 from derivkit.graph.shapes import Shape, shape_text
 
@@ -201,8 +202,6 @@ def make(op: str, args: tuple = (), shape: Shape = (1, 1), *, name: str | None =
 
 def _refuse_huge(op: str, shape: tuple, name: str | None) -> None:
     """A node whose value (per example, when the batch size is a name) would not fit the memory limit is refused."""
-    from derivkit import budget
-
     entries = 1
     for d in shape:
         if isinstance(d, int):
@@ -210,8 +209,8 @@ def _refuse_huge(op: str, shape: tuple, name: str | None) -> None:
     size = entries * 8  # float64
     if size > budget.current().memory:
         per = " per example" if any(not isinstance(d, int) for d in shape) else ""
-        what = f"the node {name or op} of shape {shape_text(shape)} would hold {entries:.3g} numbers ({size / 2**30:.3g} GiB{per})"
-        budget.refuse_above("memory", size, what, part=name or op)
+        budget.refuse_above("memory", size, f"the node {name or op} of shape {shape_text(shape)} would hold "
+                            f"{entries:.3g} numbers ({size / 2**30:.3g} GiB{per})", part=name or op)
 
 
 # ---------------------------------------------------------------------------

@@ -425,12 +425,6 @@ def _compiled(graph: Any, backend: str | None = None, devices: int | None = None
 METRIC_SAMPLE = 1024
 
 
-def _right(output: np.ndarray, classes: np.ndarray) -> int:
-    """How many rows of a network's output name their example's class (``labels``' rule, without its checks)."""
-    guess = output.argmax(axis=1) if output.ndim == 2 and output.shape[1] > 1 else np.ravel(output) >= 0.5
-    return int(np.count_nonzero(guess == classes))
-
-
 def _fn(compiled: Any) -> Callable[[Params, Data], tuple[float, Mapping[str, np.ndarray]]]:
     return compiled.fn
 
@@ -630,7 +624,8 @@ def train(
                     batch = {k: v[i * bs:(i + 1) * bs] for k, v in shuffled.items()} if nb > 1 else shuffled
                     if with_output is not None:
                         loss, grads, output = with_output(p, batch)
-                        correct += _right(output, classes[i * bs:(i + 1) * bs])  # type: ignore[index]
+                        right = labels(output) == classes[i * bs:(i + 1) * bs]  # type: ignore[index]
+                        correct += int(np.count_nonzero(right))
                     else:
                         loss, grads = fn(p, batch)
                     loss = float(loss)

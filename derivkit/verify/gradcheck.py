@@ -137,9 +137,9 @@ def _point(v: Any, what: str) -> numpy.ndarray:
     arr = _array(v, what)
     bad = numpy.flatnonzero(~numpy.isfinite(arr.ravel()))
     if len(bad):
-        where = ", ".join(str(int(i)) for i in numpy.unravel_index(bad[0], arr.shape)) if arr.ndim else ""
-        raise InputError(f"{what} holds {len(bad)} {'entry that is' if len(bad) == 1 else 'entries that are'} NaN or infinite "
-                         f"(the first {'at [' + where + '] ' if where else ''}is {arr.ravel()[bad[0]]}): the gradient "
+        count = "1 entry that is" if len(bad) == 1 else f"{len(bad)} entries that are"
+        at = f"at [{', '.join(str(int(i)) for i in numpy.unravel_index(bad[0], arr.shape))}] " if arr.ndim else ""
+        raise InputError(f"{what} holds {count} NaN or infinite (the first {at}is {arr.ravel()[bad[0]]}): the gradient "
                          "is checked at a point of finite numbers")
     return arr
 
